@@ -1,0 +1,17 @@
+//! Shared vocabulary of the Tombolo hub.
+//!
+//! Everything that crosses a stage boundary is defined here: the raw record a connector
+//! pulls ([`RawRecord`]), the batches it hands over with their checkpoint ([`Batch`]),
+//! the [`Source`] trait that each connector under `connectors/` implements, the entity
+//! kinds and field classifications of the unified schema, and the error classes every
+//! crate's error type maps onto ([`ErrorClass`]).
+
+mod class;
+mod entity;
+mod record;
+mod source;
+
+pub use class::{Classify, ErrorClass};
+pub use entity::{Classification, EntityKind};
+pub use record::{Batch, Malformed, Pulled, RawRecord};
+pub use source::{Source, SourceError, SourceResult};

@@ -1,0 +1,38 @@
+use async_trait::async_trait;
+
+use crate::{Batch, Classify, ErrorClass};
+
+/// Error of a connector that concerns the source as a whole (a record-level problem is a
+/// [`crate::Malformed`] item instead).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    #[error("transient: {0}")]
+    Transient(String),
+    #[error("fatal: {0}")]
+    Fatal(String),
+}
+
+impl Classify for SourceError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            SourceError::Transient(_) => ErrorClass::Transient,
+            SourceError::Fatal(_) => ErrorClass::Fatal,
+        }
+    }
+}
+
+pub type SourceResult<T> = std::result::Result<T, SourceError>;
+
+/// A connector opened on a source from a checkpoint. It yields batches until the source has
+/// nothing new; each batch carries the checkpoint to save once the batch is stored.
+#[async_trait]
+pub trait Source: Send {
+    /// Next batch, or `None` when the source has nothing more for this run.
+    async fn next_batch(&mut self) -> SourceResult<Option<Batch>>;
+
+    /// Total number of items this run expects to pull, when the source can tell (for progress bars).
+    fn size_hint(&self) -> Option<u64> {
+        None
+    }
+}

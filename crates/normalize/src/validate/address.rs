@@ -1,0 +1,225 @@
+//! Chinese postal addresses split into their administrative and building parts.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use crate::text::{nfkc, t2s, trim};
+
+/// A structured address. Each part is `None` where the text did not contain it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    pub province: Option<String>,
+    pub city: Option<String>,
+    pub district: Option<String>,
+    pub street: Option<String>,
+    pub community: Option<String>,
+    pub road: Option<String>,
+    pub number: Option<String>,
+    pub building: Option<String>,
+    pub unit: Option<String>,
+    pub room: Option<String>,
+    /// What followed the recognised parts, if anything.
+    pub rest: Option<String>,
+}
+
+/// Names of the parts, in order, as used by mapping targets (`address.building`).
+pub const PARTS: [&str; 10] =
+    ["province", "city", "district", "street", "community", "road", "number", "building", "unit", "room"];
+
+impl Place {
+    pub fn part(&self, name: &str) -> Option<&str> {
+        match name {
+            "province" => self.province.as_deref(),
+            "city" => self.city.as_deref(),
+            "district" => self.district.as_deref(),
+            "street" => self.street.as_deref(),
+            "community" => self.community.as_deref(),
+            "road" => self.road.as_deref(),
+            "number" => self.number.as_deref(),
+            "building" => self.building.as_deref(),
+            "unit" => self.unit.as_deref(),
+            "room" => self.room.as_deref(),
+            "rest" => self.rest.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn set_part(&mut self, name: &str, value: Option<String>) -> bool {
+        let slot = match name {
+            "province" => &mut self.province,
+            "city" => &mut self.city,
+            "district" => &mut self.district,
+            "street" => &mut self.street,
+            "community" => &mut self.community,
+            "road" => &mut self.road,
+            "number" => &mut self.number,
+            "building" => &mut self.building,
+            "unit" => &mut self.unit,
+            "room" => &mut self.room,
+            "rest" => &mut self.rest,
+            _ => return false,
+        };
+        *slot = value;
+        true
+    }
+
+    pub fn is_empty(&self) -> bool {
+        PARTS.iter().all(|p| self.part(p).is_none()) && self.rest.is_none()
+    }
+
+    /// The address as one line in the canonical spelling (`栋`, `单元`, `室`).
+    pub fn display(&self) -> String {
+        let mut s = String::new();
+        for p in ["province", "city", "district", "street", "community", "road"] {
+            if let Some(v) = self.part(p) {
+                s.push_str(v);
+            }
+        }
+        let suffixes = [("number", "号"), ("building", "栋"), ("unit", "单元"), ("room", "室")];
+        for (p, suffix) in suffixes {
+            if let Some(v) = self.part(p) {
+                s.push_str(v);
+                s.push_str(suffix);
+            }
+        }
+        if let Some(r) = &self.rest {
+            s.push_str(r);
+        }
+        s
+    }
+}
+
+fn pattern() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(concat!(
+            r"^(?P<province>(?:北京|上海|天津|重庆)市|\p{Han}{2,7}?(?:省|自治区|特别行政区))?",
+            r"(?P<city>\p{Han}{2,7}?(?:市|自治州|地区|盟))?",
+            r"(?P<district>\p{Han}{1,7}?(?:区|县|市|旗))?",
+            r"(?P<street>\p{Han}{2,9}?(?:街道|镇|乡))?",
+            r"(?P<community>\p{Han}{2,9}?(?:社区|村|居委会|小区))?",
+            r"(?:(?P<road>[\p{Han}0-9]{1,12}?(?:大道|路|街|巷|弄|道))(?P<number>[0-9]+)号)?",
+            r"(?:(?P<building>[0-9]+)(?:栋|幢|#|号楼|座))?",
+            r"(?:(?P<unit>[0-9]+)(?:单元|-))?",
+            r"(?:(?P<room>[0-9]+)(?:室|号)?)?",
+            r"(?P<rest>.*)$"
+        ))
+        .ok()
+    })
+    .as_ref()
+}
+
+/// Splits an address into its parts. Traditional characters and full-width forms are folded
+/// first; `栋`/`幢`/`#`/`号楼` all read as building, `单元`/`-` as unit.
+pub fn parse_address(input: &str) -> Place {
+    let text: String = t2s(&trim(&nfkc(input))).chars().filter(|c| !c.is_whitespace()).collect();
+    let mut place = Place::default();
+    let Some(re) = pattern() else {
+        place.rest = Some(text);
+        return place;
+    };
+    if let Some(caps) = re.captures(&text) {
+        for name in PARTS {
+            let v = caps.name(name).map(|m| m.as_str().to_owned()).filter(|v| !v.is_empty());
+            place.set_part(name, v.map(|v| strip_leading_zeros(name, v)));
+        }
+        place.rest = caps.name("rest").map(|m| m.as_str().to_owned()).filter(|v| !v.is_empty());
+        // `社区`/`小区` end in `区` too: such a "district" is a community.
+        if place.community.is_none()
+            && place.district.as_deref().is_some_and(|d| d.ends_with("社区") || d.ends_with("小区"))
+        {
+            place.community = place.district.take();
+        }
+    } else {
+        place.rest = Some(text);
+    }
+    place
+}
+
+/// Normalises a building part typed on its own (`3栋`, `3#`, `3号楼`, `03`) to its number.
+pub fn normalize_part(name: &str, value: &str) -> String {
+    let v: String = t2s(&nfkc(value)).chars().filter(|c| !c.is_whitespace()).collect();
+    let v = match name {
+        "building" => v.trim_end_matches(['栋', '幢', '#', '座']).trim_end_matches("号楼").to_owned(),
+        "unit" => v.trim_end_matches("单元").trim_end_matches('-').to_owned(),
+        "room" => v.trim_end_matches(['室', '号']).to_owned(),
+        "number" => v.trim_end_matches('号').to_owned(),
+        _ => v,
+    };
+    strip_leading_zeros(name, v)
+}
+
+fn strip_leading_zeros(name: &str, v: String) -> String {
+    if matches!(name, "number" | "building" | "unit" | "room") && v.bytes().all(|b| b.is_ascii_digit()) {
+        let t = v.trim_start_matches('0');
+        if t.is_empty() { "0".to_owned() } else { t.to_owned() }
+    } else {
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(p: &Place) -> Vec<Option<&str>> {
+        PARTS.iter().map(|n| p.part(n)).collect()
+    }
+
+    #[test]
+    fn full_address() {
+        let p = parse_address("安徽省合肥市蜀山区三里庵街道安居社区长江西路12号3栋2单元301室");
+        assert_eq!(
+            parts(&p),
+            vec![Some("安徽省"), Some("合肥市"), Some("蜀山区"), Some("三里庵街道"), Some("安居社区"), Some("长江西路"), Some("12"), Some("3"), Some("2"), Some("301")]
+        );
+        assert_eq!(p.rest, None);
+    }
+
+    #[test]
+    fn variants_agree() {
+        let a = parse_address("蜀山区长江西路12号3幢2单元301");
+        let b = parse_address("合肥市蜀山区长江西路12号3#2-301");
+        let c = parse_address("合肥市蜀山區長江西路１２號3棟2單元301室");
+        for p in [&a, &b, &c] {
+            assert_eq!(p.district.as_deref(), Some("蜀山区"));
+            assert_eq!(p.road.as_deref(), Some("长江西路"));
+            assert_eq!(p.number.as_deref(), Some("12"));
+            assert_eq!(p.building.as_deref(), Some("3"));
+            assert_eq!(p.unit.as_deref(), Some("2"));
+            assert_eq!(p.room.as_deref(), Some("301"));
+        }
+    }
+
+    #[test]
+    fn community_and_building_only() {
+        let p = parse_address("安居社区3栋301");
+        assert_eq!(p.community.as_deref(), Some("安居社区"));
+        assert_eq!(p.building.as_deref(), Some("3"));
+        assert_eq!(p.room.as_deref(), Some("301"));
+    }
+
+    #[test]
+    fn street_named_after_a_road() {
+        let p = parse_address("包河区芜湖路街道望湖社区马鞍山路7号1栋1单元101室");
+        assert_eq!(p.street.as_deref(), Some("芜湖路街道"));
+        assert_eq!(p.road.as_deref(), Some("马鞍山路"));
+    }
+
+    #[test]
+    fn parts_typed_alone() {
+        assert_eq!(normalize_part("building", "3栋"), "3");
+        assert_eq!(normalize_part("building", "03号楼"), "3");
+        assert_eq!(normalize_part("unit", "2单元"), "2");
+        assert_eq!(normalize_part("room", "301室"), "301");
+    }
+
+    #[test]
+    fn unparsable_text_is_kept() {
+        let p = parse_address("不详");
+        assert_eq!(p.rest.as_deref(), Some("不详"));
+        assert!(!p.is_empty());
+    }
+}
