@@ -8,10 +8,12 @@
 
 mod class;
 mod entity;
+mod golden;
 mod record;
 mod source;
 
 pub use class::{Classify, ErrorClass};
 pub use entity::{Classification, EntityKind};
+pub use golden::{GoldenRecord, Link, Provenance, Resolution, SourceRef};
 pub use record::{Batch, Malformed, Pulled, RawRecord};
 pub use source::{Source, SourceError, SourceResult};

@@ -1,0 +1,17 @@
+use tombolo_core::{Classify, ErrorClass};
+
+/// Errors of the resolution stage.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("resolution config: {0}")]
+    Config(String),
+}
+
+impl Classify for Error {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::Fatal
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,139 @@
+//! Stable golden ids.
+//!
+//! A new cluster's id is derived from its smallest member (`P-` + 16 hex digits of a SHA-256),
+//! so the same data resolves to the same ids whatever the order it arrived in. A cluster that
+//! holds records of existing golden records keeps the id most of its members had; when two
+//! golden records merge, the one with more members survives and the other is retired with a
+//! redirect; when a golden record splits, the larger part keeps the id.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sha2::{Digest, Sha256};
+use tombolo_core::EntityKind;
+
+use crate::Input;
+
+/// Ids for each cluster, and what was retired or merged.
+#[derive(Debug, Clone, Default)]
+pub struct Assignment {
+    pub ids: Vec<String>,
+    /// Retired id → surviving id.
+    pub retired: BTreeMap<String, String>,
+    /// Surviving id → ids merged into it in this resolution.
+    pub merged_from: BTreeMap<String, Vec<String>>,
+}
+
+/// The id a new golden record gets from its smallest member.
+pub fn derived_id(entity: EntityKind, source: &str, key: &str, salt: u32) -> String {
+    let mut h = Sha256::new();
+    h.update(entity.as_str().as_bytes());
+    h.update([0x1f]);
+    h.update(source.as_bytes());
+    h.update([0x1f]);
+    h.update(key.as_bytes());
+    if salt > 0 {
+        h.update(salt.to_be_bytes());
+    }
+    format!("{}-{}", entity.id_prefix(), &hex::encode(h.finalize())[..16])
+}
+
+pub fn assign(
+    entity: EntityKind,
+    records: &[Input],
+    groups: &[Vec<usize>],
+    previous: &BTreeMap<(String, String), String>,
+) -> Assignment {
+    let prev_of = |i: usize| previous.get(&(records[i].source.clone(), records[i].record.key.clone()));
+    // Claims: (members holding the old id, cluster size, old id, cluster).
+    let mut claims: Vec<(usize, usize, String, usize)> = Vec::new();
+    for (ci, g) in groups.iter().enumerate() {
+        let mut counts: BTreeMap<&String, usize> = BTreeMap::new();
+        for &i in g {
+            if let Some(id) = prev_of(i) {
+                *counts.entry(id).or_default() += 1;
+            }
+        }
+        for (id, n) in counts {
+            claims.push((n, g.len(), id.clone(), ci));
+        }
+    }
+    claims.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)).then(a.3.cmp(&b.3)));
+    let mut ids: Vec<Option<String>> = vec![None; groups.len()];
+    let mut taken: BTreeSet<String> = previous.values().cloned().collect();
+    let mut granted: BTreeSet<String> = BTreeSet::new();
+    for (_, _, id, ci) in &claims {
+        if ids[*ci].is_none() && !granted.contains(id) {
+            ids[*ci] = Some(id.clone());
+            granted.insert(id.clone());
+        }
+    }
+    let ids: Vec<String> = ids
+        .into_iter()
+        .enumerate()
+        .map(|(ci, id)| {
+            id.unwrap_or_else(|| {
+                let first = groups[ci].iter().copied().min_by(|&a, &b| {
+                    (&records[a].source, &records[a].record.key).cmp(&(&records[b].source, &records[b].record.key))
+                });
+                let (source, key) = first.map(|i| (records[i].source.as_str(), records[i].record.key.as_str())).unwrap_or(("", ""));
+                let mut salt = 0;
+                loop {
+                    let id = derived_id(entity, source, key, salt);
+                    if taken.insert(id.clone()) {
+                        break id;
+                    }
+                    salt += 1;
+                }
+            })
+        })
+        .collect();
+    // Old ids not granted: retired into the cluster that took most of their members.
+    let mut retired = BTreeMap::new();
+    let mut merged_from: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (_, _, id, ci) in &claims {
+        if granted.contains(id) || retired.contains_key(id) {
+            continue;
+        }
+        retired.insert(id.clone(), ids[*ci].clone());
+        merged_from.entry(ids[*ci].clone()).or_default().push(id.clone());
+    }
+    Assignment { ids, retired, merged_from }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linking::tests::person;
+
+    fn prev(pairs: &[(&str, &str, &str)]) -> BTreeMap<(String, String), String> {
+        pairs.iter().map(|(s, k, g)| (((*s).to_owned(), (*k).to_owned()), (*g).to_owned())).collect()
+    }
+
+    #[test]
+    fn new_ids_are_derived_from_the_smallest_member() {
+        let recs = vec![person("b", "2", &[]), person("a", "1", &[])];
+        let a = assign(EntityKind::Person, &recs, &[vec![0, 1]], &BTreeMap::new());
+        assert_eq!(a.ids[0], derived_id(EntityKind::Person, "a", "1", 0));
+        assert!(a.ids[0].starts_with("P-"));
+    }
+
+    #[test]
+    fn merge_keeps_the_larger_and_retires_the_other() {
+        let recs = vec![person("a", "1", &[]), person("a", "2", &[]), person("b", "3", &[])];
+        let p = prev(&[("a", "1", "P-big"), ("a", "2", "P-big"), ("b", "3", "P-small")]);
+        let a = assign(EntityKind::Person, &recs, &[vec![0, 1, 2]], &p);
+        assert_eq!(a.ids, vec!["P-big"]);
+        assert_eq!(a.retired.get("P-small").map(String::as_str), Some("P-big"));
+        assert_eq!(a.merged_from["P-big"], vec!["P-small"]);
+    }
+
+    #[test]
+    fn split_leaves_the_id_with_the_larger_part() {
+        let recs = vec![person("a", "1", &[]), person("a", "2", &[]), person("b", "3", &[])];
+        let p = prev(&[("a", "1", "P-x"), ("a", "2", "P-x"), ("b", "3", "P-x")]);
+        let a = assign(EntityKind::Person, &recs, &[vec![0, 1], vec![2]], &p);
+        assert_eq!(a.ids[0], "P-x");
+        assert_ne!(a.ids[1], "P-x");
+        assert!(a.retired.is_empty());
+    }
+}

@@ -1,0 +1,235 @@
+//! Golden records and the crosswalk, replaced per entity kind in one transaction.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use tombolo_core::{EntityKind, GoldenRecord, Link, Resolution};
+
+use crate::{now, sha256, Result, Store};
+
+/// What applying a resolution changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ApplyOutcome {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub retired: u64,
+    pub relinked: u64,
+}
+
+#[derive(Serialize)]
+struct Hashed<'a> {
+    values: &'a BTreeMap<String, String>,
+    provenance: &'a [tombolo_core::Provenance],
+    members: &'a [tombolo_core::SourceRef],
+    merged_from: &'a [String],
+    retired_into: &'a Option<String>,
+}
+
+fn golden_hash(g: &GoldenRecord) -> Result<String> {
+    Ok(sha256(&serde_json::to_string(&Hashed {
+        values: &g.values,
+        provenance: &g.provenance,
+        members: &g.members,
+        merged_from: &g.merged_from,
+        retired_into: &g.retired_into,
+    })?))
+}
+
+impl Store {
+    /// Replaces the crosswalk and golden records of `r.entity`. Golden records whose content
+    /// changed get the next version and an outbox entry; those no longer produced are retired
+    /// (with a redirect when merged) and announced too. All in one transaction.
+    pub async fn apply_resolution(&self, r: &Resolution) -> Result<ApplyOutcome> {
+        let at = now();
+        let entity = r.entity.as_str();
+        let mut out = ApplyOutcome::default();
+        let mut tx = self.pool().begin().await?;
+
+        type GRow = (String, i64, String, Option<String>, String);
+        let existing: Vec<GRow> =
+            sqlx::query_as("SELECT golden_id, version, content_hash, retired_into, data FROM golden WHERE entity = $1")
+                .bind(entity)
+                .fetch_all(&mut *tx)
+                .await?;
+        let existing: BTreeMap<String, (i64, String, Option<String>, String)> =
+            existing.into_iter().map(|(id, v, h, ret, d)| (id, (v, h, ret, d))).collect();
+
+        let mut to_publish: Vec<GoldenRecord> = Vec::new();
+        let active: BTreeSet<&str> = r.goldens.iter().map(|g| g.golden_id.as_str()).collect();
+        for g in &r.goldens {
+            let mut g = g.clone();
+            g.retired_into = None;
+            let hash = golden_hash(&g)?;
+            match existing.get(&g.golden_id) {
+                Some((_, h, None, _)) if *h == hash => out.unchanged += 1,
+                Some((v, _, _, _)) => {
+                    g.version = v + 1;
+                    g.updated_at = at.clone();
+                    sqlx::query(
+                        "UPDATE golden SET version = $2, content_hash = $3, data = $4, updated_at = $5, retired_into = NULL WHERE golden_id = $1",
+                    )
+                    .bind(&g.golden_id)
+                    .bind(g.version)
+                    .bind(&hash)
+                    .bind(serde_json::to_string(&g)?)
+                    .bind(&at)
+                    .execute(&mut *tx)
+                    .await?;
+                    out.updated += 1;
+                    to_publish.push(g);
+                }
+                None => {
+                    g.version = 1;
+                    g.updated_at = at.clone();
+                    sqlx::query(
+                        "INSERT INTO golden (golden_id, entity, version, content_hash, data, created_at, updated_at) VALUES ($1, $2, 1, $3, $4, $5, $5)",
+                    )
+                    .bind(&g.golden_id)
+                    .bind(entity)
+                    .bind(&hash)
+                    .bind(serde_json::to_string(&g)?)
+                    .bind(&at)
+                    .execute(&mut *tx)
+                    .await?;
+                    out.created += 1;
+                    to_publish.push(g);
+                }
+            }
+        }
+        for (id, (version, _, retired_into, data)) in &existing {
+            if active.contains(id.as_str()) || retired_into.is_some() {
+                continue;
+            }
+            let mut g: GoldenRecord = serde_json::from_str(data)?;
+            g.version = version + 1;
+            g.updated_at = at.clone();
+            g.retired_into = Some(r.retired.get(id).cloned().unwrap_or_default());
+            g.members.clear();
+            let hash = golden_hash(&g)?;
+            sqlx::query("UPDATE golden SET version = $2, content_hash = $3, data = $4, updated_at = $5, retired_into = $6 WHERE golden_id = $1")
+                .bind(id)
+                .bind(g.version)
+                .bind(&hash)
+                .bind(serde_json::to_string(&g)?)
+                .bind(&at)
+                .bind(g.retired_into.clone())
+                .execute(&mut *tx)
+                .await?;
+            out.retired += 1;
+            to_publish.push(g);
+        }
+        for g in &to_publish {
+            let event = if g.retired_into.is_some() { "retire" } else { "upsert" };
+            sqlx::query(
+                "INSERT INTO outbox (entity, golden_id, version, event, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(entity)
+            .bind(&g.golden_id)
+            .bind(g.version)
+            .bind(event)
+            .bind(serde_json::to_string(g)?)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        }
+
+        // Crosswalk, with history of every change.
+        let old: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT source, record_key, golden_id FROM crosswalk WHERE entity = $1")
+                .bind(entity)
+                .fetch_all(&mut *tx)
+                .await?;
+        let mut old: BTreeMap<(String, String), String> = old.into_iter().map(|(s, k, g)| ((s, k), g)).collect();
+        for l in &r.links {
+            let prev = old.remove(&(l.source.clone(), l.record_key.clone()));
+            if prev.as_deref() == Some(l.golden_id.as_str()) {
+                continue;
+            }
+            if prev.is_some() {
+                out.relinked += 1;
+            }
+            sqlx::query(
+                "INSERT INTO crosswalk (source, record_key, entity, golden_id, rule, linked_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (source, record_key) DO UPDATE SET golden_id = excluded.golden_id, rule = excluded.rule, linked_at = excluded.linked_at",
+            )
+            .bind(&l.source)
+            .bind(&l.record_key)
+            .bind(entity)
+            .bind(&l.golden_id)
+            .bind(&l.rule)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+            history(&mut tx, &l.source, &l.record_key, entity, prev, Some(l.golden_id.clone()), &l.rule, &at).await?;
+        }
+        for ((source, key), golden) in old {
+            sqlx::query("DELETE FROM crosswalk WHERE source = $1 AND record_key = $2")
+                .bind(&source)
+                .bind(&key)
+                .execute(&mut *tx)
+                .await?;
+            history(&mut tx, &source, &key, entity, Some(golden), None, "record removed", &at).await?;
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// The crosswalk of an entity kind, ordered by source and key.
+    pub async fn crosswalk(&self, entity: EntityKind) -> Result<Vec<Link>> {
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT source, record_key, golden_id, rule FROM crosswalk WHERE entity = $1 ORDER BY source, record_key",
+        )
+        .bind(entity.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(|(source, record_key, golden_id, rule)| Link { source, record_key, golden_id, rule }).collect())
+    }
+
+    /// Golden records of an entity kind (active ones only unless `include_retired`).
+    pub async fn goldens(&self, entity: EntityKind, include_retired: bool) -> Result<Vec<GoldenRecord>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT data FROM golden WHERE entity = $1 AND ($2 = 1 OR retired_into IS NULL) ORDER BY golden_id",
+        )
+        .bind(entity.as_str())
+        .bind(i64::from(include_retired))
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter().map(|(d,)| serde_json::from_str(&d).map_err(Into::into)).collect()
+    }
+
+    /// Number of active golden records of an entity kind.
+    pub async fn golden_count(&self, entity: EntityKind) -> Result<u64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM golden WHERE entity = $1 AND retired_into IS NULL")
+            .bind(entity.as_str())
+            .fetch_one(self.pool())
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn history(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    source: &str,
+    key: &str,
+    entity: &str,
+    old: Option<String>,
+    new: Option<String>,
+    rule: &str,
+    at: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO crosswalk_history (source, record_key, entity, old_golden_id, new_golden_id, rule, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(source)
+    .bind(key)
+    .bind(entity)
+    .bind(old)
+    .bind(new)
+    .bind(rule)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

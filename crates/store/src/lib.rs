@@ -1,0 +1,135 @@
+//! The hub's store: one schema on SQLite (the embedded default) or PostgreSQL (production),
+//! chosen by URL, through sqlx's `Any` driver so the same queries and migrations run on both.
+//!
+//! * [`records`]: source records, written batch by batch with their checkpoint.
+//! * [`golden`]: golden records and the crosswalk, replaced in one transaction per resolution.
+//! * [`outbox`]: what the publisher must send, in order.
+//! * [`status`]: counters, quarantine listing.
+
+mod error;
+pub mod golden;
+mod migrate;
+pub mod outbox;
+pub mod records;
+pub mod status;
+
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+use sqlx::Executor;
+
+pub use error::{Error, Result};
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection pool to the hub's store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `url` and brings its schema up to date.
+    /// `sqlite:PATH` (or `sqlite://PATH`) for a file, `postgres://…` for PostgreSQL.
+    pub async fn open(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if url.starts_with("sqlite:") {
+            let url = if url.contains("mode=") {
+                url.to_owned()
+            } else if url.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_owned())
+        } else {
+            return Err(Error::Url(url.to_owned()));
+        };
+        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        if backend == Backend::Sqlite {
+            options = options.max_connections(4).after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    Ok(())
+                })
+            });
+        } else {
+            options = options.max_connections(8);
+        }
+        let pool = options.connect(&url).await?;
+        let store = Self { pool, backend };
+        migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Current time as RFC 3339 text with microseconds, UTC.
+pub(crate) fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// Hex SHA-256 of a text.
+pub(crate) fn sha256(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Store;
+
+    /// A fresh store in a temporary directory, and a PostgreSQL one when
+    /// `TOMBOLO_TEST_POSTGRES` names a server (CI sets it), so each test runs on both.
+    pub async fn stores() -> Vec<(Store, Option<tempfile::TempDir>)> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite:{}", dir.path().join("t.db").display());
+        let mut out = vec![(Store::open(&url).await.expect("sqlite store"), Some(dir))];
+        if let Ok(base) = std::env::var("TOMBOLO_TEST_POSTGRES") {
+            out.push((fresh_postgres(&base).await, None));
+        }
+        out
+    }
+
+    async fn fresh_postgres(base: &str) -> Store {
+        use sqlx::Executor;
+        sqlx::any::install_default_drivers();
+        let admin = sqlx::AnyPool::connect(base).await.expect("postgres reachable");
+        let name = format!("tombolo_unit_{}_{}", std::process::id(), rand_suffix());
+        admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create db");
+        admin.close().await;
+        let url = match base.rfind('/') {
+            Some(i) if base[..i].contains("//") && i > base.find("//").unwrap_or(0) + 1 => format!("{}/{name}", &base[..i]),
+            _ => format!("{base}/{name}"),
+        };
+        Store::open(&url).await.expect("postgres store")
+    }
+
+    fn rand_suffix() -> u64 {
+        use std::time::{SystemTime, UNIX_EPOCH};
+        let n = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        (n % 1_000_000_000) as u64
+    }
+}

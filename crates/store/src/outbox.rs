@@ -1,0 +1,45 @@
+//! The publishing outbox: every golden record version to send, in order.
+
+use tombolo_core::GoldenRecord;
+
+use crate::{now, Result, Store};
+
+/// One pending publication.
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub event: String,
+    pub record: GoldenRecord,
+}
+
+impl Store {
+    /// The oldest unpublished entries.
+    pub async fn outbox_pending(&self, limit: i64) -> Result<Vec<OutboxEntry>> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT id, event, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .map(|(id, event, payload)| Ok(OutboxEntry { id, event, record: serde_json::from_str(&payload)? }))
+            .collect()
+    }
+
+    /// Marks entries as delivered (after the broker acknowledged them).
+    pub async fn mark_published(&self, ids: &[i64]) -> Result<()> {
+        let at = now();
+        let mut tx = self.pool().begin().await?;
+        for id in ids {
+            sqlx::query("UPDATE outbox SET published_at = $1 WHERE id = $2").bind(&at).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Number of entries not yet published.
+    pub async fn outbox_backlog(&self) -> Result<u64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL").fetch_one(self.pool()).await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}

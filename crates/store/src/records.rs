@@ -1,0 +1,226 @@
+//! Source records, written batch by batch together with the connector's checkpoint.
+
+use serde::Serialize;
+use tombolo_core::{EntityKind, ErrorClass};
+use tombolo_normalize::NormalizedRecord;
+
+use crate::{now, sha256, Result, Store};
+
+/// A record or piece of input that goes to quarantine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantineEntry {
+    pub record_key: String,
+    pub class: ErrorClass,
+    pub reason: String,
+    pub excerpt: String,
+}
+
+/// What storing a batch changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct BatchOutcome {
+    /// Records the hub had not seen before.
+    pub new: u64,
+    /// Records whose normalised content changed.
+    pub changed: u64,
+    /// Records pulled again with the same content.
+    pub unchanged: u64,
+}
+
+impl BatchOutcome {
+    pub fn add(&mut self, o: BatchOutcome) {
+        self.new += o.new;
+        self.changed += o.changed;
+        self.unchanged += o.unchanged;
+    }
+}
+
+/// A source record as stored.
+#[derive(Debug, Clone)]
+pub struct StoredRecord {
+    pub source: String,
+    pub record: NormalizedRecord,
+}
+
+#[derive(Serialize)]
+struct Content<'a> {
+    values: &'a std::collections::BTreeMap<String, String>,
+    issues: &'a [tombolo_normalize::FieldIssue],
+    derived: &'a [String],
+}
+
+/// Hash of what a record says (not of when it was seen).
+pub fn content_hash(r: &NormalizedRecord) -> Result<String> {
+    let text = serde_json::to_string(&Content { values: &r.values, issues: &r.issues, derived: &r.derived })?;
+    Ok(sha256(&text))
+}
+
+impl Store {
+    /// Stores one batch of a source in one transaction: accepted records (skipping unchanged
+    /// content), quarantine entries and, last, the checkpoint that follows the batch.
+    pub async fn write_batch(
+        &self,
+        source: &str,
+        accepted: &[NormalizedRecord],
+        quarantined: &[QuarantineEntry],
+        checkpoint: Option<&serde_json::Value>,
+    ) -> Result<BatchOutcome> {
+        let at = now();
+        let mut out = BatchOutcome::default();
+        let mut tx = self.pool().begin().await?;
+        for rec in accepted {
+            let hash = content_hash(rec)?;
+            let old: Option<(String,)> =
+                sqlx::query_as("SELECT content_hash FROM source_record WHERE source = $1 AND record_key = $2")
+                    .bind(source)
+                    .bind(&rec.key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match old {
+                Some((h,)) if h == hash => {
+                    out.unchanged += 1;
+                    continue;
+                }
+                Some(_) => {
+                    out.changed += 1;
+                    sqlx::query(
+                        "UPDATE source_record SET entity = $3, content_hash = $4, data = $5, observed_at = $6, updated_at = $7, deleted = 0 \
+                         WHERE source = $1 AND record_key = $2",
+                    )
+                    .bind(source)
+                    .bind(&rec.key)
+                    .bind(rec.entity.as_str())
+                    .bind(&hash)
+                    .bind(serde_json::to_string(rec)?)
+                    .bind(rec.observed_at.clone())
+                    .bind(&at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                None => {
+                    out.new += 1;
+                    sqlx::query(
+                        "INSERT INTO source_record (source, record_key, entity, content_hash, data, observed_at, first_seen_at, updated_at, deleted) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 0)",
+                    )
+                    .bind(source)
+                    .bind(&rec.key)
+                    .bind(rec.entity.as_str())
+                    .bind(&hash)
+                    .bind(serde_json::to_string(rec)?)
+                    .bind(rec.observed_at.clone())
+                    .bind(&at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            sqlx::query("UPDATE quarantine SET resolved_at = $1 WHERE source = $2 AND record_key = $3 AND resolved_at IS NULL")
+                .bind(&at)
+                .bind(source)
+                .bind(&rec.key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for q in quarantined {
+            sqlx::query(
+                "INSERT INTO quarantine (source, record_key, error_class, reason, excerpt, at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(source)
+            .bind(&q.record_key)
+            .bind(q.class.as_str())
+            .bind(&q.reason)
+            .bind(&q.excerpt)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(cp) = checkpoint {
+            sqlx::query(
+                "INSERT INTO checkpoint (source, state, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (source) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+            )
+            .bind(source)
+            .bind(serde_json::to_string(cp)?)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// The saved checkpoint of a source.
+    pub async fn checkpoint(&self, source: &str) -> Result<Option<serde_json::Value>> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT state FROM checkpoint WHERE source = $1")
+            .bind(source)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|(s,)| serde_json::from_str(&s).map_err(Into::into)).transpose()
+    }
+
+    /// Forgets a source's checkpoint, so its next pull starts from the beginning.
+    pub async fn reset_checkpoint(&self, source: &str) -> Result<()> {
+        sqlx::query("DELETE FROM checkpoint WHERE source = $1").bind(source).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// All live source records of an entity kind, ordered by source and key.
+    pub async fn records(&self, entity: EntityKind) -> Result<Vec<StoredRecord>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT source, data FROM source_record WHERE entity = $1 AND deleted = 0 ORDER BY source, record_key",
+        )
+        .bind(entity.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .map(|(source, data)| Ok(StoredRecord { source, record: serde_json::from_str(&data)? }))
+            .collect()
+    }
+
+    /// One stored source record.
+    pub async fn record(&self, source: &str, key: &str) -> Result<Option<NormalizedRecord>> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT data FROM source_record WHERE source = $1 AND record_key = $2 AND deleted = 0")
+                .bind(source)
+                .bind(key)
+                .fetch_optional(self.pool())
+                .await?;
+        row.map(|(d,)| serde_json::from_str(&d).map_err(Into::into)).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::stores;
+
+    fn rec(key: &str, name: &str) -> NormalizedRecord {
+        NormalizedRecord {
+            entity: EntityKind::Person,
+            key: key.into(),
+            observed_at: None,
+            values: [("name".to_owned(), name.to_owned())].into(),
+            issues: vec![],
+            derived: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn batches_detect_new_changed_unchanged_and_keep_checkpoint() {
+        for (store, _dir) in stores().await {
+            let cp = serde_json::json!({"watermark": "2020-01-01", "pk": 3});
+            let q = QuarantineEntry { record_key: "K9".into(), class: ErrorClass::BadRecord, reason: "bad".into(), excerpt: "x".into() };
+            let o = store.write_batch("s", &[rec("K1", "张三"), rec("K2", "李四")], &[q], Some(&cp)).await.unwrap();
+            assert_eq!(o, BatchOutcome { new: 2, changed: 0, unchanged: 0 });
+            assert_eq!(store.checkpoint("s").await.unwrap(), Some(cp));
+            let o = store.write_batch("s", &[rec("K1", "张三"), rec("K2", "李四四"), rec("K9", "王五")], &[], None).await.unwrap();
+            assert_eq!(o, BatchOutcome { new: 1, changed: 1, unchanged: 1 });
+            let all = store.records(EntityKind::Person).await.unwrap();
+            assert_eq!(all.len(), 3);
+            assert_eq!(store.record("s", "K2").await.unwrap().unwrap().get("name"), Some("李四四"));
+            let open = store.quarantine(Some("s"), false, 10).await.unwrap();
+            assert!(open.is_empty(), "K9 was accepted later, so its quarantine entry is resolved");
+            let all_q = store.quarantine(Some("s"), true, 10).await.unwrap();
+            assert_eq!(all_q.len(), 1);
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Counters per source and the quarantine listing.
+
+use serde::Serialize;
+use tombolo_core::EntityKind;
+
+use crate::records::BatchOutcome;
+use crate::{now, Result, Store};
+
+/// Counts of one run of one source. `pulled == accepted + quarantined` always holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RunCounts {
+    pub pulled: u64,
+    pub accepted: u64,
+    pub quarantined: u64,
+    #[serde(flatten)]
+    pub outcome: BatchOutcome,
+}
+
+/// A row of `tombolo status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceStatus {
+    pub source: String,
+    pub entity: String,
+    pub last_run_at: Option<String>,
+    pub last: RunCounts,
+    pub total_pulled: u64,
+    pub total_accepted: u64,
+    pub total_quarantined: u64,
+    pub checkpoint: Option<serde_json::Value>,
+    pub last_error: Option<String>,
+}
+
+/// A quarantined record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuarantineRow {
+    pub id: i64,
+    pub source: String,
+    pub record_key: String,
+    pub error_class: String,
+    pub reason: String,
+    pub excerpt: String,
+    pub at: String,
+    pub resolved_at: Option<String>,
+}
+
+fn u(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn i(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+type StatusRow = (String, String, Option<String>, i64, i64, i64, i64, i64, i64, i64, i64, i64, Option<String>, Option<String>);
+
+impl Store {
+    /// Records the end of a run of a source (successful or not).
+    pub async fn finish_run(&self, source: &str, entity: EntityKind, c: RunCounts, error: Option<&str>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO source_status (source, entity, last_run_at, last_pulled, last_accepted, last_quarantined, last_new, last_changed, last_unchanged, \
+               total_pulled, total_accepted, total_quarantined, last_error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $4, $5, $6, $10) \
+             ON CONFLICT (source) DO UPDATE SET entity = excluded.entity, last_run_at = excluded.last_run_at, \
+               last_pulled = excluded.last_pulled, last_accepted = excluded.last_accepted, last_quarantined = excluded.last_quarantined, \
+               last_new = excluded.last_new, last_changed = excluded.last_changed, last_unchanged = excluded.last_unchanged, \
+               total_pulled = source_status.total_pulled + excluded.last_pulled, \
+               total_accepted = source_status.total_accepted + excluded.last_accepted, \
+               total_quarantined = source_status.total_quarantined + excluded.last_quarantined, \
+               last_error = excluded.last_error",
+        )
+        .bind(source)
+        .bind(entity.as_str())
+        .bind(now())
+        .bind(i(c.pulled))
+        .bind(i(c.accepted))
+        .bind(i(c.quarantined))
+        .bind(i(c.outcome.new))
+        .bind(i(c.outcome.changed))
+        .bind(i(c.outcome.unchanged))
+        .bind(error.map(str::to_owned))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Status of every source that has run.
+    pub async fn status(&self) -> Result<Vec<SourceStatus>> {
+        let rows: Vec<StatusRow> = sqlx::query_as(
+            "SELECT s.source, s.entity, s.last_run_at, s.last_pulled, s.last_accepted, s.last_quarantined, s.last_new, s.last_changed, \
+                    s.last_unchanged, s.total_pulled, s.total_accepted, s.total_quarantined, s.last_error, c.state \
+             FROM source_status s LEFT JOIN checkpoint c ON c.source = s.source ORDER BY s.source",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(SourceStatus {
+                    source: r.0,
+                    entity: r.1,
+                    last_run_at: r.2,
+                    last: RunCounts {
+                        pulled: u(r.3),
+                        accepted: u(r.4),
+                        quarantined: u(r.5),
+                        outcome: BatchOutcome { new: u(r.6), changed: u(r.7), unchanged: u(r.8) },
+                    },
+                    total_pulled: u(r.9),
+                    total_accepted: u(r.10),
+                    total_quarantined: u(r.11),
+                    last_error: r.12,
+                    checkpoint: r.13.map(|s| serde_json::from_str(&s)).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    /// Quarantined input, newest first; `include_resolved` also lists entries a later
+    /// accepted version of the record has resolved.
+    pub async fn quarantine(&self, source: Option<&str>, include_resolved: bool, limit: i64) -> Result<Vec<QuarantineRow>> {
+        type Row = (i64, String, String, String, String, String, String, Option<String>);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, source, record_key, error_class, reason, excerpt, at, resolved_at FROM quarantine \
+             WHERE (CAST($1 AS TEXT) IS NULL OR source = CAST($1 AS TEXT)) AND ($2 = 1 OR resolved_at IS NULL) ORDER BY id DESC LIMIT $3",
+        )
+        .bind(source.map(str::to_owned))
+        .bind(i64::from(include_resolved))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| QuarantineRow {
+                id: r.0,
+                source: r.1,
+                record_key: r.2,
+                error_class: r.3,
+                reason: r.4,
+                excerpt: r.5,
+                at: r.6,
+                resolved_at: r.7,
+            })
+            .collect())
+    }
+}
