@@ -1,0 +1,71 @@
+//! Framing of Avro bodies on the wire.
+
+use apache_avro::rabin::Rabin;
+use apache_avro::{from_avro_datum, from_value, to_avro_datum, to_value};
+use tombolo_core::EntityKind;
+
+use super::{schema, OrganizationV1, PersonV1, Published};
+use crate::{Error, Result};
+
+/// Avro single-object encoding marker (Avro specification, "Single object encoding").
+pub const SINGLE_OBJECT_MAGIC: [u8; 2] = [0xC3, 0x01];
+
+/// How a value is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// `C3 01` + 8-byte little-endian CRC-64-AVRO fingerprint of the schema + body.
+    SingleObject,
+    /// Confluent wire format: `00` + 4-byte big-endian schema id + body.
+    Registry(u32),
+}
+
+fn fingerprint(entity: EntityKind) -> Result<Vec<u8>> {
+    Ok(schema(entity)?.fingerprint::<Rabin>().bytes)
+}
+
+/// Encodes a record with its schema file and frames it.
+pub fn encode(record: &Published, framing: Framing) -> Result<Vec<u8>> {
+    let entity = record.entity();
+    let s = schema(entity)?;
+    let value = match record {
+        Published::Person(p) => to_value(p)?,
+        Published::Organization(o) => to_value(o)?,
+    };
+    let value = value.resolve(s)?;
+    let body = to_avro_datum(s, value)?;
+    let mut out = Vec::with_capacity(body.len() + 10);
+    match framing {
+        Framing::SingleObject => {
+            out.extend_from_slice(&SINGLE_OBJECT_MAGIC);
+            out.extend_from_slice(&fingerprint(entity)?);
+        }
+        Framing::Registry(id) => {
+            out.push(0);
+            out.extend_from_slice(&id.to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Decodes a framed value of an entity kind (either framing; the schema id of a registry
+/// frame is not looked up: the schema file is the contract).
+pub fn decode(entity: EntityKind, bytes: &[u8]) -> Result<Published> {
+    let body = if bytes.starts_with(&SINGLE_OBJECT_MAGIC) {
+        let fp = bytes.get(2..10).ok_or_else(|| Error::Avro("short single-object header".into()))?;
+        if fp != fingerprint(entity)?.as_slice() {
+            return Err(Error::Avro(format!("schema fingerprint {fp:02x?} is not the {entity} schema's")));
+        }
+        &bytes[10..]
+    } else if bytes.first() == Some(&0) && bytes.len() >= 5 {
+        &bytes[5..]
+    } else {
+        return Err(Error::Avro("unknown framing".into()));
+    };
+    let s = schema(entity)?;
+    let value = from_avro_datum(s, &mut &body[..], None)?;
+    Ok(match entity {
+        EntityKind::Organization => Published::Organization(from_value::<OrganizationV1>(&value)?),
+        _ => Published::Person(from_value::<PersonV1>(&value)?),
+    })
+}

@@ -1,0 +1,12 @@
+//! Avro: the published record types, their schemas (the files in `schemas/`), and framing.
+
+mod framing;
+mod schemas;
+mod types;
+
+pub use framing::{decode, encode, Framing, SINGLE_OBJECT_MAGIC};
+pub use schemas::{schema, schema_text, FieldClass};
+pub use types::{OrganizationV1, PersonV1, PlaceV1, ProvenanceV1, Published, SourceRefV1};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,170 @@
+//! Rust types of the published records. `tests` below encode and decode them with the schema
+//! files themselves, so the two cannot drift.
+
+use serde::{Deserialize, Serialize};
+use tombolo_core::{EntityKind, GoldenRecord};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceV1 {
+    pub line: Option<String>,
+    pub province: Option<String>,
+    pub city: Option<String>,
+    pub district: Option<String>,
+    pub street: Option<String>,
+    pub community: Option<String>,
+    pub road: Option<String>,
+    pub number: Option<String>,
+    pub building: Option<String>,
+    pub unit: Option<String>,
+    pub room: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRefV1 {
+    pub source: String,
+    pub record_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvenanceV1 {
+    pub field: String,
+    pub source: String,
+    pub record_key: String,
+    pub observed_at: Option<String>,
+    pub rule: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonV1 {
+    pub golden_id: String,
+    pub version: i64,
+    pub updated_at: String,
+    pub retired_into: Option<String>,
+    pub merged_from: Vec<String>,
+    pub name: Option<String>,
+    pub sex: Option<String>,
+    pub birth_date: Option<String>,
+    pub resident_id: Option<String>,
+    pub phone: Option<String>,
+    pub marital_status: Option<String>,
+    pub address: Option<PlaceV1>,
+    pub employer_name: Option<String>,
+    pub employer_credit_code: Option<String>,
+    pub members: Vec<SourceRefV1>,
+    pub provenance: Vec<ProvenanceV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationV1 {
+    pub golden_id: String,
+    pub version: i64,
+    pub updated_at: String,
+    pub retired_into: Option<String>,
+    pub merged_from: Vec<String>,
+    pub name: Option<String>,
+    pub credit_code: Option<String>,
+    pub org_code: Option<String>,
+    pub tax_number: Option<String>,
+    pub legal_rep: Option<String>,
+    pub address: Option<PlaceV1>,
+    pub founded_date: Option<String>,
+    pub status: Option<String>,
+    pub members: Vec<SourceRefV1>,
+    pub provenance: Vec<ProvenanceV1>,
+}
+
+/// A published record of any entity kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Published {
+    Person(PersonV1),
+    Organization(OrganizationV1),
+}
+
+fn place(g: &GoldenRecord) -> Option<PlaceV1> {
+    let part = |p: &str| g.values.get(&format!("address.{p}")).cloned();
+    let p = PlaceV1 {
+        line: g.values.get("address").cloned(),
+        province: part("province"),
+        city: part("city"),
+        district: part("district"),
+        street: part("street"),
+        community: part("community"),
+        road: part("road"),
+        number: part("number"),
+        building: part("building"),
+        unit: part("unit"),
+        room: part("room"),
+    };
+    (p != PlaceV1::default()).then_some(p)
+}
+
+impl Published {
+    /// The published form of a golden record.
+    pub fn from_golden(g: &GoldenRecord) -> Option<Self> {
+        let v = |k: &str| g.values.get(k).cloned();
+        let members = g.members.iter().map(|m| SourceRefV1 { source: m.source.clone(), record_key: m.record_key.clone() }).collect();
+        let provenance = g
+            .provenance
+            .iter()
+            .map(|p| ProvenanceV1 {
+                field: p.field.clone(),
+                source: p.source.clone(),
+                record_key: p.record_key.clone(),
+                observed_at: p.observed_at.clone(),
+                rule: p.rule.clone(),
+            })
+            .collect();
+        match g.entity {
+            EntityKind::Person => Some(Published::Person(PersonV1 {
+                golden_id: g.golden_id.clone(),
+                version: g.version,
+                updated_at: g.updated_at.clone(),
+                retired_into: g.retired_into.clone(),
+                merged_from: g.merged_from.clone(),
+                name: v("name"),
+                sex: v("sex"),
+                birth_date: v("birth_date"),
+                resident_id: v("resident_id"),
+                phone: v("phone"),
+                marital_status: v("marital_status"),
+                address: place(g),
+                employer_name: v("employer_name"),
+                employer_credit_code: v("employer_credit_code"),
+                members,
+                provenance,
+            })),
+            EntityKind::Organization => Some(Published::Organization(OrganizationV1 {
+                golden_id: g.golden_id.clone(),
+                version: g.version,
+                updated_at: g.updated_at.clone(),
+                retired_into: g.retired_into.clone(),
+                merged_from: g.merged_from.clone(),
+                name: v("name"),
+                credit_code: v("credit_code"),
+                org_code: v("org_code"),
+                tax_number: v("tax_number"),
+                legal_rep: v("legal_rep"),
+                address: place(g),
+                founded_date: v("founded_date"),
+                status: v("status"),
+                members,
+                provenance,
+            })),
+            _ => None,
+        }
+    }
+
+    pub fn entity(&self) -> EntityKind {
+        match self {
+            Published::Person(_) => EntityKind::Person,
+            Published::Organization(_) => EntityKind::Organization,
+        }
+    }
+
+    pub fn golden_id(&self) -> &str {
+        match self {
+            Published::Person(p) => &p.golden_id,
+            Published::Organization(o) => &o.golden_id,
+        }
+    }
+}

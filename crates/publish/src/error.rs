@@ -1,0 +1,41 @@
+use tombolo_core::{Classify, ErrorClass};
+
+/// Errors of the publishing stage.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("avro: {0}")]
+    Avro(String),
+    #[error("schema {0}: {1}")]
+    Schema(String, String),
+    #[error("schema registry: {0}")]
+    Registry(String),
+    #[error("schema registry unreachable: {0}")]
+    RegistryUnreachable(String),
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("kafka delivery: {0}")]
+    Delivery(String),
+    #[error(transparent)]
+    Store(#[from] tombolo_store::Error),
+    #[error("config: {0}")]
+    Config(String),
+}
+
+impl Classify for Error {
+    fn class(&self) -> ErrorClass {
+        match self {
+            Error::RegistryUnreachable(_) | Error::Delivery(_) | Error::Kafka(_) => ErrorClass::Transient,
+            Error::Store(e) => e.class(),
+            _ => ErrorClass::Fatal,
+        }
+    }
+}
+
+impl From<apache_avro::Error> for Error {
+    fn from(e: apache_avro::Error) -> Self {
+        Error::Avro(e.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

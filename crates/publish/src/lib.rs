@@ -1,0 +1,19 @@
+//! The publishing stage.
+//!
+//! * [`avro`]: the Rust types of the published records, checked against `schemas/*.avsc`, and
+//!   the two framings: Confluent wire format (magic byte, schema id, body) when a registry is
+//!   configured, Avro single-object encoding (`C3 01`, CRC-64-AVRO fingerprint, body) otherwise.
+//! * [`registry`]: a client of the Confluent Schema Registry REST API.
+//! * [`kafka`]: topic creation (compacted) and an idempotent producer, broker-neutral.
+//! * [`publisher`]: drains the store's outbox to the topics; at-least-once, keyed by golden id,
+//!   versioned, so a crash between produce and mark only republishes the same version.
+
+pub mod avro;
+mod config;
+mod error;
+pub mod kafka;
+pub mod publisher;
+pub mod registry;
+
+pub use config::{KafkaConfig, RegistryConfig};
+pub use error::{Error, Result};
