@@ -1,0 +1,237 @@
+//! The hub's configuration file (`tombolo.toml`). See `docs/configuration.md`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tombolo_normalize::MappingConfig;
+use tombolo_publish::KafkaConfig;
+use tombolo_resolve::ResolveConfig;
+
+use crate::registry::ConnectorConfig;
+use crate::{Error, Result};
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// Where golden records are published. Without it, `run` stores and resolves, and the outbox
+    /// keeps everything for a later run with a broker.
+    #[serde(default)]
+    pub kafka: Option<KafkaConfig>,
+    #[serde(default)]
+    pub resolve: ResolveConfig,
+    /// Extra code tables, or entries added to the built-in ones (`sex`, `marital_status`,
+    /// `org_status`): table → raw value → code.
+    #[serde(default)]
+    pub codes: BTreeMap<String, BTreeMap<String, String>>,
+    #[serde(default)]
+    pub run: RunConfig,
+    /// The departmental sources.
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite:PATH` (relative paths are relative to the config file) or `postgres://…`.
+    #[serde(default = "default_store")]
+    pub url: String,
+}
+
+fn default_store() -> String {
+    "sqlite:.tombolo/tombolo.db".into()
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { url: default_store() }
+    }
+}
+
+/// `[run]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Seconds between runs with `run --follow`.
+    #[serde(default = "default_interval")]
+    pub follow_interval_secs: u64,
+    /// Outbox entries per produce batch.
+    #[serde(default = "default_publish_batch")]
+    pub publish_batch: i64,
+}
+
+fn default_interval() -> u64 {
+    60
+}
+
+fn default_publish_batch() -> i64 {
+    500
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self { follow_interval_secs: default_interval(), publish_batch: default_publish_batch() }
+    }
+}
+
+/// `[[sources]]`: one departmental source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Short unique name (`hukou`); it appears in the crosswalk and in provenance.
+    pub name: String,
+    /// Skip this source in `run` (it can still be pulled by name).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    pub connector: ConnectorConfig,
+    pub mapping: MappingConfig,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Replaces `${VAR}` and `${VAR:-default}` by the environment.
+pub fn expand_env(text: &str) -> std::result::Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let end = rest[i..].find('}').ok_or_else(|| "unterminated ${".to_owned())?;
+        let inner = &rest[i + 2..i + end];
+        let (var, default) = match inner.split_once(":-") {
+            Some((v, d)) => (v, Some(d)),
+            None => (inner, None),
+        };
+        match (std::env::var(var), default) {
+            (Ok(v), _) if !v.is_empty() => out.push_str(&v),
+            (_, Some(d)) => out.push_str(d),
+            (Ok(v), None) => out.push_str(&v),
+            (Err(_), None) => return Err(format!("environment variable {var} is not set (use ${{{var}:-default}})")),
+        }
+        rest = &rest[i + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn rebase(dir: &Path, p: &mut PathBuf) {
+    if p.is_relative() {
+        *p = dir.join(&*p);
+    }
+}
+
+impl Config {
+    /// Reads, expands and checks a config file. Relative file paths (and a relative SQLite
+    /// path) are taken relative to the file's directory.
+    pub fn load(path: &Path) -> Result<Self> {
+        let err = |message: String| Error::Config { path: path.display().to_string(), message };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let mut config = Self::parse(&text).map_err(err)?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        config.rebase(&dir);
+        Ok(config)
+    }
+
+    /// Parses and checks config text (environment already available).
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        let text = expand_env(text)?;
+        let config: Config = toml::from_str(&text).map_err(|e| e.to_string())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn rebase(&mut self, dir: &Path) {
+        for s in &mut self.sources {
+            match &mut s.connector {
+                ConnectorConfig::Csv(c) => rebase(dir, &mut c.path),
+                ConnectorConfig::Excel(c) => rebase(dir, &mut c.path),
+                _ => {}
+            }
+        }
+        if let Some(p) = self.store.url.strip_prefix("sqlite:") {
+            let p = p.trim_start_matches("//");
+            let (file, query) = p.split_once('?').map(|(f, q)| (f, Some(q))).unwrap_or((p, None));
+            if Path::new(file).is_relative() && file != ":memory:" {
+                let abs = dir.join(file);
+                self.store.url = format!("sqlite:{}{}", abs.display(), query.map(|q| format!("?{q}")).unwrap_or_default());
+            }
+        }
+    }
+
+    fn check(&self) -> std::result::Result<(), String> {
+        let mut seen = std::collections::BTreeSet::new();
+        for s in &self.sources {
+            if s.name.is_empty() || !s.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                return Err(format!("source name {:?}: use letters, digits, _ and -", s.name));
+            }
+            if !seen.insert(&s.name) {
+                return Err(format!("source {:?} is defined twice", s.name));
+            }
+            let codes = self.code_tables();
+            tombolo_normalize::Mapping::compile(&s.mapping, &codes).map_err(|e| format!("source {}: {e}", s.name))?;
+        }
+        Ok(())
+    }
+
+    /// Built-in code tables extended by `[codes]`.
+    pub fn code_tables(&self) -> tombolo_normalize::codes::CodeTables {
+        let mut t = tombolo_normalize::codes::CodeTables::default();
+        for (name, entries) in &self.codes {
+            t.extend(name, entries);
+        }
+        t
+    }
+
+    pub fn source(&self, name: &str) -> Result<&SourceConfig> {
+        self.sources.iter().find(|s| s.name == name).ok_or_else(|| Error::UnknownSource(name.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/islands/tombolo.toml");
+        let c = Config::load(&path).unwrap();
+        assert!(c.sources.len() >= 4);
+        assert!(c.kafka.is_some());
+        let kinds: std::collections::BTreeSet<&str> = c.sources.iter().map(|s| s.connector.kind()).collect();
+        assert_eq!(kinds, ["csv", "excel", "http", "sql"].into_iter().collect());
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let err = Config::parse("[store]\nurl = \"sqlite:x.db\"\nurl2 = 1\n").unwrap_err();
+        assert!(err.contains("unknown field"), "{err}");
+        let err = Config::parse(
+            "[[sources]]\nname = \"a\"\n[sources.connector]\nkind = \"csv\"\npath = \"a.csv\"\nkey = \"id\"\ncolour = \"red\"\n[sources.mapping]\nentity = \"person\"\n[sources.mapping.fields]\nname = { from = \"n\" }\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn environment_is_expanded() {
+        std::env::set_var("TOMBOLO_TEST_DIR", "/data");
+        assert_eq!(expand_env("${TOMBOLO_TEST_DIR}/a.csv").unwrap(), "/data/a.csv");
+        assert_eq!(expand_env("${TOMBOLO_SURELY_UNSET:-x}/a").unwrap(), "x/a");
+        assert!(expand_env("${TOMBOLO_SURELY_UNSET}").is_err());
+    }
+
+    #[test]
+    fn bad_mappings_are_refused_at_load() {
+        let err = Config::parse(
+            "[[sources]]\nname = \"a\"\n[sources.connector]\nkind = \"csv\"\npath = \"a.csv\"\nkey = \"id\"\n[sources.mapping]\nentity = \"person\"\n[sources.mapping.fields]\nshoe = { from = \"n\" }\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("unknown field \"shoe\""), "{err}");
+    }
+}

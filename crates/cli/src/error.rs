@@ -1,0 +1,36 @@
+use tombolo_core::{Classify, ErrorClass};
+
+/// Errors of the pipeline.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("config {path}: {message}")]
+    Config { path: String, message: String },
+    #[error("no source named {0:?} in the config")]
+    UnknownSource(String),
+    #[error("source {source_name}: {error}")]
+    Source { source_name: String, error: tombolo_core::SourceError },
+    #[error(transparent)]
+    Normalize(#[from] tombolo_normalize::Error),
+    #[error(transparent)]
+    Resolve(#[from] tombolo_resolve::Error),
+    #[error(transparent)]
+    Store(#[from] tombolo_store::Error),
+    #[error(transparent)]
+    Publish(#[from] tombolo_publish::Error),
+}
+
+impl Classify for Error {
+    fn class(&self) -> ErrorClass {
+        match self {
+            Error::Config { .. } | Error::UnknownSource(_) => ErrorClass::Fatal,
+            Error::Source { error, .. } => error.class(),
+            Error::Normalize(e) => e.class(),
+            Error::Resolve(e) => e.class(),
+            Error::Store(e) => e.class(),
+            Error::Publish(e) => e.class(),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

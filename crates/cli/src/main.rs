@@ -1,0 +1,325 @@
+//! `tombolo`: the admin CLI of the Tombolo data-integration hub.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::MultiProgress;
+use tombolo_cli::pipeline::RunReport;
+use tombolo_cli::{Config, Hub};
+use tombolo_core::EntityKind;
+
+/// Tombolo joins departmental "information islands" into one shared base of records.
+#[derive(Debug, Parser)]
+#[command(name = "tombolo", version, about)]
+struct Cli {
+    /// Configuration file.
+    #[arg(long, short, global = true, env = "TOMBOLO_CONFIG", default_value = "tombolo.toml")]
+    config: PathBuf,
+    /// Store URL, overriding `[store] url` (`sqlite:PATH` or `postgres://…`).
+    #[arg(long, global = true, env = "TOMBOLO_STORE")]
+    store: Option<String>,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    json: bool,
+    /// More log output (repeat for more).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Pull every enabled source, resolve golden records and publish them.
+    Run {
+        /// Keep running on the configured schedule until interrupted.
+        #[arg(long)]
+        follow: bool,
+        /// Seconds between runs with --follow (default: `[run] follow_interval_secs`).
+        #[arg(long)]
+        interval: Option<u64>,
+        /// Store and resolve, but leave the outbox for a later run.
+        #[arg(long)]
+        no_publish: bool,
+    },
+    /// Pull one source (then resolve and publish).
+    Pull {
+        source: String,
+        #[arg(long)]
+        no_publish: bool,
+    },
+    /// Publish what the outbox holds.
+    Publish,
+    /// Per source: pulled, accepted, quarantined, checkpoint, last error; per entity: golden records.
+    Status,
+    /// Export data from the store.
+    Export {
+        #[command(subcommand)]
+        what: Export,
+    },
+    /// Work with quarantined input.
+    Quarantine {
+        #[command(subcommand)]
+        what: Quarantine,
+    },
+    /// Check the configuration file and print what each source reads.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+enum Export {
+    /// The crosswalk as CSV: source,record_key,golden_id.
+    Crosswalk {
+        #[arg(long, value_enum)]
+        entity: Entity,
+        /// Output file (standard output when absent).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Quarantine {
+    /// List quarantined input, newest first.
+    List {
+        #[arg(long)]
+        source: Option<String>,
+        /// Include entries resolved by a later accepted version of the record.
+        #[arg(long)]
+        all: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Entity {
+    Person,
+    #[value(alias = "organisation", alias = "org")]
+    Organization,
+}
+
+impl From<Entity> for EntityKind {
+    fn from(e: Entity) -> Self {
+        match e {
+            Entity::Person => EntityKind::Person,
+            Entity::Organization => EntityKind::Organization,
+        }
+    }
+}
+
+fn init_logging(verbose: u8, json: bool) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TOMBOLO_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn print_run(report: &RunReport, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(report)?);
+        return Ok(());
+    }
+    println!("{:<12} {:>8} {:>9} {:>12} {:>6} {:>8} {:>10}  error", "source", "pulled", "accepted", "quarantined", "new", "changed", "unchanged");
+    for s in &report.sources {
+        let c = &s.counts;
+        println!(
+            "{:<12} {:>8} {:>9} {:>12} {:>6} {:>8} {:>10}  {}",
+            s.source,
+            c.pulled,
+            c.accepted,
+            c.quarantined,
+            c.outcome.new,
+            c.outcome.changed,
+            c.outcome.unchanged,
+            s.error.as_deref().unwrap_or("")
+        );
+    }
+    for e in &report.entities {
+        println!(
+            "{:<12} {} records -> {} golden records ({} new, {} updated, {} retired)",
+            e.entity, e.records, e.golden_records, e.outcome.created, e.outcome.updated, e.outcome.retired
+        );
+    }
+    match &report.published {
+        Some(p) => {
+            let topics: Vec<String> = p.by_topic.iter().map(|(t, n)| format!("{t}: {n}")).collect();
+            println!("published {} messages{}{}", p.published, if topics.is_empty() { "" } else { " — " }, topics.join(", "));
+        }
+        None => println!("not published (no [kafka] configured); outbox backlog {}", report.outbox_backlog),
+    }
+    println!("done in {:.1}s", report.seconds);
+    Ok(())
+}
+
+async fn run_once(hub: &Hub, only: &[String], json: bool, publish: bool) -> Result<RunReport> {
+    let progress = (!json && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(MultiProgress::new);
+    let report = hub.run(only, progress.as_ref(), publish).await?;
+    print_run(&report, json)?;
+    Ok(report)
+}
+
+async fn status(hub: &Hub, json: bool) -> Result<()> {
+    let sources = hub.store.status().await?;
+    let mut golden = serde_json::Map::new();
+    for e in EntityKind::ALL {
+        golden.insert(e.as_str().into(), hub.store.golden_count(e).await?.into());
+    }
+    let backlog = hub.store.outbox_backlog().await?;
+    if json {
+        println!("{}", serde_json::json!({ "sources": sources, "golden_records": golden, "outbox_backlog": backlog }));
+        return Ok(());
+    }
+    println!("{:<12} {:<13} {:>8} {:>9} {:>12} {:<26} checkpoint / last error", "source", "entity", "pulled", "accepted", "quarantined", "last run");
+    for s in &sources {
+        let cp = s.checkpoint.as_ref().map(|c| c.to_string()).unwrap_or_default();
+        let cp: String = if cp.chars().count() > 60 { cp.chars().take(60).collect::<String>() + "…" } else { cp };
+        println!(
+            "{:<12} {:<13} {:>8} {:>9} {:>12} {:<26} {}{}",
+            s.source,
+            s.entity,
+            s.total_pulled,
+            s.total_accepted,
+            s.total_quarantined,
+            s.last_run_at.as_deref().unwrap_or("-"),
+            cp,
+            s.last_error.as_deref().map(|e| format!("  ERROR: {e}")).unwrap_or_default()
+        );
+    }
+    for (e, n) in &golden {
+        println!("golden {e}: {n}");
+    }
+    println!("outbox backlog: {backlog}");
+    Ok(())
+}
+
+async fn export_crosswalk(hub: &Hub, entity: EntityKind, output: Option<PathBuf>) -> Result<()> {
+    let links = hub.store.crosswalk(entity).await?;
+    let out: Box<dyn Write> = match &output {
+        Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(["source", "record_key", "golden_id", "rule"])?;
+    for l in &links {
+        w.write_record([&l.source, &l.record_key, &l.golden_id, &l.rule])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+async fn quarantine_list(hub: &Hub, source: Option<String>, all: bool, limit: i64, json: bool) -> Result<()> {
+    let rows = hub.store.quarantine(source.as_deref(), all, limit).await?;
+    if json {
+        println!("{}", serde_json::to_string(&rows)?);
+        return Ok(());
+    }
+    for r in &rows {
+        println!("#{} {} {} [{}] {}\n    {}", r.id, r.source, r.record_key, r.error_class, r.reason, r.excerpt);
+    }
+    if rows.is_empty() {
+        println!("quarantine is empty");
+    }
+    Ok(())
+}
+
+fn check(config: &Config, json: bool) -> Result<()> {
+    let codes = config.code_tables();
+    let mut out = Vec::new();
+    for s in &config.sources {
+        let m = tombolo_normalize::Mapping::compile(&s.mapping, &codes)?;
+        out.push(serde_json::json!({
+            "source": s.name, "connector": s.connector.kind(), "entity": m.entity(),
+            "key": s.connector.key_column(), "reads": m.feeds(),
+        }));
+    }
+    if json {
+        println!("{}", serde_json::Value::Array(out));
+    } else {
+        for s in &out {
+            println!("{} ({}, {}): key {}, reads {}", s["source"], s["connector"], s["entity"], s["key"], s["reads"]);
+        }
+        println!("config OK: {} sources", config.sources.len());
+    }
+    Ok(())
+}
+
+async fn real_main(cli: Cli) -> Result<ExitCode> {
+    let config = Config::load(&cli.config)?;
+    if let Command::Check = cli.command {
+        check(&config, cli.json)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let interval = config.run.follow_interval_secs;
+    let hub = Hub::open(config, cli.store.as_deref()).await?;
+    match cli.command {
+        Command::Run { follow: false, no_publish, .. } => {
+            let report = run_once(&hub, &[], cli.json, !no_publish).await?;
+            if report.failed_sources() > 0 {
+                return Ok(ExitCode::from(3));
+            }
+        }
+        Command::Run { follow: true, interval: every, no_publish } => {
+            let every = Duration::from_secs(every.unwrap_or(interval).max(1));
+            loop {
+                if let Err(e) = run_once(&hub, &[], cli.json, !no_publish).await {
+                    tracing::error!(error = %e, "run failed; retrying at the next interval");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = tokio::signal::ctrl_c() => break,
+                }
+            }
+        }
+        Command::Pull { source, no_publish } => {
+            let report = run_once(&hub, &[source], cli.json, !no_publish).await?;
+            if report.failed_sources() > 0 {
+                return Ok(ExitCode::from(3));
+            }
+        }
+        Command::Publish => {
+            let stats = hub.publish().await?;
+            if cli.json {
+                println!("{}", serde_json::to_string(&stats)?);
+            } else {
+                match stats {
+                    Some(s) => println!("published {} messages", s.published),
+                    None => println!("no [kafka] configured"),
+                }
+            }
+        }
+        Command::Status => status(&hub, cli.json).await?,
+        Command::Export { what: Export::Crosswalk { entity, output } } => export_crosswalk(&hub, entity.into(), output).await?,
+        Command::Quarantine { what: Quarantine::List { source, all, limit } } => {
+            quarantine_list(&hub, source, all, limit, cli.json).await?
+        }
+        Command::Check => {}
+    }
+    hub.store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.json);
+    match real_main(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tombolo: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! The pipeline: pull → normalise → store (with checkpoint) → resolve → outbox → publish.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde::Serialize;
+use tombolo_core::{EntityKind, ErrorClass, Pulled, RawRecord};
+use tombolo_normalize::Mapping;
+use tombolo_publish::kafka::KafkaSink;
+use tombolo_publish::publisher::{drain, PublishStats};
+use tombolo_store::golden::ApplyOutcome;
+use tombolo_store::records::QuarantineEntry;
+use tombolo_store::status::RunCounts;
+use tombolo_store::Store;
+
+use crate::config::SourceConfig;
+use crate::{Config, Error, Result};
+
+/// What one source's run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceReport {
+    pub source: String,
+    pub entity: EntityKind,
+    #[serde(flatten)]
+    pub counts: RunCounts,
+    pub error: Option<String>,
+    pub seconds: f64,
+}
+
+/// What resolving one entity kind did.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntityReport {
+    pub entity: EntityKind,
+    pub records: u64,
+    pub golden_records: u64,
+    #[serde(flatten)]
+    pub outcome: ApplyOutcome,
+    /// Linking keys skipped because too many records shared them.
+    pub oversized_keys: Vec<(String, usize)>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub sources: Vec<SourceReport>,
+    pub entities: Vec<EntityReport>,
+    /// `None` when no broker is configured (the outbox keeps everything).
+    pub published: Option<PublishStats>,
+    pub outbox_backlog: u64,
+    pub seconds: f64,
+}
+
+impl RunReport {
+    pub fn failed_sources(&self) -> usize {
+        self.sources.iter().filter(|s| s.error.is_some()).count()
+    }
+}
+
+/// The hub: a config and its store.
+#[derive(Debug)]
+pub struct Hub {
+    pub config: Config,
+    pub store: Store,
+}
+
+fn excerpt(r: &RawRecord) -> String {
+    let text = serde_json::to_string(&r.fields).unwrap_or_default();
+    if text.chars().count() > 240 {
+        text.chars().take(240).collect::<String>() + "…"
+    } else {
+        text
+    }
+}
+
+impl Hub {
+    /// Opens the store named by the config (or by `store_url`).
+    pub async fn open(config: Config, store_url: Option<&str>) -> Result<Self> {
+        let url = store_url.map(str::to_owned).unwrap_or_else(|| config.store.url.clone());
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            let file = path.trim_start_matches("//").split('?').next().unwrap_or_default();
+            if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| Error::Config { path: url.clone(), message: e.to_string() })?;
+            }
+        }
+        let store = Store::open(&url).await?;
+        Ok(Self { config, store })
+    }
+
+    /// Pulls one source into the store. Bad input is quarantined; a source-level failure stops
+    /// this source (its checkpoint stays at the last stored batch) and is returned.
+    pub async fn pull(&self, src: &SourceConfig, bar: &ProgressBar) -> Result<RunCounts> {
+        let mapping = Mapping::compile(&src.mapping, &self.config.code_tables())?;
+        let checkpoint = self.store.checkpoint(&src.name).await?;
+        let mut counts = RunCounts::default();
+        let entity = mapping.entity();
+        let fail = |counts: RunCounts, error: tombolo_core::SourceError| async move {
+            let msg = error.to_string();
+            self.store.finish_run(&src.name, entity, counts, Some(&msg)).await?;
+            Err(Error::Source { source_name: src.name.clone(), error })
+        };
+        let mut source = match src.connector.open(mapping.columns(), checkpoint).await {
+            Ok(s) => s,
+            Err(e) => return fail(counts, e).await,
+        };
+        if let Some(n) = source.size_hint() {
+            bar.set_length(n);
+        }
+        loop {
+            let batch = match source.next_batch().await {
+                Ok(Some(b)) => b,
+                Ok(None) => break,
+                Err(e) => return fail(counts, e).await,
+            };
+            if let Some(n) = source.size_hint() {
+                bar.set_length(n);
+            }
+            let mut accepted = Vec::with_capacity(batch.items.len());
+            let mut quarantined = Vec::new();
+            for item in &batch.items {
+                match item {
+                    Pulled::Record(raw) => match mapping.apply(raw) {
+                        Ok(rec) => accepted.push(rec),
+                        Err(e) => quarantined.push(QuarantineEntry {
+                            record_key: raw.key.clone(),
+                            class: ErrorClass::BadRecord,
+                            reason: e.to_string(),
+                            excerpt: excerpt(raw),
+                        }),
+                    },
+                    Pulled::Malformed(m) => quarantined.push(QuarantineEntry {
+                        record_key: m.key.clone(),
+                        class: ErrorClass::BadRecord,
+                        reason: m.reason.clone(),
+                        excerpt: m.excerpt.clone(),
+                    }),
+                }
+            }
+            let outcome = self.store.write_batch(&src.name, &accepted, &quarantined, batch.checkpoint.as_ref()).await?;
+            counts.pulled += batch.items.len() as u64;
+            counts.accepted += accepted.len() as u64;
+            counts.quarantined += quarantined.len() as u64;
+            counts.outcome.add(outcome);
+            bar.inc(batch.items.len() as u64);
+        }
+        self.store.finish_run(&src.name, mapping.entity(), counts, None).await?;
+        Ok(counts)
+    }
+
+    /// Entity kinds the configured sources feed.
+    pub fn entities(&self) -> Vec<EntityKind> {
+        let mut e: Vec<EntityKind> = self.config.sources.iter().map(|s| s.mapping.entity).collect();
+        e.sort();
+        e.dedup();
+        e
+    }
+
+    /// Resolves every entity kind and writes golden records, crosswalk and outbox.
+    pub async fn resolve(&self) -> Result<Vec<EntityReport>> {
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let mut out = Vec::new();
+        for entity in self.entities() {
+            let records: Vec<tombolo_resolve::Input> = self
+                .store
+                .records(entity)
+                .await?
+                .into_iter()
+                .map(|r| tombolo_resolve::Input { source: r.source, record: r.record })
+                .collect();
+            let previous: BTreeMap<(String, String), String> =
+                self.store.crosswalk(entity).await?.into_iter().map(|l| ((l.source, l.record_key), l.golden_id)).collect();
+            let clusters = tombolo_resolve::linking::cluster(entity, &records, &self.config.resolve);
+            for (key, n) in &clusters.oversized {
+                tracing::warn!(%entity, key, records = n, "linking key shared by too many records: ignored");
+            }
+            let resolution = tombolo_resolve::resolve(entity, &records, &previous, &self.config.resolve, &now)?;
+            let outcome = self.store.apply_resolution(&resolution).await?;
+            out.push(EntityReport {
+                entity,
+                records: records.len() as u64,
+                golden_records: resolution.goldens.len() as u64,
+                outcome,
+                oversized_keys: clusters.oversized,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Publishes the outbox; `None` when no broker is configured.
+    pub async fn publish(&self) -> Result<Option<PublishStats>> {
+        let Some(kafka) = &self.config.kafka else {
+            return Ok(None);
+        };
+        let sink = KafkaSink::connect(kafka).await?;
+        Ok(Some(drain(&self.store, &sink, self.config.run.publish_batch).await?))
+    }
+
+    /// One run: the named sources (all enabled ones when `only` is empty), then resolution and
+    /// publication. A failing source is reported and the others go on.
+    pub async fn run(&self, only: &[String], progress: Option<&MultiProgress>, publish: bool) -> Result<RunReport> {
+        let started = Instant::now();
+        let sources: Vec<&SourceConfig> = if only.is_empty() {
+            self.config.sources.iter().filter(|s| s.enabled).collect()
+        } else {
+            only.iter().map(|n| self.config.source(n)).collect::<Result<_>>()?
+        };
+        let mut reports = Vec::new();
+        for src in sources {
+            let t = Instant::now();
+            let bar = match progress {
+                Some(mp) => {
+                    let bar = mp.add(ProgressBar::new(0));
+                    bar.set_style(
+                        ProgressStyle::with_template("{prefix:>10} {bar:30} {pos:>7}/{len:7} {per_sec:>12} {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    bar.set_prefix(src.name.clone());
+                    bar
+                }
+                None => ProgressBar::hidden(),
+            };
+            let result = self.pull(src, &bar).await;
+            bar.finish();
+            let (counts, error) = match result {
+                Ok(c) => (c, None),
+                Err(e) => {
+                    tracing::error!(source = %src.name, error = %e, "source failed");
+                    let last = self.store.status().await?.into_iter().find(|s| s.source == src.name).map(|s| s.last).unwrap_or_default();
+                    (last, Some(e.to_string()))
+                }
+            };
+            reports.push(SourceReport {
+                source: src.name.clone(),
+                entity: src.mapping.entity,
+                counts,
+                error,
+                seconds: t.elapsed().as_secs_f64(),
+            });
+        }
+        let entities = self.resolve().await?;
+        let published = if publish { self.publish().await? } else { None };
+        Ok(RunReport {
+            sources: reports,
+            entities,
+            published,
+            outbox_backlog: self.store.outbox_backlog().await?,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Local Kafka-compatible broker for development and tests: tansu (crates.io, Apache-2.0).
+# Production runs Apache Kafka or Redpanda; Tombolo only uses standard Kafka APIs.
+#
+#   deploy/broker.sh start    install tansu when missing (about 17 minutes once), start it on
+#                             127.0.0.1:9092 with durable SQLite storage, wait until ready
+#   deploy/broker.sh stop     stop it
+#   deploy/broker.sh status   say whether it answers
+#
+# Environment: TOMBOLO_BROKER_DIR (state and log; default ~/.local/share/tombolo/broker),
+# TOMBOLO_BROKER_PORT (default 9092).
+set -euo pipefail
+
+DIR="${TOMBOLO_BROKER_DIR:-$HOME/.local/share/tombolo/broker}"
+PORT="${TOMBOLO_BROKER_PORT:-9092}"
+VERSION=0.6.0
+export PATH="$HOME/.cargo/bin:$PATH"
+
+answers() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
+}
+
+install() {
+  if command -v tansu >/dev/null 2>&1 && tansu --version 2>/dev/null | grep -q "$VERSION"; then
+    return
+  fi
+  echo "broker: installing tansu $VERSION from crates.io (about 17 minutes, once)" >&2
+  cargo install tansu --version "$VERSION" --locked --features libsql,dynostore >&2
+}
+
+start() {
+  if answers; then
+    echo "broker: already answering on 127.0.0.1:$PORT"
+    return
+  fi
+  install
+  mkdir -p "$DIR"
+  cd "$DIR"
+  : > tansu.log
+  nohup tansu broker \
+    --listener-url "tcp://127.0.0.1:$PORT" \
+    --advertised-listener-url "tcp://127.0.0.1:$PORT" \
+    --storage-engine 'sqlite://tansu.db?maintenance_interval=15s' \
+    >>tansu.log 2>&1 &
+  echo $! > tansu.pid
+  for _ in $(seq 1 300); do
+    if grep -q 'ready in' tansu.log 2>/dev/null && answers; then
+      echo "broker: tansu ready on 127.0.0.1:$PORT (state in $DIR)"
+      return
+    fi
+    if ! kill -0 "$(cat tansu.pid)" 2>/dev/null; then
+      echo "broker: tansu exited; log:" >&2
+      tail -20 tansu.log >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  echo "broker: tansu did not become ready in 30 s" >&2
+  tail -20 tansu.log >&2
+  exit 1
+}
+
+stop() {
+  if [ -f "$DIR/tansu.pid" ]; then
+    kill "$(cat "$DIR/tansu.pid")" 2>/dev/null || true
+    rm -f "$DIR/tansu.pid"
+  fi
+  echo "broker: stopped"
+}
+
+case "${1:-start}" in
+  start) start ;;
+  stop) stop ;;
+  status) if answers; then echo "broker: answering on 127.0.0.1:$PORT"; else echo "broker: not running"; exit 1; fi ;;
+  install) install ;;
+  *) echo "usage: $0 start|stop|status|install" >&2; exit 2 ;;
+esac

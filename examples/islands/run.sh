@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Runs Tombolo over an islands-shaped data directory, from the legacy systems to the topics,
+# and writes the crosswalks for scoring:
+#
+#   examples/islands/run.sh [DATA_DIR]        (default ../shared/data/islands)
+#   python3 ../shared/tools/score_crosswalk.py DATA_DIR/truth_person.csv $OUT_DIR/person_crosswalk.csv
+#
+# It loads DATA_DIR's dumps into fresh databases in the local PostgreSQL (hukou.postgres.sql)
+# and MariaDB (minzheng.mariadb.sql), serves DATA_DIR/hrss_api on a local HTTP port, starts the
+# broker if it is not running, runs `tombolo run` with examples/islands/tombolo.toml on a fresh
+# store, and writes person_crosswalk.csv and org_crosswalk.csv into $OUT_DIR (default: a new
+# temporary directory, printed at the end).
+#
+# Environment: OUT_DIR, PG_URL (default postgres://postgres@127.0.0.1:5432), MYSQL_HOST/PORT/USER,
+# HUKOU_DB / MINZHENG_DB (default tombolo_hukou / tombolo_minzheng), TOPIC_PREFIX, TOMBOLO_BIN
+# (a built binary to use instead of building one).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+DATA_DIR="$(cd "${1:-$ROOT/../shared/data/islands}" && pwd)"
+OUT_DIR="${OUT_DIR:-$(mktemp -d -t tombolo-islands.XXXXXX)}"
+mkdir -p "$OUT_DIR"
+OUT_DIR="$(cd "$OUT_DIR" && pwd)"
+PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
+MYSQL_HOST="${MYSQL_HOST:-127.0.0.1}" MYSQL_PORT="${MYSQL_PORT:-3306}" MYSQL_USER="${MYSQL_USER:-root}"
+HUKOU_DB="${HUKOU_DB:-tombolo_hukou}"
+MINZHENG_DB="${MINZHENG_DB:-tombolo_minzheng}"
+
+for f in hukou.postgres.sql minzheng.mariadb.sql health_archive.gbk.csv grid_residents.xlsx market_entities.csv tax_registry.csv; do
+  [ -f "$DATA_DIR/$f" ] || { echo "run.sh: $DATA_DIR/$f is missing" >&2; exit 1; }
+done
+[ -d "$DATA_DIR/hrss_api" ] || { echo "run.sh: $DATA_DIR/hrss_api is missing" >&2; exit 1; }
+
+if [ -z "${TOMBOLO_BIN:-}" ]; then
+  echo "== building tombolo (release)" >&2
+  cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" -p tombolo-cli
+  TOMBOLO_BIN="$ROOT/target/release/tombolo"
+fi
+
+echo "== loading the legacy databases from $DATA_DIR" >&2
+psql -q -v ON_ERROR_STOP=1 "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS $HUKOU_DB" -c "CREATE DATABASE $HUKOU_DB" >/dev/null
+psql -q -v ON_ERROR_STOP=1 "$PG_URL/$HUKOU_DB" -f "$DATA_DIR/hukou.postgres.sql" >/dev/null
+MY=(mariadb -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER")
+"${MY[@]}" -e "DROP DATABASE IF EXISTS $MINZHENG_DB; CREATE DATABASE $MINZHENG_DB DEFAULT CHARACTER SET utf8mb4"
+"${MY[@]}" --default-character-set=utf8mb4 "$MINZHENG_DB" < "$DATA_DIR/minzheng.mariadb.sql"
+
+echo "== serving $DATA_DIR/hrss_api" >&2
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$DATA_DIR/hrss_api" >"$OUT_DIR/hrss_api.log" 2>&1 &
+HTTP_PID=$!
+trap 'kill $HTTP_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
+
+"$ROOT/deploy/broker.sh" start >&2
+
+export ISLANDS_DIR="$DATA_DIR"
+export HUKOU_URL="$PG_URL/$HUKOU_DB"
+export MINZHENG_URL="mysql://$MYSQL_USER@$MYSQL_HOST:$MYSQL_PORT/$MINZHENG_DB"
+export HRSS_URL="http://127.0.0.1:$PORT"
+export TOMBOLO_STORE="sqlite:$OUT_DIR/tombolo.db"
+rm -f "$OUT_DIR"/tombolo.db*
+
+echo "== tombolo run" >&2
+"$TOMBOLO_BIN" --config "$HERE/tombolo.toml" run | tee "$OUT_DIR/run.txt"
+"$TOMBOLO_BIN" --config "$HERE/tombolo.toml" export crosswalk --entity person --output "$OUT_DIR/person_crosswalk.csv"
+"$TOMBOLO_BIN" --config "$HERE/tombolo.toml" export crosswalk --entity organization --output "$OUT_DIR/org_crosswalk.csv"
+
+echo "crosswalks written to $OUT_DIR"
+echo "OUT_DIR=$OUT_DIR"
