@@ -16,7 +16,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import confluent_kafka, fastavro' 2>/dev/null; then
+if ! python3 -c 'import confluent_kafka, fastavro, openpyxl' 2>/dev/null; then
   echo "install-deps: pip install confluent-kafka fastavro" >&2
-  python3 -m pip install --quiet confluent-kafka fastavro
+  python3 -m pip install --quiet confluent-kafka fastavro openpyxl
 fi

@@ -80,6 +80,16 @@ enum Export {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Golden records as JSON lines, ordered by golden id.
+    Golden {
+        #[arg(long, value_enum)]
+        entity: Entity,
+        /// Include retired records (merged into others).
+        #[arg(long)]
+        retired: bool,
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -207,16 +217,29 @@ async fn status(hub: &Hub, json: bool) -> Result<()> {
 
 async fn export_crosswalk(hub: &Hub, entity: EntityKind, output: Option<PathBuf>) -> Result<()> {
     let links = hub.store.crosswalk(entity).await?;
-    let out: Box<dyn Write> = match &output {
-        Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?),
-        None => Box::new(std::io::stdout().lock()),
-    };
+    let out = open_output(&output)?;
     let mut w = csv::Writer::from_writer(out);
     w.write_record(["source", "record_key", "golden_id", "rule"])?;
     for l in &links {
         w.write_record([&l.source, &l.record_key, &l.golden_id, &l.rule])?;
     }
     w.flush()?;
+    Ok(())
+}
+
+fn open_output(output: &Option<PathBuf>) -> Result<Box<dyn Write>> {
+    Ok(match output {
+        Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)),
+        None => Box::new(std::io::stdout().lock()),
+    })
+}
+
+async fn export_golden(hub: &Hub, entity: EntityKind, retired: bool, output: Option<PathBuf>) -> Result<()> {
+    let mut out = open_output(&output)?;
+    for g in hub.store.goldens(entity, retired).await? {
+        writeln!(out, "{}", serde_json::to_string(&g)?)?;
+    }
+    out.flush()?;
     Ok(())
 }
 
@@ -302,6 +325,9 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
         }
         Command::Status => status(&hub, cli.json).await?,
         Command::Export { what: Export::Crosswalk { entity, output } } => export_crosswalk(&hub, entity.into(), output).await?,
+        Command::Export { what: Export::Golden { entity, retired, output } } => {
+            export_golden(&hub, entity.into(), retired, output).await?
+        }
         Command::Quarantine { what: Quarantine::List { source, all, limit } } => {
             quarantine_list(&hub, source, all, limit, cli.json).await?
         }

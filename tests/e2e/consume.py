@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Independent consumer for the end-to-end tests: reads a topic from the beginning with
+confluent-kafka (its own librdkafka) and decodes every value with fastavro and the schema file
+alone (not with Tombolo's decoder). Prints one JSON object per message:
+{"key", "partition", "offset", "headers", "framing", "schema_id", "value"}. Exits non-zero if
+any value fails to decode.
+
+    consume.py --brokers 127.0.0.1:9092 --topic tombolo.person.v1 --schema schemas/person.avsc
+"""
+import argparse, io, json, struct, sys, time
+
+import fastavro
+from confluent_kafka import Consumer, TopicPartition
+
+
+def crc64_avro(data: bytes) -> int:
+    empty = 0xC15D213AA4D7A795
+    table = []
+    for i in range(256):
+        fp = i
+        for _ in range(8):
+            fp = (fp >> 1) ^ (empty & -(fp & 1))
+        table.append(fp)
+    fp = empty
+    for b in data:
+        fp = (fp >> 8) ^ table[(fp ^ b) & 0xFF]
+    return fp
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--brokers", required=True)
+    ap.add_argument("--topic", required=True)
+    ap.add_argument("--schema", required=True)
+    ap.add_argument("--idle", type=float, default=60.0, help="give up after this many seconds without progress")
+    a = ap.parse_args()
+    with open(a.schema, encoding="utf-8") as f:
+        raw = json.load(f)
+    schema = fastavro.parse_schema(raw)
+    canonical = fastavro.schema.to_parsing_canonical_form(raw)
+    fingerprint = struct.pack("<Q", crc64_avro(canonical.encode("utf-8")))
+
+    c = Consumer({"bootstrap.servers": a.brokers, "group.id": f"tombolo-e2e-{time.time_ns()}",
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    md = c.list_topics(a.topic, timeout=10)
+    if a.topic not in md.topics or md.topics[a.topic].error is not None:
+        print(f"topic {a.topic} not found", file=sys.stderr)
+        return 2
+    parts = [TopicPartition(a.topic, p, 0) for p in md.topics[a.topic].partitions]
+    # Read up to each partition's high watermark as it is now, then stop.
+    remaining = {}
+    for tp in parts:
+        low, high = c.get_watermark_offsets(tp, timeout=10)
+        if high > low:
+            remaining[tp.partition] = high
+    c.assign(parts)
+    bad = 0
+    last = time.time()
+    while remaining and time.time() - last < a.idle:
+        m = c.poll(0.5)
+        if m is None:
+            continue
+        if m.error():
+            print(f"error: {m.error()}", file=sys.stderr)
+            continue
+        last = time.time()
+        if m.partition() in remaining and m.offset() + 1 >= remaining[m.partition()]:
+            del remaining[m.partition()]
+        v = m.value()
+        try:
+            if v[:2] == b"\xc3\x01":
+                if v[2:10] != fingerprint:
+                    raise ValueError("fingerprint does not match the schema file")
+                framing, schema_id, body = "single_object", None, v[10:]
+            elif v[:1] == b"\x00":
+                framing, schema_id, body = "registry", struct.unpack(">I", v[1:5])[0], v[5:]
+            else:
+                raise ValueError("unknown framing")
+            value = fastavro.schemaless_reader(io.BytesIO(body), schema)
+        except Exception as e:  # noqa: BLE001 - report every undecodable message
+            bad += 1
+            print(f"undecodable message at {m.partition()}:{m.offset()}: {e}", file=sys.stderr)
+            continue
+        headers = {k: (val.decode() if val is not None else None) for k, val in (m.headers() or [])}
+        print(json.dumps({"key": m.key().decode() if m.key() else None, "partition": m.partition(), "offset": m.offset(),
+                          "headers": headers, "framing": framing, "schema_id": schema_id, "value": value}, ensure_ascii=False))
+    c.close()
+    if remaining:
+        print(f"gave up with partitions unread: {remaining}", file=sys.stderr)
+        return 3
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,11 @@
+//! End-to-end tests: the real `tombolo` binary, the real PostgreSQL and MariaDB, the real broker
+//! (tansu locally, started by deploy/broker.sh), and an independent consumer (Python
+//! confluent-kafka + fastavro, `consume.py`) that decodes with the schema files alone.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod crash;
+mod islands;
+mod malformed;
+mod registry;

@@ -1,0 +1,208 @@
+//! Fixtures shared by the end-to-end tests.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+pub fn islands_dir() -> PathBuf {
+    let dir = std::env::var("TOMBOLO_ISLANDS_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("../shared/data/islands"));
+    assert!(dir.join("truth_person.csv").exists(), "islands data not found at {}", dir.display());
+    dir
+}
+
+pub fn brokers() -> String {
+    std::env::var("TOMBOLO_TEST_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+pub fn pg_base() -> String {
+    std::env::var("TOMBOLO_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_owned())
+        .unwrap()
+}
+
+pub fn my_base() -> String {
+    std::env::var("TOMBOLO_TEST_MYSQL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_owned())
+        .unwrap()
+}
+
+/// A name unique to this test process and call.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() % 100_000_000;
+    format!("{prefix}_{}_{t}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(out.status.success(), "{cmd:?} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// A fresh PostgreSQL database loaded from a dump; its URL.
+pub fn load_postgres(db: &str, dump: &Path) -> String {
+    let base = pg_base();
+    run(Command::new("psql").args(["-q", "-v", "ON_ERROR_STOP=1", &format!("{base}/postgres"), "-c", &format!("DROP DATABASE IF EXISTS {db}"), "-c", &format!("CREATE DATABASE {db}")]));
+    let url = format!("{base}/{db}");
+    run(Command::new("psql").args(["-q", "-v", "ON_ERROR_STOP=1", &url, "-f"]).arg(dump));
+    url
+}
+
+/// A fresh MariaDB database loaded from a dump; its URL.
+pub fn load_mariadb(db: &str, dump: &Path) -> String {
+    let base = my_base();
+    let hostport = base.trim_start_matches("mysql://").rsplit('@').next().unwrap().to_owned();
+    let (host, port) = hostport.split_once(':').unwrap_or((&hostport, "3306"));
+    let user = base.trim_start_matches("mysql://").split('@').next().unwrap().to_owned();
+    let mysql = || {
+        let mut c = Command::new("mariadb");
+        c.args(["-h", host, "-P", port, "-u", &user, "--default-character-set=utf8mb4"]);
+        c
+    };
+    run(mysql().args(["-e", &format!("DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db} DEFAULT CHARACTER SET utf8mb4")]));
+    let file = std::fs::File::open(dump).unwrap();
+    run(mysql().arg(db).stdin(Stdio::from(file)));
+    format!("{base}/{db}")
+}
+
+/// Serves a directory over HTTP on a free local port, in the background of the test runtime.
+pub async fn serve_dir(dir: PathBuf) -> String {
+    use axum::extract::Path as UrlPath;
+    use axum::http::StatusCode;
+    let app = axum::Router::new().route(
+        "/{file}",
+        axum::routing::get(move |UrlPath(file): UrlPath<String>| {
+            let dir = dir.clone();
+            async move {
+                if file.contains("..") || file.contains('/') {
+                    return Err(StatusCode::BAD_REQUEST);
+                }
+                tokio::fs::read(dir.join(&file)).await.map_err(|_| StatusCode::NOT_FOUND)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// Copies a directory (one level deep plus subdirectories of files).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// The islands data set wired up for one test: databases, HTTP API, store, topic prefix.
+pub struct Islands {
+    pub data: PathBuf,
+    pub env: BTreeMap<String, String>,
+    pub store: String,
+    pub prefix: String,
+    pub pg_url: String,
+    pub _tmp: tempfile::TempDir,
+}
+
+impl Islands {
+    /// Loads the islands data (a private copy, so tests may change files).
+    pub async fn new(tag: &str) -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        copy_dir(&islands_dir(), &data);
+        let pg_url = load_postgres(&unique(&format!("e2e_hukou_{tag}")), &data.join("hukou.postgres.sql"));
+        let my_url = load_mariadb(&unique(&format!("e2e_mz_{tag}")), &data.join("minzheng.mariadb.sql"));
+        let http = serve_dir(data.join("hrss_api")).await;
+        let prefix = unique(&format!("e2e.{tag}"));
+        let store = format!("sqlite:{}", tmp.path().join("tombolo.db").display());
+        let env = BTreeMap::from([
+            ("ISLANDS_DIR".to_owned(), data.display().to_string()),
+            ("HUKOU_URL".to_owned(), pg_url.clone()),
+            ("MINZHENG_URL".to_owned(), my_url),
+            ("HRSS_URL".to_owned(), http),
+            ("KAFKA_BROKERS".to_owned(), brokers()),
+            ("TOPIC_PREFIX".to_owned(), prefix.clone()),
+        ]);
+        Self { data, env, store, prefix, pg_url, _tmp: tmp }
+    }
+
+    pub fn config(&self) -> PathBuf {
+        root().join("examples/islands/tombolo.toml")
+    }
+
+    /// A `tombolo` command against this fixture.
+    pub fn tombolo(&self, args: &[&str]) -> Command {
+        tombolo(&self.config(), &self.store, &self.env, args)
+    }
+
+    pub fn topic(&self, entity: &str) -> String {
+        format!("{}.{entity}.v1", self.prefix)
+    }
+}
+
+pub fn tombolo(config: &Path, store: &str, env: &BTreeMap<String, String>, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tombolo"));
+    c.arg("--config").arg(config).arg("--store").arg(store).args(args).envs(env);
+    c
+}
+
+/// Runs a command that must succeed and returns its standard output.
+pub fn ok(mut cmd: impl std::borrow::BorrowMut<Command>) -> String {
+    String::from_utf8(run(cmd.borrow_mut()).stdout).unwrap()
+}
+
+/// Runs and parses JSON output.
+pub fn json(cmd: impl std::borrow::BorrowMut<Command>) -> Value {
+    let out = ok(cmd);
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+}
+
+/// Every message of a topic, decoded by the independent consumer with the schema file.
+pub fn consume(topic: &str, entity: &str) -> Vec<Value> {
+    let out = run(Command::new("python3")
+        .arg(root().join("tests/e2e/consume.py"))
+        .args(["--brokers", &brokers(), "--topic", topic, "--schema"])
+        .arg(root().join(format!("schemas/{entity}.avsc"))));
+    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// The latest message per key.
+pub fn latest(messages: &[Value]) -> BTreeMap<String, Value> {
+    let mut out: BTreeMap<String, Value> = BTreeMap::new();
+    for m in messages {
+        let key = m["key"].as_str().unwrap().to_owned();
+        let version = m["value"]["version"].as_i64().unwrap();
+        if out.get(&key).is_none_or(|old| old["value"]["version"].as_i64().unwrap() <= version) {
+            out.insert(key, m.clone());
+        }
+    }
+    out
+}
+
+/// Pairwise precision and F1 from the shared scorer.
+pub fn score(truth: &Path, crosswalk: &Path) -> (f64, f64) {
+    let out = ok(Command::new("python3").arg(root().join("../shared/tools/score_crosswalk.py")).arg(truth).arg(crosswalk));
+    let line = out.lines().find(|l| l.starts_with("pairwise")).unwrap();
+    let field = |name: &str| -> f64 {
+        line.split_whitespace().find_map(|w| w.strip_prefix(&format!("{name}="))).unwrap().parse().unwrap()
+    };
+    (field("precision"), field("f1"))
+}
