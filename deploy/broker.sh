@@ -5,14 +5,20 @@
 #   deploy/broker.sh start    install tansu when missing (about 17 minutes once), start it on
 #                             127.0.0.1:9092 with durable SQLite storage, wait until ready
 #   deploy/broker.sh stop     stop it
+#   deploy/broker.sh restart  stop, then start with fresh state when the storage is memory
 #   deploy/broker.sh status   say whether it answers
 #
-# Environment: TOMBOLO_BROKER_DIR (state and log; default ~/.local/share/tombolo/broker),
-# TOMBOLO_BROKER_PORT (default 9092).
+#   deploy/broker.sh fresh    stop, delete the broker's state, start (the test suite's broker)
+#
+# Environment: TOMBOLO_BROKER_PORT (default 9092); TOMBOLO_BROKER_STORAGE: `sqlite` (durable,
+# default) or `memory` (tansu's in-memory engine; measured here to lose messages under load, so
+# not used by the tests); TOMBOLO_BROKER_DIR (state and log; default
+# ~/.local/share/tombolo/broker-PORT).
 set -euo pipefail
 
-DIR="${TOMBOLO_BROKER_DIR:-$HOME/.local/share/tombolo/broker}"
 PORT="${TOMBOLO_BROKER_PORT:-9092}"
+STORAGE="${TOMBOLO_BROKER_STORAGE:-sqlite}"
+DIR="${TOMBOLO_BROKER_DIR:-$HOME/.local/share/tombolo/broker-$PORT}"
 VERSION=0.6.0
 export PATH="$HOME/.cargo/bin:$PATH"
 
@@ -37,15 +43,20 @@ start() {
   mkdir -p "$DIR"
   cd "$DIR"
   : > tansu.log
+  case "$STORAGE" in
+    sqlite) ENGINE='sqlite://tansu.db' ;;
+    memory) ENGINE='memory://tansu/' ;;
+    *) echo "broker: TOMBOLO_BROKER_STORAGE must be sqlite or memory" >&2; exit 2 ;;
+  esac
   nohup tansu broker \
     --listener-url "tcp://127.0.0.1:$PORT" \
     --advertised-listener-url "tcp://127.0.0.1:$PORT" \
-    --storage-engine 'sqlite://tansu.db?maintenance_interval=15s' \
+    --storage-engine "$ENGINE" \
     >>tansu.log 2>&1 &
   echo $! > tansu.pid
   for _ in $(seq 1 300); do
     if grep -q 'ready in' tansu.log 2>/dev/null && answers; then
-      echo "broker: tansu ready on 127.0.0.1:$PORT (state in $DIR)"
+      echo "broker: tansu ready on 127.0.0.1:$PORT ($STORAGE storage, log in $DIR)"
       return
     fi
     if ! kill -0 "$(cat tansu.pid)" 2>/dev/null; then
@@ -62,7 +73,10 @@ start() {
 
 stop() {
   if [ -f "$DIR/tansu.pid" ]; then
-    kill "$(cat "$DIR/tansu.pid")" 2>/dev/null || true
+    pid="$(cat "$DIR/tansu.pid")"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
     rm -f "$DIR/tansu.pid"
   fi
   echo "broker: stopped"
@@ -71,6 +85,8 @@ stop() {
 case "${1:-start}" in
   start) start ;;
   stop) stop ;;
+  restart) stop; start ;;
+  fresh) stop; rm -f "$DIR"/tansu.db*; start ;;
   status) if answers; then echo "broker: answering on 127.0.0.1:$PORT"; else echo "broker: not running"; exit 1; fi ;;
   install) install ;;
   *) echo "usage: $0 start|stop|status|install" >&2; exit 2 ;;

@@ -8,10 +8,13 @@ cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"
 
 deploy/install-deps.sh
-deploy/broker.sh start
+# A broker of its own for the tests, with fresh state each session and on its own port, so a
+# developer's broker (deploy/broker.sh start, port 9092) is left alone.
+TEST_BROKER_PORT="${TOMBOLO_TEST_BROKER_PORT:-19092}"
+TOMBOLO_BROKER_PORT="$TEST_BROKER_PORT" deploy/broker.sh fresh
 
 export TOMBOLO_TEST_POSTGRES="${TOMBOLO_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
 export TOMBOLO_TEST_MYSQL="${TOMBOLO_TEST_MYSQL:-mysql://root@127.0.0.1:3306/test}"
-export TOMBOLO_TEST_BROKERS="${TOMBOLO_TEST_BROKERS:-127.0.0.1:9092}"
+export TOMBOLO_TEST_BROKERS="127.0.0.1:$TEST_BROKER_PORT"
 
 cargo test --workspace --no-fail-fast "$@"

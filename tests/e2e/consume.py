@@ -10,7 +10,7 @@ any value fails to decode.
 import argparse, io, json, struct, sys, time
 
 import fastavro
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 
 def crc64_avro(data: bytes) -> int:
@@ -40,9 +40,20 @@ def main():
     canonical = fastavro.schema.to_parsing_canonical_form(raw)
     fingerprint = struct.pack("<Q", crc64_avro(canonical.encode("utf-8")))
 
+    # Generous timeouts: the local test broker can stall for tens of seconds under load.
     c = Consumer({"bootstrap.servers": a.brokers, "group.id": f"tombolo-e2e-{time.time_ns()}",
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    md = c.list_topics(a.topic, timeout=10)
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                  "api.version.request.timeout.ms": 60000, "socket.timeout.ms": 120000})
+    md = None
+    for attempt in range(6):
+        try:
+            md = c.list_topics(a.topic, timeout=30)
+            break
+        except KafkaException as e:
+            if attempt == 5:
+                raise
+            print(f"metadata: {e}; retrying", file=sys.stderr)
+            time.sleep(2)
     if a.topic not in md.topics or md.topics[a.topic].error is not None:
         print(f"topic {a.topic} not found", file=sys.stderr)
         return 2
@@ -50,7 +61,15 @@ def main():
     # Read up to each partition's high watermark as it is now, then stop.
     remaining = {}
     for tp in parts:
-        low, high = c.get_watermark_offsets(tp, timeout=10)
+        for attempt in range(10):
+            try:
+                low, high = c.get_watermark_offsets(tp, timeout=30)
+                break
+            except KafkaException as e:  # a busy broker: ask again
+                if attempt == 9:
+                    raise
+                print(f"watermarks of {tp.partition}: {e}; retrying", file=sys.stderr)
+                time.sleep(1)
         if high > low:
             remaining[tp.partition] = high
     c.assign(parts)

@@ -32,6 +32,7 @@ fn topic_state(f: &Islands, entity: &str) -> BTreeMap<String, Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_mid_run_converges_to_the_uninterrupted_result() {
+    let _turn = HEAVY.lock().await;
     let calm = Islands::new("calm").await;
     ok(calm.tombolo(&["run"]));
 
@@ -64,7 +65,10 @@ async fn sigkill_mid_run_converges_to_the_uninterrupted_result() {
         let a = ok(calm.tombolo(&["export", "crosswalk", "--entity", entity]));
         let b = ok(crash.tombolo(&["export", "crosswalk", "--entity", entity]));
         assert!(a == b, "{entity} crosswalks differ");
-        assert!(goldens(&calm, entity) == goldens(&crash, entity), "{entity} golden records differ");
+        assert!(
+            goldens(&calm, entity) == goldens(&crash, entity),
+            "{entity} golden records differ"
+        );
         let (ta, tb) = (topic_state(&calm, entity), topic_state(&crash, entity));
         assert_eq!(ta.len(), tb.len(), "{entity} topic keys");
         assert!(ta == tb, "{entity} topic contents differ");

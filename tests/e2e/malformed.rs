@@ -6,7 +6,12 @@ use std::collections::BTreeMap;
 use crate::support::*;
 
 fn source<'a>(status: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    status["sources"].as_array().unwrap().iter().find(|s| s["source"] == name).unwrap()
+    status["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == name)
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -20,9 +25,17 @@ async fn malformed_input_is_quarantined_with_reasons() {
     // JSON API: three pages, the second not JSON.
     let api = dir.join("api");
     std::fs::create_dir_all(&api).unwrap();
-    std::fs::write(api.join("page-1.json"), r#"{"total":6,"data":[{"k":"a1","n":"甲"},{"k":"a2","n":"乙"}]}"#).unwrap();
+    std::fs::write(
+        api.join("page-1.json"),
+        r#"{"total":6,"data":[{"k":"a1","n":"甲"},{"k":"a2","n":"乙"}]}"#,
+    )
+    .unwrap();
     std::fs::write(api.join("page-2.json"), "<html>502 Bad Gateway</html>").unwrap();
-    std::fs::write(api.join("page-3.json"), r#"{"total":6,"data":[{"k":"a5","n":"丙"},{"k":"a6","n":"丁"}]}"#).unwrap();
+    std::fs::write(
+        api.join("page-3.json"),
+        r#"{"total":6,"data":[{"k":"a5","n":"丙"},{"k":"a6","n":"丁"}]}"#,
+    )
+    .unwrap();
     let http = serve_dir(api).await;
     // SQL: a NULL in a required column.
     let pg = load_postgres(&unique("e2e_bad"), &{
@@ -89,11 +102,28 @@ name = {{ from = "name", required = true }}
         let status = json(&mut tombolo(&config, &store, &env, &["--json", "status"]));
         for (name, pulled, accepted) in [("csv", 5, 2), ("api", 5, 4), ("sql", 3, 2)] {
             let s = &source(&status, name)["last"];
-            assert_eq!((s["pulled"].as_u64(), s["accepted"].as_u64()), (Some(pulled), Some(accepted)), "{name}: {s}");
-            assert_eq!(s["pulled"].as_u64().unwrap(), s["accepted"].as_u64().unwrap() + s["quarantined"].as_u64().unwrap());
+            assert_eq!(
+                (s["pulled"].as_u64(), s["accepted"].as_u64()),
+                (Some(pulled), Some(accepted)),
+                "{name}: {s}"
+            );
+            assert_eq!(
+                s["pulled"].as_u64().unwrap(),
+                s["accepted"].as_u64().unwrap() + s["quarantined"].as_u64().unwrap()
+            );
         }
-        let q = json(&mut tombolo(&config, &store, &env, &["--json", "quarantine", "list"]));
-        let reasons: Vec<String> = q.as_array().unwrap().iter().map(|r| format!("{}|{}|{}", r["source"], r["record_key"], r["reason"])).collect();
+        let q = json(&mut tombolo(
+            &config,
+            &store,
+            &env,
+            &["--json", "quarantine", "list"],
+        ));
+        let reasons: Vec<String> = q
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| format!("{}|{}|{}", r["source"], r["record_key"], r["reason"]))
+            .collect();
         let has = |needle: &str| reasons.iter().any(|r| r.contains(needle));
         assert!(has("invalid date"), "{reasons:#?}");
         assert!(has("expected 4 fields, found 2"), "{reasons:#?}");
@@ -101,6 +131,12 @@ name = {{ from = "name", required = true }}
         assert!(has("not JSON"), "{reasons:#?}");
         assert!(has("required field name"), "{reasons:#?}");
         assert_eq!(reasons.len(), 5, "{reasons:#?}");
-        assert!(json(&mut tombolo(&config, &store, &env, &["--json", "status"]))["golden_records"]["person"].as_u64().unwrap() == 8);
+        assert!(
+            json(&mut tombolo(&config, &store, &env, &["--json", "status"]))["golden_records"]
+                ["person"]
+                .as_u64()
+                .unwrap()
+                == 8
+        );
     }
 }

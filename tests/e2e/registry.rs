@@ -24,10 +24,16 @@ struct Registry {
 type Shared = Arc<Mutex<Registry>>;
 
 fn canonical(s: &str) -> String {
-    serde_json::from_str::<Value>(s).map(|v| v.to_string()).unwrap_or_default()
+    serde_json::from_str::<Value>(s)
+        .map(|v| v.to_string())
+        .unwrap_or_default()
 }
 
-async fn register(State(r): State<Shared>, UrlPath(subject): UrlPath<String>, Json(body): Json<Value>) -> Json<Value> {
+async fn register(
+    State(r): State<Shared>,
+    UrlPath(subject): UrlPath<String>,
+    Json(body): Json<Value>,
+) -> Json<Value> {
     let schema = canonical(body["schema"].as_str().unwrap_or_default());
     let mut r = r.lock().unwrap();
     let id = match r.schemas.iter().position(|s| *s == schema) {
@@ -44,7 +50,11 @@ async fn register(State(r): State<Shared>, UrlPath(subject): UrlPath<String>, Js
     Json(json!({ "id": id }))
 }
 
-async fn lookup(State(r): State<Shared>, UrlPath(subject): UrlPath<String>, Json(body): Json<Value>) -> Result<Json<Value>, StatusCode> {
+async fn lookup(
+    State(r): State<Shared>,
+    UrlPath(subject): UrlPath<String>,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, StatusCode> {
     let schema = canonical(body["schema"].as_str().unwrap_or_default());
     let r = r.lock().unwrap();
     let versions = r.subjects.get(&subject).ok_or(StatusCode::NOT_FOUND)?;
@@ -53,24 +63,48 @@ async fn lookup(State(r): State<Shared>, UrlPath(subject): UrlPath<String>, Json
         .enumerate()
         .find(|(_, id)| r.schemas[**id as usize - 1] == schema)
         .ok_or(StatusCode::NOT_FOUND)?;
-    Ok(Json(json!({ "subject": subject, "id": id, "version": version + 1, "schema": schema })))
+    Ok(Json(
+        json!({ "subject": subject, "id": id, "version": version + 1, "schema": schema }),
+    ))
 }
 
 /// Compatible when every field of the latest version is still there (a backward-compatible
 /// evolution in this stand-in's simple reading).
-async fn compatible(State(r): State<Shared>, UrlPath(subject): UrlPath<String>, Json(body): Json<Value>) -> Result<Json<Value>, StatusCode> {
+async fn compatible(
+    State(r): State<Shared>,
+    UrlPath(subject): UrlPath<String>,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, StatusCode> {
     let r = r.lock().unwrap();
-    let latest = r.subjects.get(&subject).and_then(|v| v.last()).ok_or(StatusCode::NOT_FOUND)?;
+    let latest = r
+        .subjects
+        .get(&subject)
+        .and_then(|v| v.last())
+        .ok_or(StatusCode::NOT_FOUND)?;
     let old: Value = serde_json::from_str(&r.schemas[*latest as usize - 1]).unwrap_or_default();
-    let new: Value = serde_json::from_str(body["schema"].as_str().unwrap_or_default()).unwrap_or_default();
-    let names = |v: &Value| -> Vec<String> { v["fields"].as_array().map(|f| f.iter().map(|x| x["name"].to_string()).collect()).unwrap_or_default() };
+    let new: Value =
+        serde_json::from_str(body["schema"].as_str().unwrap_or_default()).unwrap_or_default();
+    let names = |v: &Value| -> Vec<String> {
+        v["fields"]
+            .as_array()
+            .map(|f| f.iter().map(|x| x["name"].to_string()).collect())
+            .unwrap_or_default()
+    };
     let new_names = names(&new);
-    Ok(Json(json!({ "is_compatible": names(&old).iter().all(|n| new_names.contains(n)) })))
+    Ok(Json(
+        json!({ "is_compatible": names(&old).iter().all(|n| new_names.contains(n)) }),
+    ))
 }
 
-async fn by_id(State(r): State<Shared>, UrlPath(id): UrlPath<u32>) -> Result<Json<Value>, StatusCode> {
+async fn by_id(
+    State(r): State<Shared>,
+    UrlPath(id): UrlPath<u32>,
+) -> Result<Json<Value>, StatusCode> {
     let r = r.lock().unwrap();
-    let s = r.schemas.get(id as usize - 1).ok_or(StatusCode::NOT_FOUND)?;
+    let s = r
+        .schemas
+        .get(id as usize - 1)
+        .ok_or(StatusCode::NOT_FOUND)?;
     Ok(Json(json!({ "schema": s })))
 }
 
@@ -78,7 +112,10 @@ async fn standin() -> String {
     let app = Router::new()
         .route("/subjects/{subject}/versions", post(register))
         .route("/subjects/{subject}", post(lookup))
-        .route("/compatibility/subjects/{subject}/versions/latest", post(compatible))
+        .route(
+            "/compatibility/subjects/{subject}/versions/latest",
+            post(compatible),
+        )
         .route("/schemas/ids/{id}", get(by_id))
         .with_state(Shared::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -93,14 +130,27 @@ async fn registry_client_speaks_the_confluent_api() {
     let c = RegistryClient::new(&url).unwrap();
     let person = include_str!("../../schemas/person.avsc");
     let org = include_str!("../../schemas/organization.avsc");
-    assert!(c.is_compatible("t-value", person).await.unwrap(), "a new subject accepts any schema");
+    assert!(
+        c.is_compatible("t-value", person).await.unwrap(),
+        "a new subject accepts any schema"
+    );
     let id = c.register("t-value", person).await.unwrap();
-    assert_eq!(c.register("t-value", person).await.unwrap(), id, "registering again is idempotent");
+    assert_eq!(
+        c.register("t-value", person).await.unwrap(),
+        id,
+        "registering again is idempotent"
+    );
     let found = c.lookup("t-value", person).await.unwrap().unwrap();
     assert_eq!((found.id, found.version), (id, 1));
     assert_eq!(c.lookup("t-value", org).await.unwrap(), None);
-    assert_eq!(canonical(&c.schema_by_id(id).await.unwrap()), canonical(person));
-    assert!(!c.is_compatible("t-value", org).await.unwrap(), "dropping the person fields is incompatible");
+    assert_eq!(
+        canonical(&c.schema_by_id(id).await.unwrap()),
+        canonical(person)
+    );
+    assert!(
+        !c.is_compatible("t-value", org).await.unwrap(),
+        "dropping the person fields is incompatible"
+    );
     assert!(c.ensure("t-value", org, true).await.is_err());
 }
 
@@ -127,6 +177,15 @@ async fn hub_frames_values_for_the_registry() {
     let messages = consume(&format!("{prefix}.organization.v1"), "organization");
     assert_eq!(messages.len(), 800);
     let c = RegistryClient::new(&url).unwrap();
-    let registered = c.lookup(&format!("{prefix}.organization.v1-value"), include_str!("../../schemas/organization.avsc")).await.unwrap().unwrap();
-    assert!(messages.iter().all(|m| m["framing"] == "registry" && m["schema_id"] == registered.id));
+    let registered = c
+        .lookup(
+            &format!("{prefix}.organization.v1-value"),
+            include_str!("../../schemas/organization.avsc"),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(messages
+        .iter()
+        .all(|m| m["framing"] == "registry" && m["schema_id"] == registered.id));
 }

@@ -7,17 +7,26 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 pub fn islands_dir() -> PathBuf {
-    let dir = std::env::var("TOMBOLO_ISLANDS_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("../shared/data/islands"));
-    assert!(dir.join("truth_person.csv").exists(), "islands data not found at {}", dir.display());
+    let dir = std::env::var("TOMBOLO_ISLANDS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join("../shared/data/islands"));
+    assert!(
+        dir.join("truth_person.csv").exists(),
+        "islands data not found at {}",
+        dir.display()
+    );
     dir
 }
 
 pub fn brokers() -> String {
-    std::env::var("TOMBOLO_TEST_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+    std::env::var("TOMBOLO_TEST_BROKERS").unwrap_or_else(|_| "127.0.0.1:19092".into())
 }
 
 pub fn pg_base() -> String {
@@ -40,37 +49,84 @@ pub fn my_base() -> String {
 pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() % 100_000_000;
-    format!("{prefix}_{}_{t}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        % 100_000_000;
+    format!(
+        "{prefix}_{}_{t}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
 /// A fresh PostgreSQL database loaded from a dump; its URL.
 pub fn load_postgres(db: &str, dump: &Path) -> String {
     let base = pg_base();
-    run(Command::new("psql").args(["-q", "-v", "ON_ERROR_STOP=1", &format!("{base}/postgres"), "-c", &format!("DROP DATABASE IF EXISTS {db}"), "-c", &format!("CREATE DATABASE {db}")]));
+    run(Command::new("psql").args([
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        &format!("{base}/postgres"),
+        "-c",
+        &format!("DROP DATABASE IF EXISTS {db}"),
+        "-c",
+        &format!("CREATE DATABASE {db}"),
+    ]));
     let url = format!("{base}/{db}");
-    run(Command::new("psql").args(["-q", "-v", "ON_ERROR_STOP=1", &url, "-f"]).arg(dump));
+    run(Command::new("psql")
+        .args(["-q", "-v", "ON_ERROR_STOP=1", &url, "-f"])
+        .arg(dump));
     url
 }
 
 /// A fresh MariaDB database loaded from a dump; its URL.
 pub fn load_mariadb(db: &str, dump: &Path) -> String {
     let base = my_base();
-    let hostport = base.trim_start_matches("mysql://").rsplit('@').next().unwrap().to_owned();
+    let hostport = base
+        .trim_start_matches("mysql://")
+        .rsplit('@')
+        .next()
+        .unwrap()
+        .to_owned();
     let (host, port) = hostport.split_once(':').unwrap_or((&hostport, "3306"));
-    let user = base.trim_start_matches("mysql://").split('@').next().unwrap().to_owned();
+    let user = base
+        .trim_start_matches("mysql://")
+        .split('@')
+        .next()
+        .unwrap()
+        .to_owned();
     let mysql = || {
         let mut c = Command::new("mariadb");
-        c.args(["-h", host, "-P", port, "-u", &user, "--default-character-set=utf8mb4"]);
+        c.args([
+            "-h",
+            host,
+            "-P",
+            port,
+            "-u",
+            &user,
+            "--default-character-set=utf8mb4",
+        ]);
         c
     };
-    run(mysql().args(["-e", &format!("DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db} DEFAULT CHARACTER SET utf8mb4")]));
+    run(mysql().args([
+        "-e",
+        &format!(
+            "DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db} DEFAULT CHARACTER SET utf8mb4"
+        ),
+    ]));
     let file = std::fs::File::open(dump).unwrap();
     run(mysql().arg(db).stdin(Stdio::from(file)));
     format!("{base}/{db}")
@@ -88,7 +144,9 @@ pub async fn serve_dir(dir: PathBuf) -> String {
                 if file.contains("..") || file.contains('/') {
                     return Err(StatusCode::BAD_REQUEST);
                 }
-                tokio::fs::read(dir.join(&file)).await.map_err(|_| StatusCode::NOT_FOUND)
+                tokio::fs::read(dir.join(&file))
+                    .await
+                    .map_err(|_| StatusCode::NOT_FOUND)
             }
         }),
     );
@@ -112,6 +170,10 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Tests that push the whole islands set through the broker take turns: the local test broker
+/// serves one such load well, two at once slowly.
+pub static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The islands data set wired up for one test: databases, HTTP API, store, topic prefix.
 pub struct Islands {
     pub data: PathBuf,
@@ -128,8 +190,14 @@ impl Islands {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("data");
         copy_dir(&islands_dir(), &data);
-        let pg_url = load_postgres(&unique(&format!("e2e_hukou_{tag}")), &data.join("hukou.postgres.sql"));
-        let my_url = load_mariadb(&unique(&format!("e2e_mz_{tag}")), &data.join("minzheng.mariadb.sql"));
+        let pg_url = load_postgres(
+            &unique(&format!("e2e_hukou_{tag}")),
+            &data.join("hukou.postgres.sql"),
+        );
+        let my_url = load_mariadb(
+            &unique(&format!("e2e_mz_{tag}")),
+            &data.join("minzheng.mariadb.sql"),
+        );
         let http = serve_dir(data.join("hrss_api")).await;
         let prefix = unique(&format!("e2e.{tag}"));
         let store = format!("sqlite:{}", tmp.path().join("tombolo.db").display());
@@ -141,7 +209,14 @@ impl Islands {
             ("KAFKA_BROKERS".to_owned(), brokers()),
             ("TOPIC_PREFIX".to_owned(), prefix.clone()),
         ]);
-        Self { data, env, store, prefix, pg_url, _tmp: tmp }
+        Self {
+            data,
+            env,
+            store,
+            prefix,
+            pg_url,
+            _tmp: tmp,
+        }
     }
 
     pub fn config(&self) -> PathBuf {
@@ -158,9 +233,19 @@ impl Islands {
     }
 }
 
-pub fn tombolo(config: &Path, store: &str, env: &BTreeMap<String, String>, args: &[&str]) -> Command {
+pub fn tombolo(
+    config: &Path,
+    store: &str,
+    env: &BTreeMap<String, String>,
+    args: &[&str],
+) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tombolo"));
-    c.arg("--config").arg(config).arg("--store").arg(store).args(args).envs(env);
+    c.arg("--config")
+        .arg(config)
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .envs(env);
     c
 }
 
@@ -181,7 +266,11 @@ pub fn consume(topic: &str, entity: &str) -> Vec<Value> {
         .arg(root().join("tests/e2e/consume.py"))
         .args(["--brokers", &brokers(), "--topic", topic, "--schema"])
         .arg(root().join(format!("schemas/{entity}.avsc"))));
-    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 /// The latest message per key.
@@ -190,7 +279,10 @@ pub fn latest(messages: &[Value]) -> BTreeMap<String, Value> {
     for m in messages {
         let key = m["key"].as_str().unwrap().to_owned();
         let version = m["value"]["version"].as_i64().unwrap();
-        if out.get(&key).is_none_or(|old| old["value"]["version"].as_i64().unwrap() <= version) {
+        if out
+            .get(&key)
+            .is_none_or(|old| old["value"]["version"].as_i64().unwrap() <= version)
+        {
             out.insert(key, m.clone());
         }
     }
@@ -199,10 +291,17 @@ pub fn latest(messages: &[Value]) -> BTreeMap<String, Value> {
 
 /// Pairwise precision and F1 from the shared scorer.
 pub fn score(truth: &Path, crosswalk: &Path) -> (f64, f64) {
-    let out = ok(Command::new("python3").arg(root().join("../shared/tools/score_crosswalk.py")).arg(truth).arg(crosswalk));
+    let out = ok(Command::new("python3")
+        .arg(root().join("../shared/tools/score_crosswalk.py"))
+        .arg(truth)
+        .arg(crosswalk));
     let line = out.lines().find(|l| l.starts_with("pairwise")).unwrap();
     let field = |name: &str| -> f64 {
-        line.split_whitespace().find_map(|w| w.strip_prefix(&format!("{name}="))).unwrap().parse().unwrap()
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{name}=")))
+            .unwrap()
+            .parse()
+            .unwrap()
     };
     (field("precision"), field("f1"))
 }

@@ -31,17 +31,26 @@ fn serial_to_text(serial: f64) -> String {
     if secs == 0 {
         date.format("%Y-%m-%d").to_string()
     } else {
-        (date.and_hms_opt(0, 0, 0).unwrap_or_default() + chrono::Duration::seconds(secs)).format("%Y-%m-%d %H:%M:%S").to_string()
+        (date.and_hms_opt(0, 0, 0).unwrap_or_default() + chrono::Duration::seconds(secs))
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
     }
 }
 
 pub fn read(path: &Path, sheet: Option<&str>, header_row: usize) -> Result<Table, String> {
-    let mut wb = open_workbook_auto(path).map_err(|e| format!("{}: not a readable workbook: {e}", path.display()))?;
+    let mut wb = open_workbook_auto(path)
+        .map_err(|e| format!("{}: not a readable workbook: {e}", path.display()))?;
     let name = match sheet {
         Some(s) => s.to_owned(),
-        None => wb.sheet_names().first().cloned().ok_or_else(|| format!("{}: no sheets", path.display()))?,
+        None => wb
+            .sheet_names()
+            .first()
+            .cloned()
+            .ok_or_else(|| format!("{}: no sheets", path.display()))?,
     };
-    let range = wb.worksheet_range(&name).map_err(|e| format!("{}: sheet {name:?}: {e}", path.display()))?;
+    let range = wb
+        .worksheet_range(&name)
+        .map_err(|e| format!("{}: sheet {name:?}: {e}", path.display()))?;
     let (start_row, _) = range.start().unwrap_or((0, 0));
     let header_abs = header_row.saturating_sub(1) as u32;
     let mut headers = Vec::new();
@@ -52,7 +61,17 @@ pub fn read(path: &Path, sheet: Option<&str>, header_row: usize) -> Result<Table
             continue;
         }
         if abs == header_abs {
-            headers = cells.iter().map(|c| render(c).ok().flatten().unwrap_or_default().trim().to_owned()).collect();
+            headers = cells
+                .iter()
+                .map(|c| {
+                    render(c)
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned()
+                })
+                .collect();
             continue;
         }
         if cells.iter().all(|c| matches!(c, Data::Empty)) {
@@ -62,12 +81,26 @@ pub fn read(path: &Path, sheet: Option<&str>, header_row: usize) -> Result<Table
         let rendered: Result<Vec<Option<String>>, String> = cells
             .iter()
             .enumerate()
-            .map(|(c, cell)| render(cell).map_err(|e| format!("column {:?}: {e}", headers.get(c).cloned().unwrap_or_default())))
+            .map(|(c, cell)| {
+                render(cell).map_err(|e| {
+                    format!(
+                        "column {:?}: {e}",
+                        headers.get(c).cloned().unwrap_or_default()
+                    )
+                })
+            })
             .collect();
-        rows.push(Row { line: u64::from(abs) + 1, cells: rendered, excerpt: excerpt(&raw.join(",")) });
+        rows.push(Row {
+            line: u64::from(abs) + 1,
+            cells: rendered,
+            excerpt: excerpt(&raw.join(",")),
+        });
     }
     if headers.is_empty() {
-        return Err(format!("{}: sheet {name:?} has no header row {header_row}", path.display()));
+        return Err(format!(
+            "{}: sheet {name:?} has no header row {header_row}",
+            path.display()
+        ));
     }
     Ok(Table { headers, rows })
 }

@@ -14,8 +14,14 @@ use crate::{csv_table, excel_table, CsvConfig, Encoding, ExcelConfig};
 
 #[derive(Debug, Clone)]
 enum Format {
-    Csv { encoding: Encoding, delimiter: char },
-    Excel { sheet: Option<String>, header_row: usize },
+    Csv {
+        encoding: Encoding,
+        delimiter: char,
+    },
+    Excel {
+        sheet: Option<String>,
+        header_row: usize,
+    },
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -63,7 +69,9 @@ fn list(path: &Path, extensions: &[&str]) -> SourceResult<Vec<PathBuf>> {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
                 p.is_file()
-                    && p.extension().and_then(|x| x.to_str()).is_some_and(|x| extensions.contains(&x.to_lowercase().as_str()))
+                    && p.extension()
+                        .and_then(|x| x.to_str())
+                        .is_some_and(|x| extensions.contains(&x.to_lowercase().as_str()))
             })
             .collect();
         files.sort();
@@ -71,23 +79,56 @@ fn list(path: &Path, extensions: &[&str]) -> SourceResult<Vec<PathBuf>> {
     } else if path.is_file() {
         Ok(vec![path.to_path_buf()])
     } else {
-        Err(SourceError::Fatal(format!("{}: no such file or directory", path.display())))
+        Err(SourceError::Fatal(format!(
+            "{}: no such file or directory",
+            path.display()
+        )))
     }
 }
 
 impl FileSource {
     /// Opens a CSV source reading `columns` (those its mapping names) from the checkpoint.
-    pub fn csv(config: &CsvConfig, columns: Vec<String>, checkpoint: Option<serde_json::Value>) -> SourceResult<Self> {
-        let format = Format::Csv { encoding: config.encoding, delimiter: config.delimiter };
+    pub fn csv(
+        config: &CsvConfig,
+        columns: Vec<String>,
+        checkpoint: Option<serde_json::Value>,
+    ) -> SourceResult<Self> {
+        let format = Format::Csv {
+            encoding: config.encoding,
+            delimiter: config.delimiter,
+        };
         let files = list(&config.path, &["csv", "txt"])?;
-        Self::new(format, files, &config.key, config.updated_column.clone(), columns, config.batch_size, checkpoint)
+        Self::new(
+            format,
+            files,
+            &config.key,
+            config.updated_column.clone(),
+            columns,
+            config.batch_size,
+            checkpoint,
+        )
     }
 
     /// Opens an Excel source.
-    pub fn excel(config: &ExcelConfig, columns: Vec<String>, checkpoint: Option<serde_json::Value>) -> SourceResult<Self> {
-        let format = Format::Excel { sheet: config.sheet.clone(), header_row: config.header_row };
+    pub fn excel(
+        config: &ExcelConfig,
+        columns: Vec<String>,
+        checkpoint: Option<serde_json::Value>,
+    ) -> SourceResult<Self> {
+        let format = Format::Excel {
+            sheet: config.sheet.clone(),
+            header_row: config.header_row,
+        };
         let files = list(&config.path, &["xlsx", "xlsm", "xls", "ods"])?;
-        Self::new(format, files, &config.key, config.updated_column.clone(), columns, config.batch_size, checkpoint)
+        Self::new(
+            format,
+            files,
+            &config.key,
+            config.updated_column.clone(),
+            columns,
+            config.batch_size,
+            checkpoint,
+        )
     }
 
     fn new(
@@ -100,7 +141,8 @@ impl FileSource {
         checkpoint: Option<serde_json::Value>,
     ) -> SourceResult<Self> {
         let state: Checkpoint = match checkpoint {
-            Some(v) => serde_json::from_value(v).map_err(|e| SourceError::Fatal(format!("unreadable file checkpoint: {e}")))?,
+            Some(v) => serde_json::from_value(v)
+                .map_err(|e| SourceError::Fatal(format!("unreadable file checkpoint: {e}")))?,
             None => Checkpoint::default(),
         };
         Ok(Self {
@@ -117,34 +159,59 @@ impl FileSource {
 
     fn checkpoint(&self) -> serde_json::Value {
         let mut cp = self.state.clone();
-        cp.current = self.current.as_ref().map(|c| Position { path: c.path.clone(), hash: c.hash.clone(), offset: c.offset });
+        cp.current = self.current.as_ref().map(|c| Position {
+            path: c.path.clone(),
+            hash: c.hash.clone(),
+            offset: c.offset,
+        });
         serde_json::to_value(cp).unwrap_or(serde_json::Value::Null)
     }
 
     fn table(&self, path: &Path, bytes: &[u8]) -> Result<Table, String> {
         match &self.format {
-            Format::Csv { encoding, delimiter } => csv_table::read(bytes, *encoding, *delimiter),
-            Format::Excel { sheet, header_row } => excel_table::read(path, sheet.as_deref(), *header_row),
+            Format::Csv {
+                encoding,
+                delimiter,
+            } => csv_table::read(bytes, *encoding, *delimiter),
+            Format::Excel { sheet, header_row } => {
+                excel_table::read(path, sheet.as_deref(), *header_row)
+            }
         }
     }
 
     /// Reads the next changed file into `self.current`; false when no file is left.
     fn open_next(&mut self) -> SourceResult<bool> {
         while let Some(path) = self.pending.pop_front() {
-            let bytes = std::fs::read(&path).map_err(|e| SourceError::Transient(format!("{}: {e}", path.display())))?;
+            let bytes = std::fs::read(&path)
+                .map_err(|e| SourceError::Transient(format!("{}: {e}", path.display())))?;
             let hash = hex::encode(Sha256::digest(&bytes));
             let name = path.display().to_string();
             if self.state.files.get(&name) == Some(&hash) {
                 continue;
             }
-            let resume = self.state.current.take().filter(|p| p.path == name && p.hash == hash).map(|p| p.offset).unwrap_or(0);
+            let resume = self
+                .state
+                .current
+                .take()
+                .filter(|p| p.path == name && p.hash == hash)
+                .map(|p| p.offset)
+                .unwrap_or(0);
             let items = match self.table(&path, &bytes) {
                 Ok(table) => self.pull_rows(&name, table)?,
-                Err(reason) => VecDeque::from([Pulled::Malformed(Malformed { key: name.clone(), reason, excerpt: String::new() })]),
+                Err(reason) => VecDeque::from([Pulled::Malformed(Malformed {
+                    key: name.clone(),
+                    reason,
+                    excerpt: String::new(),
+                })]),
             };
             let mut items = items;
             items.drain(..resume.min(items.len()));
-            self.current = Some(Current { path: name, hash, items, offset: resume });
+            self.current = Some(Current {
+                path: name,
+                hash,
+                items,
+                offset: resume,
+            });
             return Ok(true);
         }
         Ok(false)
@@ -152,21 +219,35 @@ impl FileSource {
 
     fn pull_rows(&self, name: &str, table: Table) -> SourceResult<VecDeque<Pulled>> {
         let index = |col: &str| table.headers.iter().position(|h| h == col);
-        let key_idx = index(&self.key).ok_or_else(|| SourceError::Fatal(format!("{name}: key column {:?} not in header", self.key)))?;
+        let key_idx = index(&self.key).ok_or_else(|| {
+            SourceError::Fatal(format!("{name}: key column {:?} not in header", self.key))
+        })?;
         let mut cols = Vec::with_capacity(self.columns.len());
         for c in &self.columns {
-            let i = index(c).ok_or_else(|| SourceError::Fatal(format!("{name}: mapped column {c:?} not in header {:?}", table.headers)))?;
+            let i = index(c).ok_or_else(|| {
+                SourceError::Fatal(format!(
+                    "{name}: mapped column {c:?} not in header {:?}",
+                    table.headers
+                ))
+            })?;
             cols.push((c.clone(), i));
         }
         let updated_idx = self.updated.as_deref().and_then(index);
-        let file = Path::new(name).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let file = Path::new(name)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
         Ok(table
             .rows
             .into_iter()
             .map(|row| {
                 let locator = format!("{file}:{}", row.line);
                 match row.cells {
-                    Err(reason) => Pulled::Malformed(Malformed { key: locator, reason, excerpt: row.excerpt }),
+                    Err(reason) => Pulled::Malformed(Malformed {
+                        key: locator,
+                        reason,
+                        excerpt: row.excerpt,
+                    }),
                     Ok(cells) => match cells.get(key_idx).cloned().flatten() {
                         None => Pulled::Malformed(Malformed {
                             key: locator,
@@ -178,7 +259,8 @@ impl FileSource {
                             for (c, i) in &cols {
                                 r.fields.insert(c.clone(), cells.get(*i).cloned().flatten());
                             }
-                            r.observed_at = updated_idx.and_then(|i| cells.get(i).cloned().flatten());
+                            r.observed_at =
+                                updated_idx.and_then(|i| cells.get(i).cloned().flatten());
                             Pulled::Record(r)
                         }
                     },
@@ -194,7 +276,9 @@ impl Source for FileSource {
         if self.current.is_none() && !self.open_next()? {
             return Ok(None);
         }
-        let Some(cur) = self.current.as_mut() else { return Ok(None) };
+        let Some(cur) = self.current.as_mut() else {
+            return Ok(None);
+        };
         let n = self.batch_size.min(cur.items.len());
         let items: Vec<Pulled> = cur.items.drain(..n).collect();
         cur.offset += n;
@@ -202,7 +286,10 @@ impl Source for FileSource {
             self.state.files.insert(cur.path.clone(), cur.hash.clone());
             self.current = None;
         }
-        Ok(Some(Batch { items, checkpoint: Some(self.checkpoint()) }))
+        Ok(Some(Batch {
+            items,
+            checkpoint: Some(self.checkpoint()),
+        }))
     }
 }
 
@@ -240,9 +327,14 @@ mod tests {
         let mut s = FileSource::csv(&cfg(&f), cols.clone(), None).unwrap();
         let (items, cp) = drain(&mut s).await;
         assert_eq!(items.len(), 3);
-        let Pulled::Record(r) = &items[0] else { panic!("record expected") };
+        let Pulled::Record(r) = &items[0] else {
+            panic!("record expected")
+        };
         assert_eq!(r.get("name"), Some("张三"));
-        assert!(!r.fields.contains_key("secret"), "unmapped columns are never read");
+        assert!(
+            !r.fields.contains_key("secret"),
+            "unmapped columns are never read"
+        );
         let mut s = FileSource::csv(&cfg(&f), cols.clone(), cp.clone()).unwrap();
         assert!(drain(&mut s).await.0.is_empty());
         std::fs::write(&f, "id,name,secret\n1,张三,x\n2,李四四,y\n3,王五,z\n").unwrap();
@@ -261,7 +353,16 @@ mod tests {
         assert_eq!(first.items.len(), 2);
         let mut s = FileSource::csv(&cfg(&f), cols, first.checkpoint).unwrap();
         let (rest, _) = drain(&mut s).await;
-        let keys: Vec<String> = rest.iter().filter_map(|p| if let Pulled::Record(r) = p { Some(r.key.clone()) } else { None }).collect();
+        let keys: Vec<String> = rest
+            .iter()
+            .filter_map(|p| {
+                if let Pulled::Record(r) = p {
+                    Some(r.key.clone())
+                } else {
+                    None
+                }
+            })
+            .collect();
         assert_eq!(keys, vec!["3", "4", "5"]);
     }
 
@@ -270,10 +371,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("a.csv");
         std::fs::write(&f, b"id,name\n1,a\n2\n,c\n4,\xFF\n5,e\n").unwrap();
-        let mut s = FileSource::csv(&CsvConfig { encoding: Encoding::Utf8, ..cfg(&f) }, vec!["name".to_owned()], None).unwrap();
+        let mut s = FileSource::csv(
+            &CsvConfig {
+                encoding: Encoding::Utf8,
+                ..cfg(&f)
+            },
+            vec!["name".to_owned()],
+            None,
+        )
+        .unwrap();
         let (items, _) = drain(&mut s).await;
         assert_eq!(items.len(), 5);
-        let bad: Vec<&Malformed> = items.iter().filter_map(|p| if let Pulled::Malformed(m) = p { Some(m) } else { None }).collect();
+        let bad: Vec<&Malformed> = items
+            .iter()
+            .filter_map(|p| {
+                if let Pulled::Malformed(m) = p {
+                    Some(m)
+                } else {
+                    None
+                }
+            })
+            .collect();
         assert_eq!(bad.len(), 3);
         assert_eq!(bad[0].key, "a.csv:3");
         assert!(bad[1].reason.contains("empty key"));

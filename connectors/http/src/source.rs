@@ -47,7 +47,8 @@ enum Fetched {
 }
 
 fn env(name: &str) -> SourceResult<String> {
-    std::env::var(name).map_err(|_| SourceError::Fatal(format!("environment variable {name} is not set")))
+    std::env::var(name)
+        .map_err(|_| SourceError::Fatal(format!("environment variable {name} is not set")))
 }
 
 fn expand(s: &str) -> SourceResult<String> {
@@ -83,18 +84,27 @@ fn text(v: &Value) -> Option<String> {
 }
 
 impl HttpSource {
-    pub fn open(config: &HttpConfig, columns: Vec<String>, checkpoint: Option<Value>) -> SourceResult<Self> {
+    pub fn open(
+        config: &HttpConfig,
+        columns: Vec<String>,
+        checkpoint: Option<Value>,
+    ) -> SourceResult<Self> {
         let mut headers = reqwest::header::HeaderMap::new();
         if let Some(var) = &config.auth.bearer_env {
             let v = format!("Bearer {}", env(var)?);
             headers.insert(
                 reqwest::header::AUTHORIZATION,
-                v.parse().map_err(|_| SourceError::Fatal(format!("{var} is not a valid header value")))?,
+                v.parse().map_err(|_| {
+                    SourceError::Fatal(format!("{var} is not a valid header value"))
+                })?,
             );
         }
         for (k, v) in &config.auth.headers {
-            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes()).map_err(|e| SourceError::Fatal(format!("header {k}: {e}")))?;
-            let value = expand(v)?.parse().map_err(|_| SourceError::Fatal(format!("header {k}: invalid value")))?;
+            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
+                .map_err(|e| SourceError::Fatal(format!("header {k}: {e}")))?;
+            let value = expand(v)?
+                .parse()
+                .map_err(|_| SourceError::Fatal(format!("header {k}: invalid value")))?;
             headers.insert(name, value);
         }
         let client = reqwest::Client::builder()
@@ -103,10 +113,19 @@ impl HttpSource {
             .build()
             .map_err(|e| SourceError::Fatal(format!("http client: {e}")))?;
         let cp: Checkpoint = match checkpoint {
-            Some(v) => serde_json::from_value(v).map_err(|e| SourceError::Fatal(format!("unreadable http checkpoint: {e}")))?,
+            Some(v) => serde_json::from_value(v)
+                .map_err(|e| SourceError::Fatal(format!("unreadable http checkpoint: {e}")))?,
             None => Checkpoint::default(),
         };
-        Ok(Self { config: config.clone(), client, columns, cp, done: false, last_request: None, total: None })
+        Ok(Self {
+            config: config.clone(),
+            client,
+            columns,
+            cp,
+            done: false,
+            last_request: None,
+            total: None,
+        })
     }
 
     fn page(&self) -> u64 {
@@ -152,7 +171,10 @@ impl HttpSource {
                 Ok(resp) => {
                     let status = resp.status();
                     if status.is_success() {
-                        let body = resp.bytes().await.map_err(|e| SourceError::Transient(format!("{url}: {e}")))?;
+                        let body = resp
+                            .bytes()
+                            .await
+                            .map_err(|e| SourceError::Transient(format!("{url}: {e}")))?;
                         return Ok(match serde_json::from_slice::<Value>(&body) {
                             Ok(v) => Fetched::Json(v),
                             Err(e) => Fetched::NotJson(
@@ -164,7 +186,10 @@ impl HttpSource {
                     if status == StatusCode::NOT_FOUND && !first_page {
                         return Ok(Fetched::End);
                     }
-                    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
+                    if status.is_server_error()
+                        || status == StatusCode::TOO_MANY_REQUESTS
+                        || status == StatusCode::REQUEST_TIMEOUT
+                    {
                         format!("HTTP {status}")
                     } else {
                         return Err(SourceError::Fatal(format!("{url}: HTTP {status}")));
@@ -175,16 +200,24 @@ impl HttpSource {
             };
             attempt += 1;
             if attempt > self.config.max_retries {
-                return Err(SourceError::Transient(format!("{url}: {retry_reason}, after {} retries", self.config.max_retries)));
+                return Err(SourceError::Transient(format!(
+                    "{url}: {retry_reason}, after {} retries",
+                    self.config.max_retries
+                )));
             }
-            let delay = self.config.backoff_ms.saturating_mul(1 << (attempt - 1).min(10));
+            let delay = self
+                .config
+                .backoff_ms
+                .saturating_mul(1 << (attempt - 1).min(10));
             tracing::warn!(url, attempt, delay_ms = delay, reason = %retry_reason, "retrying");
             tokio::time::sleep(Duration::from_millis(delay)).await;
         }
     }
 
     fn record(&mut self, v: &Value, page_label: &str, index: usize) -> Pulled {
-        let key = field(v, &self.config.key).and_then(text).filter(|k| !k.trim().is_empty());
+        let key = field(v, &self.config.key)
+            .and_then(text)
+            .filter(|k| !k.trim().is_empty());
         let Some(key) = key else {
             return Pulled::Malformed(Malformed {
                 key: format!("{page_label}#{index}"),
@@ -232,13 +265,19 @@ impl Source for HttpSource {
         let url = self.url();
         let label = match &self.config.pagination {
             Pagination::Page { .. } => format!("page {page}"),
-            Pagination::Cursor { .. } => format!("cursor {}", self.cp.cursor.clone().unwrap_or_default()),
+            Pagination::Cursor { .. } => {
+                format!("cursor {}", self.cp.cursor.clone().unwrap_or_default())
+            }
         };
         let mut items = Vec::new();
         match self.fetch(&url, first).await? {
             Fetched::End => self.finish(),
             Fetched::NotJson(reason, excerpt) => {
-                items.push(Pulled::Malformed(Malformed { key: label.clone(), reason: format!("{url}: {reason}"), excerpt }));
+                items.push(Pulled::Malformed(Malformed {
+                    key: label.clone(),
+                    reason: format!("{url}: {reason}"),
+                    excerpt,
+                }));
                 match self.config.pagination {
                     Pagination::Page { .. } => self.cp.page = Some(page + 1),
                     // Without the page there is no next cursor: the run ends here.
@@ -251,11 +290,19 @@ impl Source for HttpSource {
                     Some(Value::Array(a)) => a,
                     Some(Value::Null) | None => &[],
                     Some(_) => {
-                        return Err(SourceError::Fatal(format!("{url}: {} is not an array", self.config.records_pointer)));
+                        return Err(SourceError::Fatal(format!(
+                            "{url}: {} is not an array",
+                            self.config.records_pointer
+                        )));
                     }
                 };
                 if self.total.is_none() {
-                    self.total = self.config.total_pointer.as_deref().and_then(|p| body.pointer(p)).and_then(Value::as_u64);
+                    self.total = self
+                        .config
+                        .total_pointer
+                        .as_deref()
+                        .and_then(|p| body.pointer(p))
+                        .and_then(Value::as_u64);
                 }
                 for (i, v) in records.iter().enumerate() {
                     let item = self.record(v, &label, i);
@@ -273,7 +320,11 @@ impl Source for HttpSource {
                         }
                     }
                     Pagination::Cursor { next_pointer } => {
-                        match body.pointer(next_pointer).and_then(text).filter(|c| !c.is_empty()) {
+                        match body
+                            .pointer(next_pointer)
+                            .and_then(text)
+                            .filter(|c| !c.is_empty())
+                        {
                             Some(c) if !records.is_empty() => self.cp.cursor = Some(c),
                             _ => self.finish(),
                         }
@@ -281,7 +332,10 @@ impl Source for HttpSource {
                 }
             }
         }
-        Ok(Some(Batch { items, checkpoint: serde_json::to_value(&self.cp).ok() }))
+        Ok(Some(Batch {
+            items,
+            checkpoint: serde_json::to_value(&self.cp).ok(),
+        }))
     }
 
     fn size_hint(&self) -> Option<u64> {

@@ -34,7 +34,9 @@ pub fn fill(template: &str, vars: &BTreeMap<&str, String>) -> String {
 fn encode(v: &str) -> String {
     v.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -46,9 +48,19 @@ mod tests {
 
     #[test]
     fn fills_placeholders() {
-        let vars = BTreeMap::from([("page", "3".to_owned()), ("size", "500".to_owned()), ("since", "2024-01-01 08:00".to_owned())]);
-        assert_eq!(fill("http://h/page-{page:04}.json", &vars), "http://h/page-0003.json");
-        assert_eq!(fill("http://h/r?page={page}&size={size}&since={since}", &vars), "http://h/r?page=3&size=500&since=2024-01-01%2008%3A00");
+        let vars = BTreeMap::from([
+            ("page", "3".to_owned()),
+            ("size", "500".to_owned()),
+            ("since", "2024-01-01 08:00".to_owned()),
+        ]);
+        assert_eq!(
+            fill("http://h/page-{page:04}.json", &vars),
+            "http://h/page-0003.json"
+        );
+        assert_eq!(
+            fill("http://h/r?page={page}&size={size}&since={since}", &vars),
+            "http://h/r?page=3&size=500&since=2024-01-01%2008%3A00"
+        );
         assert_eq!(fill("http://h/{unknown}", &vars), "http://h/{unknown}");
     }
 }

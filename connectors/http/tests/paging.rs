@@ -19,19 +19,27 @@ struct Hits {
     page2: Arc<AtomicUsize>,
 }
 
-async fn pages(State(hits): State<Hits>, headers: HeaderMap, Query(q): Query<std::collections::HashMap<String, String>>) -> Response {
+async fn pages(
+    State(hits): State<Hits>,
+    headers: HeaderMap,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer t0ken") {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
     match page {
-        1 => axum::Json(json!({"total": 7, "data": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]})).into_response(),
+        1 => axum::Json(
+            json!({"total": 7, "data": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]}),
+        )
+        .into_response(),
         2 => {
             // The first request for page 2 fails with 503; the retry succeeds.
             if hits.page2.fetch_add(1, Ordering::SeqCst) == 0 {
                 return StatusCode::SERVICE_UNAVAILABLE.into_response();
             }
-            axum::Json(json!({"total": 7, "data": [{"id": 3, "name": "c"}, {"name": "no key"}]})).into_response()
+            axum::Json(json!({"total": 7, "data": [{"id": 3, "name": "c"}, {"name": "no key"}]}))
+                .into_response()
         }
         3 => (StatusCode::OK, "<html>gateway error</html>").into_response(),
         4 => axum::Json(json!({"total": 7, "data": [{"id": 7, "name": "g"}]})).into_response(),
@@ -48,7 +56,10 @@ async fn cursor(Query(q): Query<std::collections::HashMap<String, String>>) -> R
 }
 
 async fn serve() -> String {
-    let app = Router::new().route("/pages", get(pages)).route("/cursor", get(cursor)).with_state(Hits::default());
+    let app = Router::new()
+        .route("/pages", get(pages))
+        .route("/cursor", get(cursor))
+        .with_state(Hits::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -63,7 +74,10 @@ fn config(url: String, pagination: Pagination) -> HttpConfig {
         total_pointer: Some("/total".into()),
         key: "id".into(),
         updated_field: None,
-        auth: Auth { bearer_env: Some("TOMBOLO_TEST_TOKEN".into()), headers: Default::default() },
+        auth: Auth {
+            bearer_env: Some("TOMBOLO_TEST_TOKEN".into()),
+            headers: Default::default(),
+        },
         timeout_secs: 5,
         max_retries: 3,
         backoff_ms: 10,
@@ -75,7 +89,10 @@ fn config(url: String, pagination: Pagination) -> HttpConfig {
 async fn pages_retries_and_bad_pages() {
     std::env::set_var("TOMBOLO_TEST_TOKEN", "t0ken");
     let base = serve().await;
-    let cfg = config(format!("{base}/pages?page={{page}}&size={{size}}"), Pagination::Page { start: 1, size: 2 });
+    let cfg = config(
+        format!("{base}/pages?page={{page}}&size={{size}}"),
+        Pagination::Page { start: 1, size: 2 },
+    );
     let mut src = HttpSource::open(&cfg, vec!["name".into()], None).unwrap();
     let (mut keys, mut bad) = (vec![], vec![]);
     while let Some(b) = src.next_batch().await.unwrap() {
@@ -96,7 +113,10 @@ async fn pages_retries_and_bad_pages() {
 #[tokio::test]
 async fn missing_token_is_fatal_and_wrong_token_is_refused() {
     let base = serve().await;
-    let mut cfg = config(format!("{base}/pages?page={{page}}"), Pagination::Page { start: 1, size: 2 });
+    let mut cfg = config(
+        format!("{base}/pages?page={{page}}"),
+        Pagination::Page { start: 1, size: 2 },
+    );
     cfg.auth.bearer_env = Some("TOMBOLO_UNSET_TOKEN_VAR".into());
     assert!(HttpSource::open(&cfg, vec![], None).is_err());
     std::env::set_var("TOMBOLO_WRONG_TOKEN", "nope");
@@ -109,7 +129,12 @@ async fn missing_token_is_fatal_and_wrong_token_is_refused() {
 #[tokio::test]
 async fn cursor_pagination() {
     let base = serve().await;
-    let mut cfg = config(format!("{base}/cursor?cursor={{cursor}}"), Pagination::Cursor { next_pointer: "/next".into() });
+    let mut cfg = config(
+        format!("{base}/cursor?cursor={{cursor}}"),
+        Pagination::Cursor {
+            next_pointer: "/next".into(),
+        },
+    );
     cfg.auth = Auth::default();
     cfg.records_pointer = "/items".into();
     cfg.total_pointer = None;

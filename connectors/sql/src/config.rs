@@ -57,7 +57,10 @@ mod tests {
     #[test]
     fn expands_environment() {
         std::env::set_var("TOMBOLO_TEST_PW", "s3cret");
-        assert_eq!(expand_env("mysql://u:${TOMBOLO_TEST_PW}@h/db"), "mysql://u:s3cret@h/db");
+        assert_eq!(
+            expand_env("mysql://u:${TOMBOLO_TEST_PW}@h/db"),
+            "mysql://u:s3cret@h/db"
+        );
         assert_eq!(expand_env("no vars"), "no vars");
         assert_eq!(expand_env("broken ${X"), "broken ${X");
     }

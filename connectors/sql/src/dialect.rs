@@ -81,7 +81,10 @@ mod tests {
 
     #[test]
     fn quoting_and_casts() {
-        assert_eq!(Dialect::Postgres.ident("public.t_rk"), "\"public\".\"t_rk\"");
+        assert_eq!(
+            Dialect::Postgres.ident("public.t_rk"),
+            "\"public\".\"t_rk\""
+        );
         assert_eq!(Dialect::MySql.ident("we`ird"), "`we``ird`");
         assert_eq!(Dialect::MySql.cast_type("INT UNSIGNED"), "UNSIGNED");
         assert_eq!(Dialect::Postgres.cast_type("timestamp"), "TIMESTAMP");

@@ -59,7 +59,9 @@ pub struct SqlSource {
 
 fn transient(e: sqlx::Error) -> SourceError {
     match e {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => SourceError::Transient(e.to_string()),
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => {
+            SourceError::Transient(e.to_string())
+        }
         other => SourceError::Fatal(other.to_string()),
     }
 }
@@ -71,30 +73,57 @@ fn text_pg(row: &PgRow, i: usize) -> Result<Option<String>, sqlx::Error> {
 fn text_my(row: &MySqlRow, i: usize) -> Result<Option<String>, sqlx::Error> {
     match row.try_get::<Option<String>, _>(i) {
         Ok(v) => Ok(v),
-        Err(_) => Ok(row.try_get::<Option<Vec<u8>>, _>(i)?.map(|b| String::from_utf8_lossy(&b).into_owned())),
+        Err(_) => Ok(row
+            .try_get::<Option<Vec<u8>>, _>(i)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())),
     }
 }
 
 impl SqlSource {
     /// Connects and prepares to read `columns` (those the mapping names) from the checkpoint.
-    pub async fn open(config: &SqlConfig, columns: Vec<String>, checkpoint: Option<serde_json::Value>) -> SourceResult<Self> {
+    pub async fn open(
+        config: &SqlConfig,
+        columns: Vec<String>,
+        checkpoint: Option<serde_json::Value>,
+    ) -> SourceResult<Self> {
         let url = expand_env(&config.url);
-        let dialect = Dialect::from_url(&url)
-            .ok_or_else(|| SourceError::Fatal(format!("sql url must start with postgres:// or mysql://, got {:?}", config.url)))?;
+        let dialect = Dialect::from_url(&url).ok_or_else(|| {
+            SourceError::Fatal(format!(
+                "sql url must start with postgres:// or mysql://, got {:?}",
+                config.url
+            ))
+        })?;
         let from = match (&config.table, &config.query) {
             (Some(t), None) => dialect.ident(t),
             (None, Some(q)) => format!("({}) AS tombolo_src", q.trim().trim_end_matches(';')),
-            _ => return Err(SourceError::Fatal("sql source needs exactly one of `table` and `query`".into())),
+            _ => {
+                return Err(SourceError::Fatal(
+                    "sql source needs exactly one of `table` and `query`".into(),
+                ))
+            }
         };
         let pool = match dialect {
-            Dialect::Postgres => Pool::Pg(PgPoolOptions::new().max_connections(2).connect(&url).await.map_err(transient)?),
+            Dialect::Postgres => Pool::Pg(
+                PgPoolOptions::new()
+                    .max_connections(2)
+                    .connect(&url)
+                    .await
+                    .map_err(transient)?,
+            ),
             Dialect::MySql => {
                 let url = url.replacen("mariadb://", "mysql://", 1);
-                Pool::My(MySqlPoolOptions::new().max_connections(2).connect(&url).await.map_err(transient)?)
+                Pool::My(
+                    MySqlPoolOptions::new()
+                        .max_connections(2)
+                        .connect(&url)
+                        .await
+                        .map_err(transient)?,
+                )
             }
         };
         let cp: Checkpoint = match checkpoint {
-            Some(v) => serde_json::from_value(v).map_err(|e| SourceError::Fatal(format!("unreadable sql checkpoint: {e}")))?,
+            Some(v) => serde_json::from_value(v)
+                .map_err(|e| SourceError::Fatal(format!("unreadable sql checkpoint: {e}")))?,
             None => Checkpoint::default(),
         };
         let mut s = Self {
@@ -106,7 +135,11 @@ impl SqlSource {
             columns,
             batch_size: config.batch_size.max(1),
             cp,
-            phase: if config.watermark.is_some() { Phase::Watermark } else { Phase::Scan },
+            phase: if config.watermark.is_some() {
+                Phase::Watermark
+            } else {
+                Phase::Scan
+            },
         };
         s.discover_types().await?;
         Ok(s)
@@ -126,12 +159,22 @@ impl SqlSource {
                 .fetch_optional(p)
                 .await
                 .map_err(transient)?
-                .map(|r| r.columns().iter().map(|c| c.type_info().name().to_owned()).collect()),
+                .map(|r| {
+                    r.columns()
+                        .iter()
+                        .map(|c| c.type_info().name().to_owned())
+                        .collect()
+                }),
             Pool::My(p) => sqlx::query(&sql)
                 .fetch_optional(p)
                 .await
                 .map_err(transient)?
-                .map(|r| r.columns().iter().map(|c| c.type_info().name().to_owned()).collect()),
+                .map(|r| {
+                    r.columns()
+                        .iter()
+                        .map(|c| c.type_info().name().to_owned())
+                        .collect()
+                }),
         };
         if let Some(names) = names {
             self.cp.key_type = Some(d.cast_type(&names[0]).to_owned());
@@ -146,7 +189,12 @@ impl SqlSource {
         let d = self.dialect;
         let key = d.ident(&self.key);
         let wm = self.watermark.as_deref().map(|w| d.ident(w));
-        let mut cols = vec![d.to_text(&key), wm.as_deref().map(|w| d.to_text(w)).unwrap_or_else(|| "NULL".into())];
+        let mut cols = vec![
+            d.to_text(&key),
+            wm.as_deref()
+                .map(|w| d.to_text(w))
+                .unwrap_or_else(|| "NULL".into()),
+        ];
         cols.extend(self.columns.iter().map(|c| d.to_text(&d.ident(c))));
         let key_t = self.cp.key_type.as_deref().unwrap_or("TEXT");
         let (cond, order, params) = match (self.phase, &wm) {
@@ -167,9 +215,16 @@ impl SqlSource {
                 _ => (format!("{w} IS NOT NULL"), format!("{w}, {key}"), vec![]),
             },
             _ => {
-                let null_cond = wm.as_deref().map(|w| format!("{w} IS NULL")).unwrap_or_else(|| "1 = 1".into());
+                let null_cond = wm
+                    .as_deref()
+                    .map(|w| format!("{w} IS NULL"))
+                    .unwrap_or_else(|| "1 = 1".into());
                 match &self.cp.scan_after {
-                    Some(k) => (format!("{null_cond} AND {key} > CAST({} AS {key_t})", d.param(1)), key.clone(), vec![k.clone()]),
+                    Some(k) => (
+                        format!("{null_cond} AND {key} > CAST({} AS {key_t})", d.param(1)),
+                        key.clone(),
+                        vec![k.clone()],
+                    ),
                     None => (null_cond, key.clone(), vec![]),
                 }
             }
@@ -193,7 +248,14 @@ impl SqlSource {
                     q = q.bind(v);
                 }
                 let rows = q.fetch_all(p).await.map_err(transient)?;
-                rows.iter().map(|r| (0..width).map(|i| text_pg(r, i)).collect::<Result<_, _>>().map_err(transient)).collect()
+                rows.iter()
+                    .map(|r| {
+                        (0..width)
+                            .map(|i| text_pg(r, i))
+                            .collect::<Result<_, _>>()
+                            .map_err(transient)
+                    })
+                    .collect()
             }
             Pool::My(p) => {
                 let mut q = sqlx::query(&sql);
@@ -201,7 +263,14 @@ impl SqlSource {
                     q = q.bind(v);
                 }
                 let rows = q.fetch_all(p).await.map_err(transient)?;
-                rows.iter().map(|r| (0..width).map(|i| text_my(r, i)).collect::<Result<_, _>>().map_err(transient)).collect()
+                rows.iter()
+                    .map(|r| {
+                        (0..width)
+                            .map(|i| text_my(r, i))
+                            .collect::<Result<_, _>>()
+                            .map_err(transient)
+                    })
+                    .collect()
             }
         }
     }
@@ -246,7 +315,11 @@ impl Source for SqlSource {
             if last_page || self.cp == before {
                 // This phase is over (a page that does not advance the position also ends it,
                 // so rows the keyset cannot order never loop).
-                self.phase = if phase == Phase::Watermark { Phase::Scan } else { Phase::Done };
+                self.phase = if phase == Phase::Watermark {
+                    Phase::Scan
+                } else {
+                    Phase::Done
+                };
                 if phase == Phase::Scan {
                     // The key-ordered scan restarts from the beginning next run.
                     self.cp.scan_after = None;
@@ -255,7 +328,10 @@ impl Source for SqlSource {
             if items.is_empty() && self.cp == before {
                 continue;
             }
-            return Ok(Some(Batch { items, checkpoint: Some(self.checkpoint()) }));
+            return Ok(Some(Batch {
+                items,
+                checkpoint: Some(self.checkpoint()),
+            }));
         }
     }
 }

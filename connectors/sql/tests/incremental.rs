@@ -8,20 +8,29 @@ use tombolo_connector_sql::{SqlConfig, SqlSource};
 use tombolo_core::{Pulled, Source};
 
 fn pg_url() -> String {
-    std::env::var("TOMBOLO_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("TOMBOLO_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 fn my_url() -> String {
-    std::env::var("TOMBOLO_TEST_MYSQL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
+    std::env::var("TOMBOLO_TEST_MYSQL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
 }
 
-async fn drain(cfg: &SqlConfig, cp: Option<serde_json::Value>) -> (Vec<String>, Vec<String>, Option<serde_json::Value>) {
-    let mut src = SqlSource::open(cfg, vec!["name".into()], cp.clone()).await.unwrap();
+async fn drain(
+    cfg: &SqlConfig,
+    cp: Option<serde_json::Value>,
+) -> (Vec<String>, Vec<String>, Option<serde_json::Value>) {
+    let mut src = SqlSource::open(cfg, vec!["name".into()], cp.clone())
+        .await
+        .unwrap();
     let (mut keys, mut bad, mut last) = (vec![], vec![], cp);
     while let Some(b) = src.next_batch().await.unwrap() {
         for it in b.items {
             match it {
-                Pulled::Record(r) => keys.push(format!("{}={}", r.key, r.get("name").unwrap_or("-"))),
+                Pulled::Record(r) => {
+                    keys.push(format!("{}={}", r.key, r.get("name").unwrap_or("-")))
+                }
                 Pulled::Malformed(m) => bad.push(m.reason),
             }
         }
@@ -30,7 +39,11 @@ async fn drain(cfg: &SqlConfig, cp: Option<serde_json::Value>) -> (Vec<String>, 
     (keys, bad, last)
 }
 
-async fn exercise(url: &str, exec: impl Fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>, table: &str) {
+async fn exercise(
+    url: &str,
+    exec: impl Fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+    table: &str,
+) {
     exec(format!("DROP TABLE IF EXISTS {table}")).await;
     exec(format!("CREATE TABLE {table} (id INT PRIMARY KEY, name VARCHAR(20), secret VARCHAR(20), updated_at TIMESTAMP NOT NULL)")).await;
     // Five rows share one timestamp; pages of two cut through them.
@@ -54,8 +67,14 @@ async fn exercise(url: &str, exec: impl Fn(String) -> std::pin::Pin<Box<dyn std:
     let (keys, _, cp) = drain(&cfg, cp).await;
     assert!(keys.is_empty(), "{keys:?}");
     // A late row with the same timestamp and a higher key, and a changed row.
-    exec(format!("INSERT INTO {table} VALUES (7,'g','s','2024-01-01 00:00:00')")).await;
-    exec(format!("UPDATE {table} SET name = 'b2', updated_at = '2024-02-01 00:00:00' WHERE id = 2")).await;
+    exec(format!(
+        "INSERT INTO {table} VALUES (7,'g','s','2024-01-01 00:00:00')"
+    ))
+    .await;
+    exec(format!(
+        "UPDATE {table} SET name = 'b2', updated_at = '2024-02-01 00:00:00' WHERE id = 2"
+    ))
+    .await;
     let (keys, _, _) = drain(&cfg, cp).await;
     assert_eq!(keys, vec!["7=g", "2=b2"]);
     exec(format!("DROP TABLE {table}")).await;
@@ -63,31 +82,47 @@ async fn exercise(url: &str, exec: impl Fn(String) -> std::pin::Pin<Box<dyn std:
 
 #[tokio::test]
 async fn postgres_keyset_pagination() {
-    let pool = sqlx::PgPool::connect(&pg_url()).await.expect("PostgreSQL reachable");
+    let pool = sqlx::PgPool::connect(&pg_url())
+        .await
+        .expect("PostgreSQL reachable");
     let exec = move |sql: String| {
         let pool = pool.clone();
         Box::pin(async move {
             sqlx::query(&sql).execute(&pool).await.unwrap();
         }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>
     };
-    exercise(&pg_url(), exec, &format!("tombolo_it_{}", std::process::id())).await;
+    exercise(
+        &pg_url(),
+        exec,
+        &format!("tombolo_it_{}", std::process::id()),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn mariadb_keyset_pagination() {
-    let pool = sqlx::MySqlPool::connect(&my_url()).await.expect("MariaDB reachable");
+    let pool = sqlx::MySqlPool::connect(&my_url())
+        .await
+        .expect("MariaDB reachable");
     let exec = move |sql: String| {
         let pool = pool.clone();
         Box::pin(async move {
             sqlx::query(&sql).execute(&pool).await.unwrap();
         }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>
     };
-    exercise(&my_url(), exec, &format!("tombolo_it_{}", std::process::id())).await;
+    exercise(
+        &my_url(),
+        exec,
+        &format!("tombolo_it_{}", std::process::id()),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn null_key_and_null_watermark_rows_are_not_lost() {
-    let pool = sqlx::PgPool::connect(&pg_url()).await.expect("PostgreSQL reachable");
+    let pool = sqlx::PgPool::connect(&pg_url())
+        .await
+        .expect("PostgreSQL reachable");
     let table = format!("tombolo_it_null_{}", std::process::id());
     for sql in [
         format!("DROP TABLE IF EXISTS {table}"),
@@ -111,5 +146,8 @@ async fn null_key_and_null_watermark_rows_are_not_lost() {
     // Rows without a watermark are re-read each run (the store keeps only changes).
     let (keys, _, _) = drain(&cfg, cp).await;
     assert_eq!(keys, vec!["k2=b", "k3=d"]);
-    sqlx::query(&format!("DROP TABLE {table}")).execute(&pool).await.unwrap();
+    sqlx::query(&format!("DROP TABLE {table}"))
+        .execute(&pool)
+        .await
+        .unwrap();
 }

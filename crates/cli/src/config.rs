@@ -49,7 +49,9 @@ fn default_store() -> String {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { url: default_store() }
+        Self {
+            url: default_store(),
+        }
     }
 }
 
@@ -75,7 +77,10 @@ fn default_publish_batch() -> i64 {
 
 impl Default for RunConfig {
     fn default() -> Self {
-        Self { follow_interval_secs: default_interval(), publish_batch: default_publish_batch() }
+        Self {
+            follow_interval_secs: default_interval(),
+            publish_batch: default_publish_batch(),
+        }
     }
 }
 
@@ -102,7 +107,9 @@ pub fn expand_env(text: &str) -> std::result::Result<String, String> {
     let mut rest = text;
     while let Some(i) = rest.find("${") {
         out.push_str(&rest[..i]);
-        let end = rest[i..].find('}').ok_or_else(|| "unterminated ${".to_owned())?;
+        let end = rest[i..]
+            .find('}')
+            .ok_or_else(|| "unterminated ${".to_owned())?;
         let inner = &rest[i + 2..i + end];
         let (var, default) = match inner.split_once(":-") {
             Some((v, d)) => (v, Some(d)),
@@ -112,7 +119,11 @@ pub fn expand_env(text: &str) -> std::result::Result<String, String> {
             (Ok(v), _) if !v.is_empty() => out.push_str(&v),
             (_, Some(d)) => out.push_str(d),
             (Ok(v), None) => out.push_str(&v),
-            (Err(_), None) => return Err(format!("environment variable {var} is not set (use ${{{var}:-default}})")),
+            (Err(_), None) => {
+                return Err(format!(
+                    "environment variable {var} is not set (use ${{{var}:-default}})"
+                ))
+            }
         }
         rest = &rest[i + end + 1..];
     }
@@ -130,7 +141,10 @@ impl Config {
     /// Reads, expands and checks a config file. Relative file paths (and a relative SQLite
     /// path) are taken relative to the file's directory.
     pub fn load(path: &Path) -> Result<Self> {
-        let err = |message: String| Error::Config { path: path.display().to_string(), message };
+        let err = |message: String| Error::Config {
+            path: path.display().to_string(),
+            message,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
         let mut config = Self::parse(&text).map_err(err)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -156,10 +170,17 @@ impl Config {
         }
         if let Some(p) = self.store.url.strip_prefix("sqlite:") {
             let p = p.trim_start_matches("//");
-            let (file, query) = p.split_once('?').map(|(f, q)| (f, Some(q))).unwrap_or((p, None));
+            let (file, query) = p
+                .split_once('?')
+                .map(|(f, q)| (f, Some(q)))
+                .unwrap_or((p, None));
             if Path::new(file).is_relative() && file != ":memory:" {
                 let abs = dir.join(file);
-                self.store.url = format!("sqlite:{}{}", abs.display(), query.map(|q| format!("?{q}")).unwrap_or_default());
+                self.store.url = format!(
+                    "sqlite:{}{}",
+                    abs.display(),
+                    query.map(|q| format!("?{q}")).unwrap_or_default()
+                );
             }
         }
     }
@@ -167,14 +188,23 @@ impl Config {
     fn check(&self) -> std::result::Result<(), String> {
         let mut seen = std::collections::BTreeSet::new();
         for s in &self.sources {
-            if s.name.is_empty() || !s.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-                return Err(format!("source name {:?}: use letters, digits, _ and -", s.name));
+            if s.name.is_empty()
+                || !s
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(format!(
+                    "source name {:?}: use letters, digits, _ and -",
+                    s.name
+                ));
             }
             if !seen.insert(&s.name) {
                 return Err(format!("source {:?} is defined twice", s.name));
             }
             let codes = self.code_tables();
-            tombolo_normalize::Mapping::compile(&s.mapping, &codes).map_err(|e| format!("source {}: {e}", s.name))?;
+            tombolo_normalize::Mapping::compile(&s.mapping, &codes)
+                .map_err(|e| format!("source {}: {e}", s.name))?;
         }
         Ok(())
     }
@@ -189,7 +219,10 @@ impl Config {
     }
 
     pub fn source(&self, name: &str) -> Result<&SourceConfig> {
-        self.sources.iter().find(|s| s.name == name).ok_or_else(|| Error::UnknownSource(name.to_owned()))
+        self.sources
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| Error::UnknownSource(name.to_owned()))
     }
 }
 
@@ -199,11 +232,13 @@ mod tests {
 
     #[test]
     fn the_example_config_parses() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/islands/tombolo.toml");
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/islands/tombolo.toml");
         let c = Config::load(&path).unwrap();
         assert!(c.sources.len() >= 4);
         assert!(c.kafka.is_some());
-        let kinds: std::collections::BTreeSet<&str> = c.sources.iter().map(|s| s.connector.kind()).collect();
+        let kinds: std::collections::BTreeSet<&str> =
+            c.sources.iter().map(|s| s.connector.kind()).collect();
         assert_eq!(kinds, ["csv", "excel", "http", "sql"].into_iter().collect());
     }
 
@@ -221,7 +256,10 @@ mod tests {
     #[test]
     fn environment_is_expanded() {
         std::env::set_var("TOMBOLO_TEST_DIR", "/data");
-        assert_eq!(expand_env("${TOMBOLO_TEST_DIR}/a.csv").unwrap(), "/data/a.csv");
+        assert_eq!(
+            expand_env("${TOMBOLO_TEST_DIR}/a.csv").unwrap(),
+            "/data/a.csv"
+        );
         assert_eq!(expand_env("${TOMBOLO_SURELY_UNSET:-x}/a").unwrap(), "x/a");
         assert!(expand_env("${TOMBOLO_SURELY_UNSET}").is_err());
     }

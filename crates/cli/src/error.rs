@@ -9,7 +9,10 @@ pub enum Error {
     #[error("no source named {0:?} in the config")]
     UnknownSource(String),
     #[error("source {source_name}: {error}")]
-    Source { source_name: String, error: tombolo_core::SourceError },
+    Source {
+        source_name: String,
+        error: tombolo_core::SourceError,
+    },
     #[error(transparent)]
     Normalize(#[from] tombolo_normalize::Error),
     #[error(transparent)]

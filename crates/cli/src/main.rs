@@ -17,7 +17,13 @@ use tombolo_core::EntityKind;
 #[command(name = "tombolo", version, about)]
 struct Cli {
     /// Configuration file.
-    #[arg(long, short, global = true, env = "TOMBOLO_CONFIG", default_value = "tombolo.toml")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "TOMBOLO_CONFIG",
+        default_value = "tombolo.toml"
+    )]
     config: PathBuf,
     /// Store URL, overriding `[store] url` (`sqlite:PATH` or `postgres://…`).
     #[arg(long, global = true, env = "TOMBOLO_STORE")]
@@ -128,8 +134,11 @@ fn init_logging(verbose: u8, json: bool) {
         1 => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TOMBOLO_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TOMBOLO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -142,7 +151,10 @@ fn print_run(report: &RunReport, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string(report)?);
         return Ok(());
     }
-    println!("{:<12} {:>8} {:>9} {:>12} {:>6} {:>8} {:>10}  error", "source", "pulled", "accepted", "quarantined", "new", "changed", "unchanged");
+    println!(
+        "{:<12} {:>8} {:>9} {:>12} {:>6} {:>8} {:>10}  error",
+        "source", "pulled", "accepted", "quarantined", "new", "changed", "unchanged"
+    );
     for s in &report.sources {
         let c = &s.counts;
         println!(
@@ -160,22 +172,40 @@ fn print_run(report: &RunReport, json: bool) -> Result<()> {
     for e in &report.entities {
         println!(
             "{:<12} {} records -> {} golden records ({} new, {} updated, {} retired)",
-            e.entity, e.records, e.golden_records, e.outcome.created, e.outcome.updated, e.outcome.retired
+            e.entity,
+            e.records,
+            e.golden_records,
+            e.outcome.created,
+            e.outcome.updated,
+            e.outcome.retired
         );
     }
     match &report.published {
         Some(p) => {
-            let topics: Vec<String> = p.by_topic.iter().map(|(t, n)| format!("{t}: {n}")).collect();
-            println!("published {} messages{}{}", p.published, if topics.is_empty() { "" } else { " — " }, topics.join(", "));
+            let topics: Vec<String> = p
+                .by_topic
+                .iter()
+                .map(|(t, n)| format!("{t}: {n}"))
+                .collect();
+            println!(
+                "published {} messages{}{}",
+                p.published,
+                if topics.is_empty() { "" } else { " — " },
+                topics.join(", ")
+            );
         }
-        None => println!("not published (no [kafka] configured); outbox backlog {}", report.outbox_backlog),
+        None => println!(
+            "not published (no [kafka] configured); outbox backlog {}",
+            report.outbox_backlog
+        ),
     }
     println!("done in {:.1}s", report.seconds);
     Ok(())
 }
 
 async fn run_once(hub: &Hub, only: &[String], json: bool, publish: bool) -> Result<RunReport> {
-    let progress = (!json && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(MultiProgress::new);
+    let progress =
+        (!json && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(MultiProgress::new);
     let report = hub.run(only, progress.as_ref(), publish).await?;
     print_run(&report, json)?;
     Ok(report)
@@ -189,13 +219,27 @@ async fn status(hub: &Hub, json: bool) -> Result<()> {
     }
     let backlog = hub.store.outbox_backlog().await?;
     if json {
-        println!("{}", serde_json::json!({ "sources": sources, "golden_records": golden, "outbox_backlog": backlog }));
+        println!(
+            "{}",
+            serde_json::json!({ "sources": sources, "golden_records": golden, "outbox_backlog": backlog })
+        );
         return Ok(());
     }
-    println!("{:<12} {:<13} {:>8} {:>9} {:>12} {:<26} checkpoint / last error", "source", "entity", "pulled", "accepted", "quarantined", "last run");
+    println!(
+        "{:<12} {:<13} {:>8} {:>9} {:>12} {:<26} checkpoint / last error",
+        "source", "entity", "pulled", "accepted", "quarantined", "last run"
+    );
     for s in &sources {
-        let cp = s.checkpoint.as_ref().map(|c| c.to_string()).unwrap_or_default();
-        let cp: String = if cp.chars().count() > 60 { cp.chars().take(60).collect::<String>() + "…" } else { cp };
+        let cp = s
+            .checkpoint
+            .as_ref()
+            .map(|c| c.to_string())
+            .unwrap_or_default();
+        let cp: String = if cp.chars().count() > 60 {
+            cp.chars().take(60).collect::<String>() + "…"
+        } else {
+            cp
+        };
         println!(
             "{:<12} {:<13} {:>8} {:>9} {:>12} {:<26} {}{}",
             s.source,
@@ -205,7 +249,10 @@ async fn status(hub: &Hub, json: bool) -> Result<()> {
             s.total_quarantined,
             s.last_run_at.as_deref().unwrap_or("-"),
             cp,
-            s.last_error.as_deref().map(|e| format!("  ERROR: {e}")).unwrap_or_default()
+            s.last_error
+                .as_deref()
+                .map(|e| format!("  ERROR: {e}"))
+                .unwrap_or_default()
         );
     }
     for (e, n) in &golden {
@@ -229,12 +276,19 @@ async fn export_crosswalk(hub: &Hub, entity: EntityKind, output: Option<PathBuf>
 
 fn open_output(output: &Option<PathBuf>) -> Result<Box<dyn Write>> {
     Ok(match output {
-        Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)),
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
         None => Box::new(std::io::stdout().lock()),
     })
 }
 
-async fn export_golden(hub: &Hub, entity: EntityKind, retired: bool, output: Option<PathBuf>) -> Result<()> {
+async fn export_golden(
+    hub: &Hub,
+    entity: EntityKind,
+    retired: bool,
+    output: Option<PathBuf>,
+) -> Result<()> {
     let mut out = open_output(&output)?;
     for g in hub.store.goldens(entity, retired).await? {
         writeln!(out, "{}", serde_json::to_string(&g)?)?;
@@ -243,14 +297,23 @@ async fn export_golden(hub: &Hub, entity: EntityKind, retired: bool, output: Opt
     Ok(())
 }
 
-async fn quarantine_list(hub: &Hub, source: Option<String>, all: bool, limit: i64, json: bool) -> Result<()> {
+async fn quarantine_list(
+    hub: &Hub,
+    source: Option<String>,
+    all: bool,
+    limit: i64,
+    json: bool,
+) -> Result<()> {
     let rows = hub.store.quarantine(source.as_deref(), all, limit).await?;
     if json {
         println!("{}", serde_json::to_string(&rows)?);
         return Ok(());
     }
     for r in &rows {
-        println!("#{} {} {} [{}] {}\n    {}", r.id, r.source, r.record_key, r.error_class, r.reason, r.excerpt);
+        println!(
+            "#{} {} {} [{}] {}\n    {}",
+            r.id, r.source, r.record_key, r.error_class, r.reason, r.excerpt
+        );
     }
     if rows.is_empty() {
         println!("quarantine is empty");
@@ -272,7 +335,10 @@ fn check(config: &Config, json: bool) -> Result<()> {
         println!("{}", serde_json::Value::Array(out));
     } else {
         for s in &out {
-            println!("{} ({}, {}): key {}, reads {}", s["source"], s["connector"], s["entity"], s["key"], s["reads"]);
+            println!(
+                "{} ({}, {}): key {}, reads {}",
+                s["source"], s["connector"], s["entity"], s["key"], s["reads"]
+            );
         }
         println!("config OK: {} sources", config.sources.len());
     }
@@ -288,13 +354,21 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
     let interval = config.run.follow_interval_secs;
     let hub = Hub::open(config, cli.store.as_deref()).await?;
     match cli.command {
-        Command::Run { follow: false, no_publish, .. } => {
+        Command::Run {
+            follow: false,
+            no_publish,
+            ..
+        } => {
             let report = run_once(&hub, &[], cli.json, !no_publish).await?;
             if report.failed_sources() > 0 {
                 return Ok(ExitCode::from(3));
             }
         }
-        Command::Run { follow: true, interval: every, no_publish } => {
+        Command::Run {
+            follow: true,
+            interval: every,
+            no_publish,
+        } => {
             let every = Duration::from_secs(every.unwrap_or(interval).max(1));
             loop {
                 if let Err(e) = run_once(&hub, &[], cli.json, !no_publish).await {
@@ -324,13 +398,20 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Status => status(&hub, cli.json).await?,
-        Command::Export { what: Export::Crosswalk { entity, output } } => export_crosswalk(&hub, entity.into(), output).await?,
-        Command::Export { what: Export::Golden { entity, retired, output } } => {
-            export_golden(&hub, entity.into(), retired, output).await?
-        }
-        Command::Quarantine { what: Quarantine::List { source, all, limit } } => {
-            quarantine_list(&hub, source, all, limit, cli.json).await?
-        }
+        Command::Export {
+            what: Export::Crosswalk { entity, output },
+        } => export_crosswalk(&hub, entity.into(), output).await?,
+        Command::Export {
+            what:
+                Export::Golden {
+                    entity,
+                    retired,
+                    output,
+                },
+        } => export_golden(&hub, entity.into(), retired, output).await?,
+        Command::Quarantine {
+            what: Quarantine::List { source, all, limit },
+        } => quarantine_list(&hub, source, all, limit, cli.json).await?,
         Command::Check => {}
     }
     hub.store.close().await;

@@ -76,11 +76,23 @@ fn excerpt(r: &RawRecord) -> String {
 impl Hub {
     /// Opens the store named by the config (or by `store_url`).
     pub async fn open(config: Config, store_url: Option<&str>) -> Result<Self> {
-        let url = store_url.map(str::to_owned).unwrap_or_else(|| config.store.url.clone());
+        let url = store_url
+            .map(str::to_owned)
+            .unwrap_or_else(|| config.store.url.clone());
         if let Some(path) = url.strip_prefix("sqlite:") {
-            let file = path.trim_start_matches("//").split('?').next().unwrap_or_default();
-            if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| Error::Config { path: url.clone(), message: e.to_string() })?;
+            let file = path
+                .trim_start_matches("//")
+                .split('?')
+                .next()
+                .unwrap_or_default();
+            if let Some(dir) = std::path::Path::new(file)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).map_err(|e| Error::Config {
+                    path: url.clone(),
+                    message: e.to_string(),
+                })?;
             }
         }
         let store = Store::open(&url).await?;
@@ -96,8 +108,13 @@ impl Hub {
         let entity = mapping.entity();
         let fail = |counts: RunCounts, error: tombolo_core::SourceError| async move {
             let msg = error.to_string();
-            self.store.finish_run(&src.name, entity, counts, Some(&msg)).await?;
-            Err(Error::Source { source_name: src.name.clone(), error })
+            self.store
+                .finish_run(&src.name, entity, counts, Some(&msg))
+                .await?;
+            Err(Error::Source {
+                source_name: src.name.clone(),
+                error,
+            })
         };
         let mut source = match src.connector.open(mapping.columns(), checkpoint).await {
             Ok(s) => s,
@@ -136,20 +153,35 @@ impl Hub {
                     }),
                 }
             }
-            let outcome = self.store.write_batch(&src.name, &accepted, &quarantined, batch.checkpoint.as_ref()).await?;
+            let outcome = self
+                .store
+                .write_batch(
+                    &src.name,
+                    &accepted,
+                    &quarantined,
+                    batch.checkpoint.as_ref(),
+                )
+                .await?;
             counts.pulled += batch.items.len() as u64;
             counts.accepted += accepted.len() as u64;
             counts.quarantined += quarantined.len() as u64;
             counts.outcome.add(outcome);
             bar.inc(batch.items.len() as u64);
         }
-        self.store.finish_run(&src.name, mapping.entity(), counts, None).await?;
+        self.store
+            .finish_run(&src.name, mapping.entity(), counts, None)
+            .await?;
         Ok(counts)
     }
 
     /// Entity kinds the configured sources feed.
     pub fn entities(&self) -> Vec<EntityKind> {
-        let mut e: Vec<EntityKind> = self.config.sources.iter().map(|s| s.mapping.entity).collect();
+        let mut e: Vec<EntityKind> = self
+            .config
+            .sources
+            .iter()
+            .map(|s| s.mapping.entity)
+            .collect();
         e.sort();
         e.dedup();
         e
@@ -165,15 +197,25 @@ impl Hub {
                 .records(entity)
                 .await?
                 .into_iter()
-                .map(|r| tombolo_resolve::Input { source: r.source, record: r.record })
+                .map(|r| tombolo_resolve::Input {
+                    source: r.source,
+                    record: r.record,
+                })
                 .collect();
-            let previous: BTreeMap<(String, String), String> =
-                self.store.crosswalk(entity).await?.into_iter().map(|l| ((l.source, l.record_key), l.golden_id)).collect();
-            let clusters = tombolo_resolve::linking::cluster(entity, &records, &self.config.resolve);
+            let previous: BTreeMap<(String, String), String> = self
+                .store
+                .crosswalk(entity)
+                .await?
+                .into_iter()
+                .map(|l| ((l.source, l.record_key), l.golden_id))
+                .collect();
+            let clusters =
+                tombolo_resolve::linking::cluster(entity, &records, &self.config.resolve);
             for (key, n) in &clusters.oversized {
                 tracing::warn!(%entity, key, records = n, "linking key shared by too many records: ignored");
             }
-            let resolution = tombolo_resolve::resolve(entity, &records, &previous, &self.config.resolve, &now)?;
+            let resolution =
+                tombolo_resolve::resolve(entity, &records, &previous, &self.config.resolve, &now)?;
             let outcome = self.store.apply_resolution(&resolution).await?;
             out.push(EntityReport {
                 entity,
@@ -192,17 +234,26 @@ impl Hub {
             return Ok(None);
         };
         let sink = KafkaSink::connect(kafka).await?;
-        Ok(Some(drain(&self.store, &sink, self.config.run.publish_batch).await?))
+        Ok(Some(
+            drain(&self.store, &sink, self.config.run.publish_batch).await?,
+        ))
     }
 
     /// One run: the named sources (all enabled ones when `only` is empty), then resolution and
     /// publication. A failing source is reported and the others go on.
-    pub async fn run(&self, only: &[String], progress: Option<&MultiProgress>, publish: bool) -> Result<RunReport> {
+    pub async fn run(
+        &self,
+        only: &[String],
+        progress: Option<&MultiProgress>,
+        publish: bool,
+    ) -> Result<RunReport> {
         let started = Instant::now();
         let sources: Vec<&SourceConfig> = if only.is_empty() {
             self.config.sources.iter().filter(|s| s.enabled).collect()
         } else {
-            only.iter().map(|n| self.config.source(n)).collect::<Result<_>>()?
+            only.iter()
+                .map(|n| self.config.source(n))
+                .collect::<Result<_>>()?
         };
         let mut reports = Vec::new();
         for src in sources {
@@ -211,8 +262,10 @@ impl Hub {
                 Some(mp) => {
                     let bar = mp.add(ProgressBar::new(0));
                     bar.set_style(
-                        ProgressStyle::with_template("{prefix:>10} {bar:30} {pos:>7}/{len:7} {per_sec:>12} {msg}")
-                            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                        ProgressStyle::with_template(
+                            "{prefix:>10} {bar:30} {pos:>7}/{len:7} {per_sec:>12} {msg}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
                     );
                     bar.set_prefix(src.name.clone());
                     bar
@@ -225,7 +278,14 @@ impl Hub {
                 Ok(c) => (c, None),
                 Err(e) => {
                     tracing::error!(source = %src.name, error = %e, "source failed");
-                    let last = self.store.status().await?.into_iter().find(|s| s.source == src.name).map(|s| s.last).unwrap_or_default();
+                    let last = self
+                        .store
+                        .status()
+                        .await?
+                        .into_iter()
+                        .find(|s| s.source == src.name)
+                        .map(|s| s.last)
+                        .unwrap_or_default();
                     (last, Some(e.to_string()))
                 }
             };

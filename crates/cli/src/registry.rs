@@ -42,7 +42,11 @@ impl ConnectorConfig {
     }
 
     /// Opens the connector to read `columns`, resuming from `checkpoint`.
-    pub async fn open(&self, columns: Vec<String>, checkpoint: Option<serde_json::Value>) -> SourceResult<Box<dyn Source>> {
+    pub async fn open(
+        &self,
+        columns: Vec<String>,
+        checkpoint: Option<serde_json::Value>,
+    ) -> SourceResult<Box<dyn Source>> {
         Ok(match self {
             ConnectorConfig::Sql(c) => Box::new(SqlSource::open(c, columns, checkpoint).await?),
             ConnectorConfig::Csv(c) => Box::new(FileSource::csv(c, columns, checkpoint)?),

@@ -1,6 +1,5 @@
 use std::collections::BTreeMap;
 
-
 use serde::{Deserialize, Serialize};
 
 use crate::EntityKind;

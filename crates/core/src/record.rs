@@ -14,17 +14,25 @@ pub struct RawRecord {
 
 impl RawRecord {
     pub fn new(key: impl Into<String>) -> Self {
-        Self { key: key.into(), fields: BTreeMap::new(), observed_at: None }
+        Self {
+            key: key.into(),
+            fields: BTreeMap::new(),
+            observed_at: None,
+        }
     }
 
     pub fn with(mut self, column: &str, value: Option<&str>) -> Self {
-        self.fields.insert(column.to_owned(), value.map(str::to_owned));
+        self.fields
+            .insert(column.to_owned(), value.map(str::to_owned));
         self
     }
 
     /// The non-blank value of a column.
     pub fn get(&self, column: &str) -> Option<&str> {
-        self.fields.get(column).and_then(|v| v.as_deref()).filter(|v| !v.trim().is_empty())
+        self.fields
+            .get(column)
+            .and_then(|v| v.as_deref())
+            .filter(|v| !v.trim().is_empty())
     }
 }
 

@@ -1,4 +1,5 @@
 //! Normalising one person record through a full mapping: the per-record hot path.
+#![allow(clippy::expect_used)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
@@ -26,13 +27,20 @@ fn bench(c: &mut Criterion) {
         .with("csrq", Some("19840417"))
         .with("gmsfhm", Some("340104198404178397"))
         .with("lxdh", Some("+86 142 3307 9244"))
-        .with("hjdz", Some("安徽省合肥市蜀山区三里庵街道安居社区长江西路12号3栋2单元301室"));
+        .with(
+            "hjdz",
+            Some("安徽省合肥市蜀山区三里庵街道安居社区长江西路12号3栋2单元301室"),
+        );
     let traditional = simplified
         .clone()
         .with("xm", Some("王俊傑"))
         .with("hjdz", Some("合肥市蜀山區長江西路１２號3棟2單元301"));
-    c.bench_function("normalize_person/simplified", |b| b.iter(|| mapping.apply(black_box(&simplified))));
-    c.bench_function("normalize_person/traditional_fullwidth", |b| b.iter(|| mapping.apply(black_box(&traditional))));
+    c.bench_function("normalize_person/simplified", |b| {
+        b.iter(|| mapping.apply(black_box(&simplified)))
+    });
+    c.bench_function("normalize_person/traditional_fullwidth", |b| {
+        b.iter(|| mapping.apply(black_box(&traditional)))
+    });
 }
 
 criterion_group!(benches, bench);

@@ -11,7 +11,10 @@ pub struct CodeTables {
 }
 
 fn table(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 impl Default for CodeTables {
@@ -21,27 +24,54 @@ impl Default for CodeTables {
         tables.insert(
             "sex".to_owned(),
             table(&[
-                ("1", "male"), ("男", "male"), ("男性", "male"), ("M", "male"), ("m", "male"), ("male", "male"),
-                ("2", "female"), ("女", "female"), ("女性", "female"), ("F", "female"), ("f", "female"), ("female", "female"),
-                ("0", "unknown"), ("9", "unspecified"), ("未知", "unknown"),
+                ("1", "male"),
+                ("男", "male"),
+                ("男性", "male"),
+                ("M", "male"),
+                ("m", "male"),
+                ("male", "male"),
+                ("2", "female"),
+                ("女", "female"),
+                ("女性", "female"),
+                ("F", "female"),
+                ("f", "female"),
+                ("female", "female"),
+                ("0", "unknown"),
+                ("9", "unspecified"),
+                ("未知", "unknown"),
             ]),
         );
         // GB/T 2261.2 marital status.
         tables.insert(
             "marital_status".to_owned(),
             table(&[
-                ("10", "unmarried"), ("未婚", "unmarried"),
-                ("20", "married"), ("已婚", "married"), ("21", "married"), ("22", "married"), ("23", "married"),
-                ("30", "widowed"), ("丧偶", "widowed"),
-                ("40", "divorced"), ("离婚", "divorced"), ("離婚", "divorced"), ("喪偶", "widowed"),
+                ("10", "unmarried"),
+                ("未婚", "unmarried"),
+                ("20", "married"),
+                ("已婚", "married"),
+                ("21", "married"),
+                ("22", "married"),
+                ("23", "married"),
+                ("30", "widowed"),
+                ("丧偶", "widowed"),
+                ("40", "divorced"),
+                ("离婚", "divorced"),
+                ("離婚", "divorced"),
+                ("喪偶", "widowed"),
                 ("90", "unspecified"),
             ]),
         );
         tables.insert(
             "org_status".to_owned(),
             table(&[
-                ("存续", "active"), ("在业", "active"), ("开业", "active"), ("正常", "active"),
-                ("注销", "deregistered"), ("吊销", "revoked"), ("迁出", "moved_out"), ("停业", "suspended"),
+                ("存续", "active"),
+                ("在业", "active"),
+                ("开业", "active"),
+                ("正常", "active"),
+                ("注销", "deregistered"),
+                ("吊销", "revoked"),
+                ("迁出", "moved_out"),
+                ("停业", "suspended"),
             ]),
         );
         Self { tables }
@@ -65,7 +95,9 @@ impl CodeTables {
     pub fn lookup(&self, name: &str, raw: &str) -> Option<&str> {
         let t = self.tables.get(name)?;
         let key = crate::text::trim(&crate::text::nfkc(raw));
-        t.get(&key).or_else(|| t.get(&key.to_lowercase())).map(String::as_str)
+        t.get(&key)
+            .or_else(|| t.get(&key.to_lowercase()))
+            .map(String::as_str)
     }
 }
 
@@ -87,7 +119,10 @@ mod tests {
     #[test]
     fn config_extends_tables() {
         let mut c = CodeTables::default();
-        c.extend("sex", &BTreeMap::from([("W".to_owned(), "female".to_owned())]));
+        c.extend(
+            "sex",
+            &BTreeMap::from([("W".to_owned(), "female".to_owned())]),
+        );
         assert_eq!(c.lookup("sex", "W"), Some("female"));
         assert_eq!(c.lookup("sex", "1"), Some("male"));
     }

@@ -103,13 +103,17 @@ pub struct Mapping {
 impl Mapping {
     /// Checks the mapping against the field catalogue and the code tables.
     pub fn compile(config: &MappingConfig, codes: &CodeTables) -> Result<Self> {
-        let err = |message: String| Error::Config { entity: config.entity.to_string(), message };
+        let err = |message: String| Error::Config {
+            entity: config.entity.to_string(),
+            message,
+        };
         if config.fields.is_empty() {
             return Err(err("maps no field".into()));
         }
         let mut fields = Vec::new();
         for (target, m) in &config.fields {
-            let spec = spec(config.entity, target).ok_or_else(|| err(format!("unknown field {target:?}")))?;
+            let spec = spec(config.entity, target)
+                .ok_or_else(|| err(format!("unknown field {target:?}")))?;
             let table = if spec.kind == FieldKind::Code {
                 let t = m.codes.clone().unwrap_or_else(|| target.clone());
                 if !codes.has(&t) {
@@ -128,15 +132,26 @@ impl Mapping {
                 target: target.clone(),
                 kind: spec.kind,
                 from: m.from.clone(),
-                transforms: m.transforms.clone().unwrap_or_else(|| vec![Transform::Trim, Transform::Nfkc]),
+                transforms: m
+                    .transforms
+                    .clone()
+                    .unwrap_or_else(|| vec![Transform::Trim, Transform::Nfkc]),
                 table,
                 required: m.required,
-                on_invalid: m.on_invalid.unwrap_or(if m.required { OnInvalid::Quarantine } else { OnInvalid::Keep }),
+                on_invalid: m.on_invalid.unwrap_or(if m.required {
+                    OnInvalid::Quarantine
+                } else {
+                    OnInvalid::Keep
+                }),
             });
         }
         // Free-text addresses are parsed before parts given in their own columns, which win.
         fields.sort_by_key(|f| (f.kind == FieldKind::AddressPart, f.target.clone()));
-        Ok(Self { entity: config.entity, fields, codes: codes.clone() })
+        Ok(Self {
+            entity: config.entity,
+            fields,
+            codes: codes.clone(),
+        })
     }
 
     pub fn entity(&self) -> EntityKind {
@@ -153,7 +168,10 @@ impl Mapping {
 
     /// `(column, target)` pairs, for the data catalogue.
     pub fn feeds(&self) -> Vec<(String, String)> {
-        self.fields.iter().map(|f| (f.from.clone(), f.target.clone())).collect()
+        self.fields
+            .iter()
+            .map(|f| (f.from.clone(), f.target.clone()))
+            .collect()
     }
 
     /// Maps and validates one raw record. `Err(Error::Quarantine)` means the record is unusable.
@@ -170,20 +188,32 @@ impl Mapping {
             return Err(Error::Quarantine("record has an empty key".into()));
         }
         for f in &self.fields {
-            let value = raw.get(&f.from).map(|v| f.transforms.iter().fold(v.to_owned(), |s, t| t.apply(&s)));
+            let value = raw
+                .get(&f.from)
+                .map(|v| f.transforms.iter().fold(v.to_owned(), |s, t| t.apply(&s)));
             let value = value.filter(|v| !v.trim().is_empty());
             let Some(value) = value else {
                 if f.required {
-                    return Err(Error::Quarantine(format!("required field {} (column {:?}) is empty", f.target, f.from)));
+                    return Err(Error::Quarantine(format!(
+                        "required field {} (column {:?}) is empty",
+                        f.target, f.from
+                    )));
                 }
                 continue;
             };
             if let Err(reason) = self.validate_into(f, &value, &mut rec) {
                 match f.on_invalid {
                     OnInvalid::Quarantine => {
-                        return Err(Error::Quarantine(format!("{} (column {:?}) {value:?}: {reason}", f.target, f.from)))
+                        return Err(Error::Quarantine(format!(
+                            "{} (column {:?}) {value:?}: {reason}",
+                            f.target, f.from
+                        )))
                     }
-                    OnInvalid::Keep => rec.issues.push(FieldIssue { field: f.target.clone(), raw: Some(value), reason }),
+                    OnInvalid::Keep => rec.issues.push(FieldIssue {
+                        field: f.target.clone(),
+                        raw: Some(value),
+                        reason,
+                    }),
                 }
             }
         }
@@ -191,7 +221,12 @@ impl Mapping {
         Ok(rec)
     }
 
-    fn validate_into(&self, f: &CompiledField, value: &str, rec: &mut NormalizedRecord) -> Result<(), String> {
+    fn validate_into(
+        &self,
+        f: &CompiledField,
+        value: &str,
+        rec: &mut NormalizedRecord,
+    ) -> Result<(), String> {
         let v = &mut rec.values;
         match f.kind {
             FieldKind::Text => {
@@ -209,7 +244,10 @@ impl Mapping {
             }
             FieldKind::Code => {
                 let table = f.table.as_deref().unwrap_or(&f.target);
-                let code = self.codes.lookup(table, value).ok_or_else(|| format!("not in code table {table:?}"))?;
+                let code = self
+                    .codes
+                    .lookup(table, value)
+                    .ok_or_else(|| format!("not in code table {table:?}"))?;
                 v.insert(f.target.clone(), code.to_owned());
             }
             FieldKind::Date => {
@@ -217,7 +255,8 @@ impl Mapping {
                 v.insert(f.target.clone(), d.format("%Y-%m-%d").to_string());
             }
             FieldKind::ResidentId => {
-                let id = validate::parse_resident_id(value).map_err(|e| format!("invalid resident ID: {e}"))?;
+                let id = validate::parse_resident_id(value)
+                    .map_err(|e| format!("invalid resident ID: {e}"))?;
                 if id.from_15 {
                     rec.derived.push(format!("{}:from_15", f.target));
                 }
@@ -245,7 +284,8 @@ impl Mapping {
                 v.insert(f.target.clone(), norm);
             }
             FieldKind::CreditCode => {
-                let c = validate::parse_credit_code(value).map_err(|e| format!("invalid credit code: {e}"))?;
+                let c = validate::parse_credit_code(value)
+                    .map_err(|e| format!("invalid credit code: {e}"))?;
                 if let Some(code) = c.code {
                     v.insert(f.target.clone(), code);
                 }
@@ -254,7 +294,8 @@ impl Mapping {
                 }
             }
             FieldKind::TaxNumber => {
-                let c = validate::parse_tax_number(value).map_err(|e| format!("invalid tax number: {e}"))?;
+                let c = validate::parse_tax_number(value)
+                    .map_err(|e| format!("invalid tax number: {e}"))?;
                 v.insert(f.target.clone(), validate_compact(value));
                 if let Some(code) = c.code {
                     v.entry("credit_code".into()).or_insert(code);
@@ -267,7 +308,11 @@ impl Mapping {
 }
 
 fn validate_compact(s: &str) -> String {
-    text::nfkc(s).chars().filter(|c| !c.is_whitespace()).map(|c| c.to_ascii_uppercase()).collect()
+    text::nfkc(s)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
 }
 
 /// Derives what a resident ID encodes and checks it against the record's own fields. A
@@ -276,7 +321,11 @@ fn cross_check(rec: &mut NormalizedRecord) {
     if rec.entity != EntityKind::Person {
         return;
     }
-    let Some(id) = rec.values.get("resident_id").and_then(|v| validate::parse_resident_id(v).ok()) else {
+    let Some(id) = rec
+        .values
+        .get("resident_id")
+        .and_then(|v| validate::parse_resident_id(v).ok())
+    else {
         return;
     };
     let birth = id.birth.format("%Y-%m-%d").to_string();
@@ -357,8 +406,15 @@ mod tests {
         assert_eq!(rec.get("resident_id"), Some("11010519491231002X"));
         assert_eq!(rec.get("phone"), Some("13800138000"));
         assert_eq!(rec.get("address.road"), Some("长江西路"));
-        assert_eq!(rec.get("address.building"), Some("5"), "a part given in its own column wins");
-        assert!(!rec.values.values().any(|v| v == "secret"), "unmapped columns are not collected");
+        assert_eq!(
+            rec.get("address.building"),
+            Some("5"),
+            "a part given in its own column wins"
+        );
+        assert!(
+            !rec.values.values().any(|v| v == "secret"),
+            "unmapped columns are not collected"
+        );
         // The ID says female; the record says male: recorded, not overwritten.
         assert_eq!(rec.get("sex"), Some("male"));
         assert!(rec.issues.iter().any(|i| i.field == "sex"));
@@ -367,9 +423,19 @@ mod tests {
 
     #[test]
     fn invalid_values_are_kept_with_reason() {
-        let rec = hukou().apply(&raw(&[("xm", "李四"), ("gmsfhm", "110105194912310021"), ("csrq", "1990-02-30")])).unwrap();
+        let rec = hukou()
+            .apply(&raw(&[
+                ("xm", "李四"),
+                ("gmsfhm", "110105194912310021"),
+                ("csrq", "1990-02-30"),
+            ]))
+            .unwrap();
         assert_eq!(rec.get("resident_id"), None);
-        let reasons: Vec<_> = rec.issues.iter().map(|i| (i.field.as_str(), i.raw.as_deref())).collect();
+        let reasons: Vec<_> = rec
+            .issues
+            .iter()
+            .map(|i| (i.field.as_str(), i.raw.as_deref()))
+            .collect();
         assert!(reasons.contains(&("resident_id", Some("110105194912310021"))));
         assert!(reasons.contains(&("birth_date", Some("1990-02-30"))));
     }
@@ -382,7 +448,9 @@ mod tests {
 
     #[test]
     fn derives_birth_and_sex_from_id() {
-        let rec = hukou().apply(&raw(&[("xm", "王五"), ("gmsfhm", "440524188001010014")])).unwrap();
+        let rec = hukou()
+            .apply(&raw(&[("xm", "王五"), ("gmsfhm", "440524188001010014")]))
+            .unwrap();
         assert_eq!(rec.get("birth_date"), Some("1880-01-01"));
         assert_eq!(rec.get("sex"), Some("male"));
         assert!(rec.derived.contains(&"birth_date".to_owned()));
@@ -390,9 +458,13 @@ mod tests {
 
     #[test]
     fn rejects_unknown_fields_and_tables() {
-        let cfg: MappingConfig = toml::from_str("entity = \"person\"\n[fields]\nshoe_size = { from = \"x\" }").unwrap();
+        let cfg: MappingConfig =
+            toml::from_str("entity = \"person\"\n[fields]\nshoe_size = { from = \"x\" }").unwrap();
         assert!(Mapping::compile(&cfg, &CodeTables::default()).is_err());
-        let cfg: MappingConfig = toml::from_str("entity = \"person\"\n[fields]\nsex = { from = \"x\", codes = \"nope\" }").unwrap();
+        let cfg: MappingConfig = toml::from_str(
+            "entity = \"person\"\n[fields]\nsex = { from = \"x\", codes = \"nope\" }",
+        )
+        .unwrap();
         assert!(Mapping::compile(&cfg, &CodeTables::default()).is_err());
     }
 
@@ -403,10 +475,17 @@ mod tests {
         )
         .unwrap();
         let m = Mapping::compile(&cfg, &CodeTables::default()).unwrap();
-        let rec = m.apply(&raw(&[("n", "合肥某某（集团）有限公司"), ("t", "440300192203821")])).unwrap();
+        let rec = m
+            .apply(&raw(&[
+                ("n", "合肥某某（集团）有限公司"),
+                ("t", "440300192203821"),
+            ]))
+            .unwrap();
         assert_eq!(rec.get("org_code"), Some("192203821"));
         assert_eq!(rec.get("name"), Some("合肥某某(集团)有限公司"));
-        let rec = m.apply(&raw(&[("n", "x"), ("t", "914403001922038216")])).unwrap();
+        let rec = m
+            .apply(&raw(&[("n", "x"), ("t", "914403001922038216")]))
+            .unwrap();
         assert_eq!(rec.get("credit_code"), Some("914403001922038216"));
     }
 }

@@ -29,7 +29,8 @@ pub fn trim(s: &str) -> String {
 
 fn converter() -> Option<&'static OpenCC> {
     static T2S: OnceLock<Option<OpenCC>> = OnceLock::new();
-    T2S.get_or_init(|| OpenCC::from_config(BuiltinConfig::T2s).ok()).as_ref()
+    T2S.get_or_init(|| OpenCC::from_config(BuiltinConfig::T2s).ok())
+        .as_ref()
 }
 
 /// Traditional → Simplified Chinese (OpenCC `t2s` dictionaries, phrase-aware).
@@ -71,6 +72,14 @@ pub fn clean_person_name(s: &str) -> String {
     out
 }
 
+/// An organisation's name: NFKC (full-width brackets become ASCII), Simplified, no spaces.
+pub fn clean_org_name(s: &str) -> String {
+    t2s(&nfkc(s))
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,9 +107,4 @@ mod tests {
         assert_eq!(clean_person_name("买买提•艾力"), "买买提·艾力");
         assert_eq!(clean_person_name("John  Smith"), "John Smith");
     }
-}
-
-/// An organisation's name: NFKC (full-width brackets become ASCII), Simplified, no spaces.
-pub fn clean_org_name(s: &str) -> String {
-    t2s(&nfkc(s)).chars().filter(|c| !c.is_whitespace()).collect()
 }

@@ -15,7 +15,7 @@ fn default_prefix() -> String {
 }
 
 fn default_timeout() -> u64 {
-    30
+    60
 }
 
 /// `[kafka]`: where golden records are published.

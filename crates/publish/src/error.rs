@@ -25,7 +25,9 @@ pub enum Error {
 impl Classify for Error {
     fn class(&self) -> ErrorClass {
         match self {
-            Error::RegistryUnreachable(_) | Error::Delivery(_) | Error::Kafka(_) => ErrorClass::Transient,
+            Error::RegistryUnreachable(_) | Error::Delivery(_) | Error::Kafka(_) => {
+                ErrorClass::Transient
+            }
             Error::Store(e) => e.class(),
             _ => ErrorClass::Fatal,
         }

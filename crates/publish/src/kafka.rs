@@ -42,7 +42,10 @@ pub struct KafkaSink {
 
 impl std::fmt::Debug for KafkaSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KafkaSink").field("brokers", &self.config.brokers).field("framings", &self.framings).finish()
+        f.debug_struct("KafkaSink")
+            .field("brokers", &self.config.brokers)
+            .field("framings", &self.framings)
+            .finish()
     }
 }
 
@@ -61,13 +64,23 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[String]) -> Result<()
     let admin: AdminClient<DefaultClientContext> = client_config(config).create()?;
     let new: Vec<NewTopic> = topics
         .iter()
-        .map(|t| NewTopic::new(t, config.partitions, TopicReplication::Fixed(config.replication)).set("cleanup.policy", "compact"))
+        .map(|t| {
+            NewTopic::new(
+                t,
+                config.partitions,
+                TopicReplication::Fixed(config.replication),
+            )
+            .set("cleanup.policy", "compact")
+        })
         .collect();
-    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(config.timeout_secs)));
+    let opts =
+        AdminOptions::new().operation_timeout(Some(Duration::from_secs(config.timeout_secs)));
     for result in admin.create_topics(&new, &opts).await? {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((topic, code)) => return Err(Error::Delivery(format!("creating topic {topic}: {code}"))),
+            Err((topic, code)) => {
+                return Err(Error::Delivery(format!("creating topic {topic}: {code}")))
+            }
         }
     }
     Ok(())
@@ -79,7 +92,10 @@ impl KafkaSink {
         let producer: FutureProducer = client_config(config)
             .set("enable.idempotence", "true")
             .set("acks", "all")
-            .set("message.timeout.ms", (config.timeout_secs * 1000).to_string())
+            .set(
+                "message.timeout.ms",
+                (config.timeout_secs * 1000).to_string(),
+            )
             .set("linger.ms", "20")
             .create()?;
         let topics: Vec<String> = EntityKind::ALL.iter().map(|e| config.topic(*e)).collect();
@@ -92,17 +108,28 @@ impl KafkaSink {
                 Some(r) => {
                     let client = RegistryClient::new(&r.url)?;
                     let subject = format!("{}-value", config.topic(entity));
-                    Framing::Registry(client.ensure(&subject, schema_text(entity)?, r.check_compatibility).await?)
+                    Framing::Registry(
+                        client
+                            .ensure(&subject, schema_text(entity)?, r.check_compatibility)
+                            .await?,
+                    )
                 }
                 None => Framing::SingleObject,
             };
             framings.insert(entity, framing);
         }
-        Ok(Self { producer, config: config.clone(), framings })
+        Ok(Self {
+            producer,
+            config: config.clone(),
+            framings,
+        })
     }
 
     pub fn framing(&self, entity: EntityKind) -> Framing {
-        self.framings.get(&entity).copied().unwrap_or(Framing::SingleObject)
+        self.framings
+            .get(&entity)
+            .copied()
+            .unwrap_or(Framing::SingleObject)
     }
 
     pub fn config(&self) -> &KafkaConfig {
@@ -115,15 +142,24 @@ impl KafkaSink {
         let futures = messages.iter().map(|m| {
             let mut headers = OwnedHeaders::new();
             for (k, v) in &m.headers {
-                headers = headers.insert(Header { key: k, value: Some(v.as_bytes()) });
+                headers = headers.insert(Header {
+                    key: k,
+                    value: Some(v.as_bytes()),
+                });
             }
-            let record = FutureRecord::to(&m.topic).key(&m.key).payload(&m.payload).headers(headers);
+            let record = FutureRecord::to(&m.topic)
+                .key(&m.key)
+                .payload(&m.payload)
+                .headers(headers);
             self.producer.send(record, timeout)
         });
         let mut out = Vec::with_capacity(messages.len());
         for r in join_all(futures).await {
             match r {
-                Ok(d) => out.push(Delivered { partition: d.partition, offset: d.offset }),
+                Ok(d) => out.push(Delivered {
+                    partition: d.partition,
+                    offset: d.offset,
+                }),
                 Err((e, _)) => return Err(Error::Delivery(e.to_string())),
             }
         }

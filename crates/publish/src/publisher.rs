@@ -28,8 +28,9 @@ pub async fn drain(store: &Store, sink: &KafkaSink, batch: i64) -> Result<Publis
         }
         let mut messages = Vec::with_capacity(pending.len());
         for e in &pending {
-            let record = Published::from_golden(&e.record)
-                .ok_or_else(|| Error::Config(format!("no published form for {}", e.record.entity)))?;
+            let record = Published::from_golden(&e.record).ok_or_else(|| {
+                Error::Config(format!("no published form for {}", e.record.entity))
+            })?;
             let topic = sink.config().topic(e.record.entity);
             messages.push(Outgoing {
                 topic,

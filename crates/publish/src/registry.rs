@@ -49,7 +49,10 @@ impl RegistryClient {
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(|e| Error::Registry(e.to_string()))?;
-        Ok(Self { base: base.trim_end_matches('/').to_owned(), http })
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            http,
+        })
     }
 
     async fn error(resp: reqwest::Response) -> Error {
@@ -78,7 +81,10 @@ impl RegistryClient {
     pub async fn is_compatible(&self, subject: &str, schema: &str) -> Result<bool> {
         let resp = self
             .http
-            .post(format!("{}/compatibility/subjects/{subject}/versions/latest", self.base))
+            .post(format!(
+                "{}/compatibility/subjects/{subject}/versions/latest",
+                self.base
+            ))
             .header("Content-Type", CONTENT_TYPE)
             .json(&json!({ "schema": schema }))
             .send()
@@ -90,7 +96,11 @@ impl RegistryClient {
         if !resp.status().is_success() {
             return Err(Self::error(resp).await);
         }
-        Ok(resp.json::<CompatAnswer>().await.map_err(unreachable)?.is_compatible)
+        Ok(resp
+            .json::<CompatAnswer>()
+            .await
+            .map_err(unreachable)?
+            .is_compatible)
     }
 
     /// The registered version of `schema` under `subject`, if it is registered.
@@ -114,17 +124,28 @@ impl RegistryClient {
 
     /// The schema text registered with an id.
     pub async fn schema_by_id(&self, id: u32) -> Result<String> {
-        let resp = self.http.get(format!("{}/schemas/ids/{id}", self.base)).send().await.map_err(unreachable)?;
+        let resp = self
+            .http
+            .get(format!("{}/schemas/ids/{id}", self.base))
+            .send()
+            .await
+            .map_err(unreachable)?;
         if !resp.status().is_success() {
             return Err(Self::error(resp).await);
         }
-        Ok(resp.json::<SchemaAnswer>().await.map_err(unreachable)?.schema)
+        Ok(resp
+            .json::<SchemaAnswer>()
+            .await
+            .map_err(unreachable)?
+            .schema)
     }
 
     /// Checks compatibility (when asked) and registers; returns the schema id.
     pub async fn ensure(&self, subject: &str, schema: &str, check: bool) -> Result<u32> {
         if check && !self.is_compatible(subject, schema).await? {
-            return Err(Error::Registry(format!("schema for {subject} is not compatible with the registered one")));
+            return Err(Error::Registry(format!(
+                "schema for {subject} is not compatible with the registered one"
+            )));
         }
         self.register(subject, schema).await
     }

@@ -35,6 +35,9 @@ impl SurvivorshipConfig {
     /// Rank of a source for a field: lower is more trusted.
     pub fn rank(&self, field: &str, source: &str) -> usize {
         let order = self.fields.get(field).unwrap_or(&self.trust);
-        order.iter().position(|s| s == source).unwrap_or(order.len())
+        order
+            .iter()
+            .position(|s| s == source)
+            .unwrap_or(order.len())
     }
 }

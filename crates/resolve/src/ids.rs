@@ -34,7 +34,11 @@ pub fn derived_id(entity: EntityKind, source: &str, key: &str, salt: u32) -> Str
     if salt > 0 {
         h.update(salt.to_be_bytes());
     }
-    format!("{}-{}", entity.id_prefix(), &hex::encode(h.finalize())[..16])
+    format!(
+        "{}-{}",
+        entity.id_prefix(),
+        &hex::encode(h.finalize())[..16]
+    )
 }
 
 pub fn assign(
@@ -43,7 +47,8 @@ pub fn assign(
     groups: &[Vec<usize>],
     previous: &BTreeMap<(String, String), String>,
 ) -> Assignment {
-    let prev_of = |i: usize| previous.get(&(records[i].source.clone(), records[i].record.key.clone()));
+    let prev_of =
+        |i: usize| previous.get(&(records[i].source.clone(), records[i].record.key.clone()));
     // Claims: (members holding the old id, cluster size, old id, cluster).
     let mut claims: Vec<(usize, usize, String, usize)> = Vec::new();
     for (ci, g) in groups.iter().enumerate() {
@@ -57,7 +62,12 @@ pub fn assign(
             claims.push((n, g.len(), id.clone(), ci));
         }
     }
-    claims.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)).then(a.3.cmp(&b.3)));
+    claims.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then(b.1.cmp(&a.1))
+            .then(a.2.cmp(&b.2))
+            .then(a.3.cmp(&b.3))
+    });
     let mut ids: Vec<Option<String>> = vec![None; groups.len()];
     let mut taken: BTreeSet<String> = previous.values().cloned().collect();
     let mut granted: BTreeSet<String> = BTreeSet::new();
@@ -73,9 +83,12 @@ pub fn assign(
         .map(|(ci, id)| {
             id.unwrap_or_else(|| {
                 let first = groups[ci].iter().copied().min_by(|&a, &b| {
-                    (&records[a].source, &records[a].record.key).cmp(&(&records[b].source, &records[b].record.key))
+                    (&records[a].source, &records[a].record.key)
+                        .cmp(&(&records[b].source, &records[b].record.key))
                 });
-                let (source, key) = first.map(|i| (records[i].source.as_str(), records[i].record.key.as_str())).unwrap_or(("", ""));
+                let (source, key) = first
+                    .map(|i| (records[i].source.as_str(), records[i].record.key.as_str()))
+                    .unwrap_or(("", ""));
                 let mut salt = 0;
                 loop {
                     let id = derived_id(entity, source, key, salt);
@@ -95,9 +108,16 @@ pub fn assign(
             continue;
         }
         retired.insert(id.clone(), ids[*ci].clone());
-        merged_from.entry(ids[*ci].clone()).or_default().push(id.clone());
+        merged_from
+            .entry(ids[*ci].clone())
+            .or_default()
+            .push(id.clone());
     }
-    Assignment { ids, retired, merged_from }
+    Assignment {
+        ids,
+        retired,
+        merged_from,
+    }
 }
 
 #[cfg(test)]
@@ -106,7 +126,10 @@ mod tests {
     use crate::linking::tests::person;
 
     fn prev(pairs: &[(&str, &str, &str)]) -> BTreeMap<(String, String), String> {
-        pairs.iter().map(|(s, k, g)| (((*s).to_owned(), (*k).to_owned()), (*g).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(s, k, g)| (((*s).to_owned(), (*k).to_owned()), (*g).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -119,8 +142,16 @@ mod tests {
 
     #[test]
     fn merge_keeps_the_larger_and_retires_the_other() {
-        let recs = vec![person("a", "1", &[]), person("a", "2", &[]), person("b", "3", &[])];
-        let p = prev(&[("a", "1", "P-big"), ("a", "2", "P-big"), ("b", "3", "P-small")]);
+        let recs = vec![
+            person("a", "1", &[]),
+            person("a", "2", &[]),
+            person("b", "3", &[]),
+        ];
+        let p = prev(&[
+            ("a", "1", "P-big"),
+            ("a", "2", "P-big"),
+            ("b", "3", "P-small"),
+        ]);
         let a = assign(EntityKind::Person, &recs, &[vec![0, 1, 2]], &p);
         assert_eq!(a.ids, vec!["P-big"]);
         assert_eq!(a.retired.get("P-small").map(String::as_str), Some("P-big"));
@@ -129,7 +160,11 @@ mod tests {
 
     #[test]
     fn split_leaves_the_id_with_the_larger_part() {
-        let recs = vec![person("a", "1", &[]), person("a", "2", &[]), person("b", "3", &[])];
+        let recs = vec![
+            person("a", "1", &[]),
+            person("a", "2", &[]),
+            person("b", "3", &[]),
+        ];
         let p = prev(&[("a", "1", "P-x"), ("a", "2", "P-x"), ("b", "3", "P-x")]);
         let a = assign(EntityKind::Person, &recs, &[vec![0, 1], vec![2]], &p);
         assert_eq!(a.ids[0], "P-x");

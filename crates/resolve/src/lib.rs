@@ -59,5 +59,10 @@ pub fn resolve(
         goldens.push(g);
     }
     links.sort();
-    Ok(Resolution { entity, links, goldens, retired: assignment.retired })
+    Ok(Resolution {
+        entity,
+        links,
+        goldens,
+        retired: assignment.retired,
+    })
 }

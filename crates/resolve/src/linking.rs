@@ -113,7 +113,10 @@ pub fn cluster(entity: EntityKind, records: &[Input], config: &ResolveConfig) ->
                 .copied()
                 .filter(|rule| {
                     record_keys[i].iter().any(|k| {
-                        k.0 == *rule && blocks.get(k).is_some_and(|m| m.len() <= MAX_BLOCK && m.iter().any(|&j| j != i && g.contains(&j)))
+                        k.0 == *rule
+                            && blocks.get(k).is_some_and(|m| {
+                                m.len() <= MAX_BLOCK && m.iter().any(|&j| j != i && g.contains(&j))
+                            })
                     })
                 })
                 .collect();
@@ -126,7 +129,11 @@ pub fn cluster(entity: EntityKind, records: &[Input], config: &ResolveConfig) ->
             };
         }
     }
-    Clusters { groups, rules, oversized }
+    Clusters {
+        groups,
+        rules,
+        oversized,
+    }
 }
 
 #[cfg(test)]
@@ -141,7 +148,10 @@ pub(crate) mod tests {
                 entity: EntityKind::Person,
                 key: key.into(),
                 observed_at: None,
-                values: pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+                values: pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
                 issues: vec![],
                 derived: vec![],
             },
@@ -151,12 +161,31 @@ pub(crate) mod tests {
     #[test]
     fn links_by_id_and_by_name_and_phone() {
         let recs = vec![
-            person("a", "1", &[("resident_id", "11010519491231002X"), ("name", "张三"), ("phone", "13800138000")]),
-            person("b", "2", &[("resident_id", "11010519491231002X"), ("name", "张叁")]),
+            person(
+                "a",
+                "1",
+                &[
+                    ("resident_id", "11010519491231002X"),
+                    ("name", "张三"),
+                    ("phone", "13800138000"),
+                ],
+            ),
+            person(
+                "b",
+                "2",
+                &[("resident_id", "11010519491231002X"), ("name", "张叁")],
+            ),
             person("c", "3", &[("name", "张三"), ("phone", "13800138000")]),
             person("d", "4", &[("name", "李四"), ("phone", "13800138000")]),
         ];
-        let c = cluster(EntityKind::Person, &recs, &ResolveConfig { link_name_phone: true, ..Default::default() });
+        let c = cluster(
+            EntityKind::Person,
+            &recs,
+            &ResolveConfig {
+                link_name_phone: true,
+                ..Default::default()
+            },
+        );
         assert_eq!(c.groups, vec![vec![0, 1, 2], vec![3]]);
         assert_eq!(c.rules[1], "resident_id");
         assert_eq!(c.rules[2], "name+phone");
@@ -167,11 +196,34 @@ pub(crate) mod tests {
     fn twins_with_different_ids_never_link() {
         // Same name and phone (a shared family phone), different valid IDs.
         let recs = vec![
-            person("a", "1", &[("resident_id", "110105199001010011"), ("name", "王芳"), ("phone", "13800138000")]),
-            person("a", "2", &[("resident_id", "110105199001010038"), ("name", "王芳"), ("phone", "13800138000")]),
+            person(
+                "a",
+                "1",
+                &[
+                    ("resident_id", "110105199001010011"),
+                    ("name", "王芳"),
+                    ("phone", "13800138000"),
+                ],
+            ),
+            person(
+                "a",
+                "2",
+                &[
+                    ("resident_id", "110105199001010038"),
+                    ("name", "王芳"),
+                    ("phone", "13800138000"),
+                ],
+            ),
             person("b", "3", &[("name", "王芳"), ("phone", "13800138000")]),
         ];
-        let c = cluster(EntityKind::Person, &recs, &ResolveConfig { link_name_phone: true, ..Default::default() });
+        let c = cluster(
+            EntityKind::Person,
+            &recs,
+            &ResolveConfig {
+                link_name_phone: true,
+                ..Default::default()
+            },
+        );
         let together = c.groups.iter().any(|g| g.contains(&0) && g.contains(&1));
         assert!(!together);
     }
@@ -179,9 +231,22 @@ pub(crate) mod tests {
     #[test]
     fn oversized_blocks_are_skipped() {
         let recs: Vec<Input> = (0..MAX_BLOCK + 1)
-            .map(|i| person("a", &i.to_string(), &[("name", "某某"), ("phone", "13900000000")]))
+            .map(|i| {
+                person(
+                    "a",
+                    &i.to_string(),
+                    &[("name", "某某"), ("phone", "13900000000")],
+                )
+            })
             .collect();
-        let c = cluster(EntityKind::Person, &recs, &ResolveConfig { link_name_phone: true, ..Default::default() });
+        let c = cluster(
+            EntityKind::Person,
+            &recs,
+            &ResolveConfig {
+                link_name_phone: true,
+                ..Default::default()
+            },
+        );
         assert_eq!(c.groups.len(), MAX_BLOCK + 1);
         assert_eq!(c.oversized.len(), 1);
     }

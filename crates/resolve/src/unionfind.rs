@@ -14,7 +14,11 @@ pub struct UnionFind {
 impl UnionFind {
     pub fn new(ids: Vec<BTreeSet<String>>) -> Self {
         let n = ids.len();
-        Self { parent: (0..n).collect(), size: vec![1; n], ids }
+        Self {
+            parent: (0..n).collect(),
+            size: vec![1; n],
+            ids,
+        }
     }
 
     pub fn find(&mut self, mut x: usize) -> usize {
@@ -36,7 +40,11 @@ impl UnionFind {
         if !ia.is_empty() && !ib.is_empty() && ia != ib {
             return false;
         }
-        let (big, small) = if self.size[ra] >= self.size[rb] { (ra, rb) } else { (rb, ra) };
+        let (big, small) = if self.size[ra] >= self.size[rb] {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
         self.parent[small] = big;
         self.size[big] += self.size[small];
         let moved = std::mem::take(&mut self.ids[small]);
@@ -51,7 +59,11 @@ mod tests {
 
     #[test]
     fn refuses_conflicting_identifiers() {
-        let ids = vec![BTreeSet::from(["A".to_owned()]), BTreeSet::new(), BTreeSet::from(["B".to_owned()])];
+        let ids = vec![
+            BTreeSet::from(["A".to_owned()]),
+            BTreeSet::new(),
+            BTreeSet::from(["B".to_owned()]),
+        ];
         let mut uf = UnionFind::new(ids);
         assert!(uf.union(0, 1));
         assert!(!uf.union(1, 2), "joining 1 to 2 would put A and B together");

@@ -11,7 +11,11 @@ pub enum Error {
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("migration {version} ({name}): {source}")]
-    Migration { version: i64, name: &'static str, source: sqlx::Error },
+    Migration {
+        version: i64,
+        name: &'static str,
+        source: sqlx::Error,
+    },
 }
 
 impl Classify for Error {
@@ -24,8 +28,10 @@ impl Classify for Error {
 }
 
 fn is_transient(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
-        || e.to_string().contains("database is locked")
+    matches!(
+        e,
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
+    ) || e.to_string().contains("database is locked")
 }
 
 impl From<serde_json::Error> for Error {

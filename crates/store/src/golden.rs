@@ -52,8 +52,10 @@ impl Store {
                 .bind(entity)
                 .fetch_all(&mut *tx)
                 .await?;
-        let existing: BTreeMap<String, (i64, String, Option<String>, String)> =
-            existing.into_iter().map(|(id, v, h, ret, d)| (id, (v, h, ret, d))).collect();
+        let existing: BTreeMap<String, (i64, String, Option<String>, String)> = existing
+            .into_iter()
+            .map(|(id, v, h, ret, d)| (id, (v, h, ret, d)))
+            .collect();
 
         let mut to_publish: Vec<GoldenRecord> = Vec::new();
         let active: BTreeSet<&str> = r.goldens.iter().map(|g| g.golden_id.as_str()).collect();
@@ -120,7 +122,11 @@ impl Store {
             to_publish.push(g);
         }
         for g in &to_publish {
-            let event = if g.retired_into.is_some() { "retire" } else { "upsert" };
+            let event = if g.retired_into.is_some() {
+                "retire"
+            } else {
+                "upsert"
+            };
             sqlx::query(
                 "INSERT INTO outbox (entity, golden_id, version, event, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
             )
@@ -140,7 +146,8 @@ impl Store {
                 .bind(entity)
                 .fetch_all(&mut *tx)
                 .await?;
-        let mut old: BTreeMap<(String, String), String> = old.into_iter().map(|(s, k, g)| ((s, k), g)).collect();
+        let mut old: BTreeMap<(String, String), String> =
+            old.into_iter().map(|(s, k, g)| ((s, k), g)).collect();
         for l in &r.links {
             let prev = old.remove(&(l.source.clone(), l.record_key.clone()));
             if prev.as_deref() == Some(l.golden_id.as_str()) {
@@ -161,7 +168,17 @@ impl Store {
             .bind(&at)
             .execute(&mut *tx)
             .await?;
-            history(&mut tx, &l.source, &l.record_key, entity, prev, Some(l.golden_id.clone()), &l.rule, &at).await?;
+            history(
+                &mut tx,
+                &l.source,
+                &l.record_key,
+                entity,
+                prev,
+                Some(l.golden_id.clone()),
+                &l.rule,
+                &at,
+            )
+            .await?;
         }
         for ((source, key), golden) in old {
             sqlx::query("DELETE FROM crosswalk WHERE source = $1 AND record_key = $2")
@@ -169,7 +186,17 @@ impl Store {
                 .bind(&key)
                 .execute(&mut *tx)
                 .await?;
-            history(&mut tx, &source, &key, entity, Some(golden), None, "record removed", &at).await?;
+            history(
+                &mut tx,
+                &source,
+                &key,
+                entity,
+                Some(golden),
+                None,
+                "record removed",
+                &at,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(out)
@@ -183,11 +210,23 @@ impl Store {
         .bind(entity.as_str())
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.into_iter().map(|(source, record_key, golden_id, rule)| Link { source, record_key, golden_id, rule }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(source, record_key, golden_id, rule)| Link {
+                source,
+                record_key,
+                golden_id,
+                rule,
+            })
+            .collect())
     }
 
     /// Golden records of an entity kind (active ones only unless `include_retired`).
-    pub async fn goldens(&self, entity: EntityKind, include_retired: bool) -> Result<Vec<GoldenRecord>> {
+    pub async fn goldens(
+        &self,
+        entity: EntityKind,
+        include_retired: bool,
+    ) -> Result<Vec<GoldenRecord>> {
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT data FROM golden WHERE entity = $1 AND ($2 = 1 OR retired_into IS NULL) ORDER BY golden_id",
         )
@@ -195,15 +234,19 @@ impl Store {
         .bind(i64::from(include_retired))
         .fetch_all(self.pool())
         .await?;
-        rows.into_iter().map(|(d,)| serde_json::from_str(&d).map_err(Into::into)).collect()
+        rows.into_iter()
+            .map(|(d,)| serde_json::from_str(&d).map_err(Into::into))
+            .collect()
     }
 
     /// Number of active golden records of an entity kind.
     pub async fn golden_count(&self, entity: EntityKind) -> Result<u64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM golden WHERE entity = $1 AND retired_into IS NULL")
-            .bind(entity.as_str())
-            .fetch_one(self.pool())
-            .await?;
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM golden WHERE entity = $1 AND retired_into IS NULL",
+        )
+        .bind(entity.as_str())
+        .fetch_one(self.pool())
+        .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 }

@@ -116,12 +116,19 @@ pub(crate) mod testing {
     async fn fresh_postgres(base: &str) -> Store {
         use sqlx::Executor;
         sqlx::any::install_default_drivers();
-        let admin = sqlx::AnyPool::connect(base).await.expect("postgres reachable");
+        let admin = sqlx::AnyPool::connect(base)
+            .await
+            .expect("postgres reachable");
         let name = format!("tombolo_unit_{}_{}", std::process::id(), rand_suffix());
-        admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create db");
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create db");
         admin.close().await;
         let url = match base.rfind('/') {
-            Some(i) if base[..i].contains("//") && i > base.find("//").unwrap_or(0) + 1 => format!("{}/{name}", &base[..i]),
+            Some(i) if base[..i].contains("//") && i > base.find("//").unwrap_or(0) + 1 => {
+                format!("{}/{name}", &base[..i])
+            }
             _ => format!("{base}/{name}"),
         };
         Store::open(&url).await.expect("postgres store")
@@ -129,7 +136,10 @@ pub(crate) mod testing {
 
     fn rand_suffix() -> u64 {
         use std::time::{SystemTime, UNIX_EPOCH};
-        let n = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let n = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         (n % 1_000_000_000) as u64
     }
 }

@@ -22,7 +22,13 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.into_iter()
-            .map(|(id, event, payload)| Ok(OutboxEntry { id, event, record: serde_json::from_str(&payload)? }))
+            .map(|(id, event, payload)| {
+                Ok(OutboxEntry {
+                    id,
+                    event,
+                    record: serde_json::from_str(&payload)?,
+                })
+            })
             .collect()
     }
 
@@ -31,7 +37,11 @@ impl Store {
         let at = now();
         let mut tx = self.pool().begin().await?;
         for id in ids {
-            sqlx::query("UPDATE outbox SET published_at = $1 WHERE id = $2").bind(&at).bind(id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE outbox SET published_at = $1 WHERE id = $2")
+                .bind(&at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -39,7 +49,9 @@ impl Store {
 
     /// Number of entries not yet published.
     pub async fn outbox_backlog(&self) -> Result<u64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL").fetch_one(self.pool()).await?;
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(self.pool())
+            .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 }

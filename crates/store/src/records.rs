@@ -50,7 +50,11 @@ struct Content<'a> {
 
 /// Hash of what a record says (not of when it was seen).
 pub fn content_hash(r: &NormalizedRecord) -> Result<String> {
-    let text = serde_json::to_string(&Content { values: &r.values, issues: &r.issues, derived: &r.derived })?;
+    let text = serde_json::to_string(&Content {
+        values: &r.values,
+        issues: &r.issues,
+        derived: &r.derived,
+    })?;
     Ok(sha256(&text))
 }
 
@@ -69,12 +73,13 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         for rec in accepted {
             let hash = content_hash(rec)?;
-            let old: Option<(String,)> =
-                sqlx::query_as("SELECT content_hash FROM source_record WHERE source = $1 AND record_key = $2")
-                    .bind(source)
-                    .bind(&rec.key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let old: Option<(String,)> = sqlx::query_as(
+                "SELECT content_hash FROM source_record WHERE source = $1 AND record_key = $2",
+            )
+            .bind(source)
+            .bind(&rec.key)
+            .fetch_optional(&mut *tx)
+            .await?;
             match old {
                 Some((h,)) if h == hash => {
                     out.unchanged += 1;
@@ -150,16 +155,21 @@ impl Store {
 
     /// The saved checkpoint of a source.
     pub async fn checkpoint(&self, source: &str) -> Result<Option<serde_json::Value>> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT state FROM checkpoint WHERE source = $1")
-            .bind(source)
-            .fetch_optional(self.pool())
-            .await?;
-        row.map(|(s,)| serde_json::from_str(&s).map_err(Into::into)).transpose()
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT state FROM checkpoint WHERE source = $1")
+                .bind(source)
+                .fetch_optional(self.pool())
+                .await?;
+        row.map(|(s,)| serde_json::from_str(&s).map_err(Into::into))
+            .transpose()
     }
 
     /// Forgets a source's checkpoint, so its next pull starts from the beginning.
     pub async fn reset_checkpoint(&self, source: &str) -> Result<()> {
-        sqlx::query("DELETE FROM checkpoint WHERE source = $1").bind(source).execute(self.pool()).await?;
+        sqlx::query("DELETE FROM checkpoint WHERE source = $1")
+            .bind(source)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 
@@ -172,19 +182,26 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.into_iter()
-            .map(|(source, data)| Ok(StoredRecord { source, record: serde_json::from_str(&data)? }))
+            .map(|(source, data)| {
+                Ok(StoredRecord {
+                    source,
+                    record: serde_json::from_str(&data)?,
+                })
+            })
             .collect()
     }
 
     /// One stored source record.
     pub async fn record(&self, source: &str, key: &str) -> Result<Option<NormalizedRecord>> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT data FROM source_record WHERE source = $1 AND record_key = $2 AND deleted = 0")
-                .bind(source)
-                .bind(key)
-                .fetch_optional(self.pool())
-                .await?;
-        row.map(|(d,)| serde_json::from_str(&d).map_err(Into::into)).transpose()
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT data FROM source_record WHERE source = $1 AND record_key = $2 AND deleted = 0",
+        )
+        .bind(source)
+        .bind(key)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|(d,)| serde_json::from_str(&d).map_err(Into::into))
+            .transpose()
     }
 }
 
@@ -208,17 +225,58 @@ mod tests {
     async fn batches_detect_new_changed_unchanged_and_keep_checkpoint() {
         for (store, _dir) in stores().await {
             let cp = serde_json::json!({"watermark": "2020-01-01", "pk": 3});
-            let q = QuarantineEntry { record_key: "K9".into(), class: ErrorClass::BadRecord, reason: "bad".into(), excerpt: "x".into() };
-            let o = store.write_batch("s", &[rec("K1", "张三"), rec("K2", "李四")], &[q], Some(&cp)).await.unwrap();
-            assert_eq!(o, BatchOutcome { new: 2, changed: 0, unchanged: 0 });
+            let q = QuarantineEntry {
+                record_key: "K9".into(),
+                class: ErrorClass::BadRecord,
+                reason: "bad".into(),
+                excerpt: "x".into(),
+            };
+            let o = store
+                .write_batch(
+                    "s",
+                    &[rec("K1", "张三"), rec("K2", "李四")],
+                    &[q],
+                    Some(&cp),
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                o,
+                BatchOutcome {
+                    new: 2,
+                    changed: 0,
+                    unchanged: 0
+                }
+            );
             assert_eq!(store.checkpoint("s").await.unwrap(), Some(cp));
-            let o = store.write_batch("s", &[rec("K1", "张三"), rec("K2", "李四四"), rec("K9", "王五")], &[], None).await.unwrap();
-            assert_eq!(o, BatchOutcome { new: 1, changed: 1, unchanged: 1 });
+            let o = store
+                .write_batch(
+                    "s",
+                    &[rec("K1", "张三"), rec("K2", "李四四"), rec("K9", "王五")],
+                    &[],
+                    None,
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                o,
+                BatchOutcome {
+                    new: 1,
+                    changed: 1,
+                    unchanged: 1
+                }
+            );
             let all = store.records(EntityKind::Person).await.unwrap();
             assert_eq!(all.len(), 3);
-            assert_eq!(store.record("s", "K2").await.unwrap().unwrap().get("name"), Some("李四四"));
+            assert_eq!(
+                store.record("s", "K2").await.unwrap().unwrap().get("name"),
+                Some("李四四")
+            );
             let open = store.quarantine(Some("s"), false, 10).await.unwrap();
-            assert!(open.is_empty(), "K9 was accepted later, so its quarantine entry is resolved");
+            assert!(
+                open.is_empty(),
+                "K9 was accepted later, so its quarantine entry is resolved"
+            );
             let all_q = store.quarantine(Some("s"), true, 10).await.unwrap();
             assert_eq!(all_q.len(), 1);
         }

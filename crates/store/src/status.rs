@@ -51,11 +51,32 @@ fn i(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-type StatusRow = (String, String, Option<String>, i64, i64, i64, i64, i64, i64, i64, i64, i64, Option<String>, Option<String>);
+type StatusRow = (
+    String,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+);
 
 impl Store {
     /// Records the end of a run of a source (successful or not).
-    pub async fn finish_run(&self, source: &str, entity: EntityKind, c: RunCounts, error: Option<&str>) -> Result<()> {
+    pub async fn finish_run(
+        &self,
+        source: &str,
+        entity: EntityKind,
+        c: RunCounts,
+        error: Option<&str>,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO source_status (source, entity, last_run_at, last_pulled, last_accepted, last_quarantined, last_new, last_changed, last_unchanged, \
                total_pulled, total_accepted, total_quarantined, last_error) \
@@ -102,7 +123,11 @@ impl Store {
                         pulled: u(r.3),
                         accepted: u(r.4),
                         quarantined: u(r.5),
-                        outcome: BatchOutcome { new: u(r.6), changed: u(r.7), unchanged: u(r.8) },
+                        outcome: BatchOutcome {
+                            new: u(r.6),
+                            changed: u(r.7),
+                            unchanged: u(r.8),
+                        },
                     },
                     total_pulled: u(r.9),
                     total_accepted: u(r.10),
@@ -116,8 +141,22 @@ impl Store {
 
     /// Quarantined input, newest first; `include_resolved` also lists entries a later
     /// accepted version of the record has resolved.
-    pub async fn quarantine(&self, source: Option<&str>, include_resolved: bool, limit: i64) -> Result<Vec<QuarantineRow>> {
-        type Row = (i64, String, String, String, String, String, String, Option<String>);
+    pub async fn quarantine(
+        &self,
+        source: Option<&str>,
+        include_resolved: bool,
+        limit: i64,
+    ) -> Result<Vec<QuarantineRow>> {
+        type Row = (
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+        );
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT id, source, record_key, error_class, reason, excerpt, at, resolved_at FROM quarantine \
              WHERE (CAST($1 AS TEXT) IS NULL OR source = CAST($1 AS TEXT)) AND ($2 = 1 OR resolved_at IS NULL) ORDER BY id DESC LIMIT $3",

@@ -25,8 +25,18 @@ pub struct Place {
 }
 
 /// Names of the parts, in order, as used by mapping targets (`address.building`).
-pub const PARTS: [&str; 10] =
-    ["province", "city", "district", "street", "community", "road", "number", "building", "unit", "room"];
+pub const PARTS: [&str; 10] = [
+    "province",
+    "city",
+    "district",
+    "street",
+    "community",
+    "road",
+    "number",
+    "building",
+    "unit",
+    "room",
+];
 
 impl Place {
     pub fn part(&self, name: &str) -> Option<&str> {
@@ -72,12 +82,24 @@ impl Place {
     /// The address as one line in the canonical spelling (`栋`, `单元`, `室`).
     pub fn display(&self) -> String {
         let mut s = String::new();
-        for p in ["province", "city", "district", "street", "community", "road"] {
+        for p in [
+            "province",
+            "city",
+            "district",
+            "street",
+            "community",
+            "road",
+        ] {
             if let Some(v) = self.part(p) {
                 s.push_str(v);
             }
         }
-        let suffixes = [("number", "号"), ("building", "栋"), ("unit", "单元"), ("room", "室")];
+        let suffixes = [
+            ("number", "号"),
+            ("building", "栋"),
+            ("unit", "单元"),
+            ("room", "室"),
+        ];
         for (p, suffix) in suffixes {
             if let Some(v) = self.part(p) {
                 s.push_str(v);
@@ -114,7 +136,10 @@ fn pattern() -> Option<&'static Regex> {
 /// Splits an address into its parts. Traditional characters and full-width forms are folded
 /// first; `栋`/`幢`/`#`/`号楼` all read as building, `单元`/`-` as unit.
 pub fn parse_address(input: &str) -> Place {
-    let text: String = t2s(&trim(&nfkc(input))).chars().filter(|c| !c.is_whitespace()).collect();
+    let text: String = t2s(&trim(&nfkc(input)))
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     let mut place = Place::default();
     let Some(re) = pattern() else {
         place.rest = Some(text);
@@ -122,13 +147,22 @@ pub fn parse_address(input: &str) -> Place {
     };
     if let Some(caps) = re.captures(&text) {
         for name in PARTS {
-            let v = caps.name(name).map(|m| m.as_str().to_owned()).filter(|v| !v.is_empty());
+            let v = caps
+                .name(name)
+                .map(|m| m.as_str().to_owned())
+                .filter(|v| !v.is_empty());
             place.set_part(name, v.map(|v| strip_leading_zeros(name, v)));
         }
-        place.rest = caps.name("rest").map(|m| m.as_str().to_owned()).filter(|v| !v.is_empty());
+        place.rest = caps
+            .name("rest")
+            .map(|m| m.as_str().to_owned())
+            .filter(|v| !v.is_empty());
         // `社区`/`小区` end in `区` too: such a "district" is a community.
         if place.community.is_none()
-            && place.district.as_deref().is_some_and(|d| d.ends_with("社区") || d.ends_with("小区"))
+            && place
+                .district
+                .as_deref()
+                .is_some_and(|d| d.ends_with("社区") || d.ends_with("小区"))
         {
             place.community = place.district.take();
         }
@@ -140,9 +174,15 @@ pub fn parse_address(input: &str) -> Place {
 
 /// Normalises a building part typed on its own (`3栋`, `3#`, `3号楼`, `03`) to its number.
 pub fn normalize_part(name: &str, value: &str) -> String {
-    let v: String = t2s(&nfkc(value)).chars().filter(|c| !c.is_whitespace()).collect();
+    let v: String = t2s(&nfkc(value))
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     let v = match name {
-        "building" => v.trim_end_matches(['栋', '幢', '#', '座']).trim_end_matches("号楼").to_owned(),
+        "building" => v
+            .trim_end_matches(['栋', '幢', '#', '座'])
+            .trim_end_matches("号楼")
+            .to_owned(),
         "unit" => v.trim_end_matches("单元").trim_end_matches('-').to_owned(),
         "room" => v.trim_end_matches(['室', '号']).to_owned(),
         "number" => v.trim_end_matches('号').to_owned(),
@@ -152,9 +192,15 @@ pub fn normalize_part(name: &str, value: &str) -> String {
 }
 
 fn strip_leading_zeros(name: &str, v: String) -> String {
-    if matches!(name, "number" | "building" | "unit" | "room") && v.bytes().all(|b| b.is_ascii_digit()) {
+    if matches!(name, "number" | "building" | "unit" | "room")
+        && v.bytes().all(|b| b.is_ascii_digit())
+    {
         let t = v.trim_start_matches('0');
-        if t.is_empty() { "0".to_owned() } else { t.to_owned() }
+        if t.is_empty() {
+            "0".to_owned()
+        } else {
+            t.to_owned()
+        }
     } else {
         v
     }
@@ -173,7 +219,18 @@ mod tests {
         let p = parse_address("安徽省合肥市蜀山区三里庵街道安居社区长江西路12号3栋2单元301室");
         assert_eq!(
             parts(&p),
-            vec![Some("安徽省"), Some("合肥市"), Some("蜀山区"), Some("三里庵街道"), Some("安居社区"), Some("长江西路"), Some("12"), Some("3"), Some("2"), Some("301")]
+            vec![
+                Some("安徽省"),
+                Some("合肥市"),
+                Some("蜀山区"),
+                Some("三里庵街道"),
+                Some("安居社区"),
+                Some("长江西路"),
+                Some("12"),
+                Some("3"),
+                Some("2"),
+                Some("301")
+            ]
         );
         assert_eq!(p.rest, None);
     }

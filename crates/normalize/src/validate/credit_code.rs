@@ -4,7 +4,9 @@
 use super::compact_ascii;
 
 const ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 
 /// A valid credit code, or the organisation code recovered from an old tax number.
@@ -106,7 +108,12 @@ pub fn parse_credit_code(input: &str) -> Result<CreditCode, CreditCodeError> {
         return Err(CreditCodeError::Division(division));
     }
     let org_code = s[8..17].to_owned();
-    Ok(CreditCode { org_code_valid: org_code_ok(&org_code), org_code, division, code: Some(s) })
+    Ok(CreditCode {
+        org_code_valid: org_code_ok(&org_code),
+        org_code,
+        division,
+        code: Some(s),
+    })
 }
 
 /// Reads a tax registration number: an 18-character credit code (taxpayers registered since
@@ -123,7 +130,10 @@ pub fn parse_tax_number(input: &str) -> Result<CreditCode, CreditCodeError> {
                 return Err(CreditCodeError::Division(division.to_owned()));
             }
             let org_code = &s[6..];
-            if let Some(c) = org_code.chars().find(|c| !c.is_ascii_digit() && !c.is_ascii_uppercase()) {
+            if let Some(c) = org_code
+                .chars()
+                .find(|c| !c.is_ascii_digit() && !c.is_ascii_uppercase())
+            {
                 return Err(CreditCodeError::Character(c));
             }
             if !org_code_ok(org_code) {
@@ -156,9 +166,18 @@ mod tests {
 
     #[test]
     fn rejects_corruptions() {
-        assert!(matches!(parse_credit_code("914403001922038217"), Err(CreditCodeError::Checksum { .. })));
-        assert!(matches!(parse_credit_code("91440300192203821I"), Err(CreditCodeError::Character('I'))));
-        assert!(matches!(parse_credit_code("9144030019220382"), Err(CreditCodeError::Length(16))));
+        assert!(matches!(
+            parse_credit_code("914403001922038217"),
+            Err(CreditCodeError::Checksum { .. })
+        ));
+        assert!(matches!(
+            parse_credit_code("91440300192203821I"),
+            Err(CreditCodeError::Character('I'))
+        ));
+        assert!(matches!(
+            parse_credit_code("9144030019220382"),
+            Err(CreditCodeError::Length(16))
+        ));
     }
 
     #[test]
@@ -167,7 +186,10 @@ mod tests {
         assert_eq!(t.org_code, "192203821");
         assert_eq!(t.code, None);
         assert!(parse_tax_number("440300192203822").is_err());
-        assert_eq!(parse_tax_number("914403001922038216").unwrap().org_code, "192203821");
+        assert_eq!(
+            parse_tax_number("914403001922038216").unwrap().org_code,
+            "192203821"
+        );
     }
 
     fn valid_code() -> impl Strategy<Value = String> {

@@ -58,28 +58,42 @@ pub fn parse_phone(input: &str) -> Result<Phone, PhoneError> {
         return Err(PhoneError::Empty);
     }
     // Strip the country code.
+    // A 13-digit number starting 86 is 86 + a mobile; 12 digits starting 86 (not 860) is
+    // 86 + an area code without its 0 + a local number.
     let national = if let Some(rest) = digits.strip_prefix("0086") {
         rest
-    } else if digits.len() == 13 && digits.starts_with("86") {
-        &digits[2..]
     } else if digits.len() >= 12 && digits.starts_with("86") && !digits.starts_with("860") {
         &digits[2..]
     } else {
         &digits
     };
+    if national.is_empty() {
+        return Err(PhoneError::Empty);
+    }
     let first = national.as_bytes()[0];
     if national.len() > 3 && national.bytes().all(|b| b == first) {
         return Err(PhoneError::Placeholder);
     }
-    if national.len() == 11 && national.starts_with('1') && matches!(national.as_bytes()[1], b'3'..=b'9') {
+    if national.len() == 11
+        && national.starts_with('1')
+        && matches!(national.as_bytes()[1], b'3'..=b'9')
+    {
         return Ok(Phone::Mobile(national.to_owned()));
     }
     // A landline: area code 0xx(x) + 7 or 8 digits; after +86 the leading 0 is dropped.
-    let with_zero = if national.starts_with('0') { national.to_owned() } else { format!("0{national}") };
+    let with_zero = if national.starts_with('0') {
+        national.to_owned()
+    } else {
+        format!("0{national}")
+    };
     let area = area_code_len(&with_zero);
     let local = with_zero.len().saturating_sub(area);
     if (national.starts_with('0') || national.len() != digits.len()) && (7..=8).contains(&local) {
-        return Ok(Phone::Landline(format!("{}-{}", &with_zero[..area], &with_zero[area..])));
+        return Ok(Phone::Landline(format!(
+            "{}-{}",
+            &with_zero[..area],
+            &with_zero[area..]
+        )));
     }
     Err(PhoneError::Shape(national.len()))
 }
@@ -90,17 +104,41 @@ mod tests {
 
     #[test]
     fn mobile_forms() {
-        for s in ["13800138000", "+86 138 0013 8000", "138-0013-8000", "8613800138000", "0086 13800138000", "１３８００１３８０００", "+86-138-0013-8000"] {
-            assert_eq!(parse_phone(s), Ok(Phone::Mobile("13800138000".into())), "{s}");
+        for s in [
+            "13800138000",
+            "+86 138 0013 8000",
+            "138-0013-8000",
+            "8613800138000",
+            "0086 13800138000",
+            "１３８００１３８０００",
+            "+86-138-0013-8000",
+        ] {
+            assert_eq!(
+                parse_phone(s),
+                Ok(Phone::Mobile("13800138000".into())),
+                "{s}"
+            );
         }
     }
 
     #[test]
     fn landline_forms() {
-        assert_eq!(parse_phone("0551-62345678"), Ok(Phone::Landline("0551-62345678".into())));
-        assert_eq!(parse_phone("(0551) 6234 5678"), Ok(Phone::Landline("0551-62345678".into())));
-        assert_eq!(parse_phone("010-12345678"), Ok(Phone::Landline("010-12345678".into())));
-        assert_eq!(parse_phone("+86 10 12345678"), Ok(Phone::Landline("010-12345678".into())));
+        assert_eq!(
+            parse_phone("0551-62345678"),
+            Ok(Phone::Landline("0551-62345678".into()))
+        );
+        assert_eq!(
+            parse_phone("(0551) 6234 5678"),
+            Ok(Phone::Landline("0551-62345678".into()))
+        );
+        assert_eq!(
+            parse_phone("010-12345678"),
+            Ok(Phone::Landline("010-12345678".into()))
+        );
+        assert_eq!(
+            parse_phone("+86 10 12345678"),
+            Ok(Phone::Landline("010-12345678".into()))
+        );
     }
 
     #[test]

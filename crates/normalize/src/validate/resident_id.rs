@@ -111,8 +111,18 @@ pub fn parse_resident_id(input: &str) -> Result<ResidentId, IdError> {
         .filter(|d| d.year() >= 1800 && *d <= chrono::Local::now().date_naive())
         .ok_or_else(|| IdError::BirthDate(birth_text.to_owned()))?;
     let seq_last = id18.as_bytes()[16] - b'0';
-    let sex = if seq_last % 2 == 1 { Sex::Male } else { Sex::Female };
-    Ok(ResidentId { region: region.to_owned(), id18, birth, sex, from_15 })
+    let sex = if seq_last % 2 == 1 {
+        Sex::Male
+    } else {
+        Sex::Female
+    };
+    Ok(ResidentId {
+        region: region.to_owned(),
+        id18,
+        birth,
+        sex,
+        from_15,
+    })
 }
 
 #[cfg(test)]
@@ -134,7 +144,11 @@ mod tests {
     #[test]
     fn accepts_the_forms_people_type() {
         let want = "11010519491231002X";
-        for input in ["11010519491231002x", " 110105 19491231 002X ", "１１０１０５１９４９１２３１００２Ｘ"] {
+        for input in [
+            "11010519491231002x",
+            " 110105 19491231 002X ",
+            "１１０１０５１９４９１２３１００２Ｘ",
+        ] {
             assert_eq!(parse_resident_id(input).unwrap().id18, want, "{input}");
         }
     }
@@ -150,11 +164,23 @@ mod tests {
     #[test]
     fn rejects_bad_numbers() {
         assert_eq!(parse_resident_id(""), Err(IdError::Empty));
-        assert_eq!(parse_resident_id("000000000000000000"), Err(IdError::Placeholder));
+        assert_eq!(
+            parse_resident_id("000000000000000000"),
+            Err(IdError::Placeholder)
+        );
         assert_eq!(parse_resident_id("1101051949"), Err(IdError::Length(10)));
-        assert!(matches!(parse_resident_id("110105194912310021"), Err(IdError::Checksum { .. })));
-        assert!(matches!(parse_resident_id("110105194913310025"), Err(IdError::BirthDate(_)) | Err(IdError::Checksum { .. })));
-        assert!(matches!(parse_resident_id("11010519491231002A"), Err(IdError::Character('A'))));
+        assert!(matches!(
+            parse_resident_id("110105194912310021"),
+            Err(IdError::Checksum { .. })
+        ));
+        assert!(matches!(
+            parse_resident_id("110105194913310025"),
+            Err(IdError::BirthDate(_)) | Err(IdError::Checksum { .. })
+        ));
+        assert!(matches!(
+            parse_resident_id("11010519491231002A"),
+            Err(IdError::Character('A'))
+        ));
     }
 
     fn valid_id() -> impl Strategy<Value = String> {

@@ -52,9 +52,13 @@ pub fn encode(record: &Published, framing: Framing) -> Result<Vec<u8>> {
 /// frame is not looked up: the schema file is the contract).
 pub fn decode(entity: EntityKind, bytes: &[u8]) -> Result<Published> {
     let body = if bytes.starts_with(&SINGLE_OBJECT_MAGIC) {
-        let fp = bytes.get(2..10).ok_or_else(|| Error::Avro("short single-object header".into()))?;
+        let fp = bytes
+            .get(2..10)
+            .ok_or_else(|| Error::Avro("short single-object header".into()))?;
         if fp != fingerprint(entity)?.as_slice() {
-            return Err(Error::Avro(format!("schema fingerprint {fp:02x?} is not the {entity} schema's")));
+            return Err(Error::Avro(format!(
+                "schema fingerprint {fp:02x?} is not the {entity} schema's"
+            )));
         }
         &bytes[10..]
     } else if bytes.first() == Some(&0) && bytes.len() >= 5 {

@@ -34,7 +34,9 @@ fn parsed(entity: EntityKind) -> &'static Result<Schema, String> {
 
 /// The parsed schema of an entity kind.
 pub fn schema(entity: EntityKind) -> Result<&'static Schema> {
-    parsed(entity).as_ref().map_err(|e| Error::Schema(entity.to_string(), e.clone()))
+    parsed(entity)
+        .as_ref()
+        .map_err(|e| Error::Schema(entity.to_string(), e.clone()))
 }
 
 /// A top-level field of a schema with its `classification` attribute.
@@ -58,8 +60,16 @@ impl FieldClass {
                     .get("classification")
                     .and_then(|v| v.as_str())
                     .and_then(Classification::parse)
-                    .ok_or_else(|| Error::Schema(entity.to_string(), format!("field {} has no valid classification", f.name)))?;
-                Ok(FieldClass { name: f.name.clone(), classification: c })
+                    .ok_or_else(|| {
+                        Error::Schema(
+                            entity.to_string(),
+                            format!("field {} has no valid classification", f.name),
+                        )
+                    })?;
+                Ok(FieldClass {
+                    name: f.name.clone(),
+                    classification: c,
+                })
             })
             .collect()
     }

@@ -10,7 +10,10 @@ fn golden(entity: EntityKind, values: &[(&str, &str)]) -> GoldenRecord {
         golden_id: "P-0123456789abcdef".into(),
         entity,
         version: 3,
-        values: values.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        values: values
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
         provenance: vec![Provenance {
             field: "name".into(),
             source: "hukou".into(),
@@ -18,7 +21,10 @@ fn golden(entity: EntityKind, values: &[(&str, &str)]) -> GoldenRecord {
             observed_at: Some("2024-01-01 08:00:00".into()),
             rule: "trust:hukou".into(),
         }],
-        members: vec![SourceRef { source: "hukou".into(), record_key: "RK1".into() }],
+        members: vec![SourceRef {
+            source: "hukou".into(),
+            record_key: "RK1".into(),
+        }],
         merged_from: vec!["P-fedcba9876543210".into()],
         retired_into: None,
         updated_at: "2026-11-27T00:00:00Z".into(),
@@ -29,23 +35,43 @@ fn golden(entity: EntityKind, values: &[(&str, &str)]) -> GoldenRecord {
 fn person_round_trips_through_the_schema_file() {
     let g = golden(
         EntityKind::Person,
-        &[("name", "张三"), ("resident_id", "11010519491231002X"), ("address", "蜀山区长江西路12号"), ("address.district", "蜀山区")],
+        &[
+            ("name", "张三"),
+            ("resident_id", "11010519491231002X"),
+            ("address", "蜀山区长江西路12号"),
+            ("address.district", "蜀山区"),
+        ],
     );
     let p = Published::from_golden(&g).unwrap();
     for framing in [Framing::SingleObject, Framing::Registry(42)] {
         let bytes = encode(&p, framing).unwrap();
         assert_eq!(decode(EntityKind::Person, &bytes).unwrap(), p);
     }
-    let Published::Person(person) = &p else { panic!("person expected") };
-    assert_eq!(person.address.as_ref().unwrap().district.as_deref(), Some("蜀山区"));
+    let Published::Person(person) = &p else {
+        panic!("person expected")
+    };
+    assert_eq!(
+        person.address.as_ref().unwrap().district.as_deref(),
+        Some("蜀山区")
+    );
     let bytes = encode(&p, Framing::SingleObject).unwrap();
     assert_eq!(&bytes[..2], &SINGLE_OBJECT_MAGIC);
-    assert!(decode(EntityKind::Organization, &bytes).is_err(), "the fingerprint names the schema");
+    assert!(
+        decode(EntityKind::Organization, &bytes).is_err(),
+        "the fingerprint names the schema"
+    );
 }
 
 #[test]
 fn organization_round_trips_through_the_schema_file() {
-    let g = golden(EntityKind::Organization, &[("name", "合肥某某有限公司"), ("credit_code", "914403001922038216"), ("org_code", "192203821")]);
+    let g = golden(
+        EntityKind::Organization,
+        &[
+            ("name", "合肥某某有限公司"),
+            ("credit_code", "914403001922038216"),
+            ("org_code", "192203821"),
+        ],
+    );
     let o = Published::from_golden(&g).unwrap();
     let bytes = encode(&o, Framing::Registry(7)).unwrap();
     assert_eq!(&bytes[..5], &[0, 0, 0, 0, 7]);
@@ -58,7 +84,11 @@ fn rust_fields(value: serde_json::Value) -> Vec<String> {
 }
 
 fn schema_fields(entity: EntityKind) -> Vec<String> {
-    let mut f: Vec<String> = FieldClass::all(entity).unwrap().into_iter().map(|f| f.name).collect();
+    let mut f: Vec<String> = FieldClass::all(entity)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
     f.sort();
     f
 }
@@ -66,12 +96,16 @@ fn schema_fields(entity: EntityKind) -> Vec<String> {
 #[test]
 fn rust_types_have_exactly_the_schema_fields() {
     let g = golden(EntityKind::Person, &[]);
-    let Some(Published::Person(p)) = Published::from_golden(&g) else { panic!() };
+    let Some(Published::Person(p)) = Published::from_golden(&g) else {
+        panic!()
+    };
     let mut fields = rust_fields(serde_json::to_value(p).unwrap());
     fields.sort();
     assert_eq!(fields, schema_fields(EntityKind::Person));
     let g = golden(EntityKind::Organization, &[]);
-    let Some(Published::Organization(o)) = Published::from_golden(&g) else { panic!() };
+    let Some(Published::Organization(o)) = Published::from_golden(&g) else {
+        panic!()
+    };
     let mut fields = rust_fields(serde_json::to_value(o).unwrap());
     fields.sort();
     assert_eq!(fields, schema_fields(EntityKind::Organization));
@@ -80,9 +114,18 @@ fn rust_types_have_exactly_the_schema_fields() {
 #[test]
 fn schema_classifications_match_the_field_catalogue() {
     for entity in EntityKind::ALL {
-        let classes: BTreeMap<String, _> = FieldClass::all(entity).unwrap().into_iter().map(|f| (f.name, f.classification)).collect();
+        let classes: BTreeMap<String, _> = FieldClass::all(entity)
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.name, f.classification))
+            .collect();
         for spec in tombolo_normalize::fields::fields(entity) {
-            assert_eq!(classes.get(spec.name), Some(&spec.classification), "{entity}.{}", spec.name);
+            assert_eq!(
+                classes.get(spec.name),
+                Some(&spec.classification),
+                "{entity}.{}",
+                spec.name
+            );
         }
     }
 }
@@ -91,14 +134,27 @@ fn schema_classifications_match_the_field_catalogue() {
 fn embedded_place_is_the_place_schema_file() {
     let place = Schema::parse_str(include_str!("../../../../schemas/place.avsc")).unwrap();
     for entity in EntityKind::ALL {
-        let Schema::Record(rec) = schema(entity).unwrap() else { panic!() };
+        let Schema::Record(rec) = schema(entity).unwrap() else {
+            panic!()
+        };
         let field = rec.fields.iter().find(|f| f.name == "address").unwrap();
-        let Schema::Union(u) = &field.schema else { panic!("address is a union") };
+        let Schema::Union(u) = &field.schema else {
+            panic!("address is a union")
+        };
         let embedded = &u.variants()[1];
-        assert_eq!(embedded.canonical_form(), place.canonical_form(), "{entity}");
-        let (Schema::Record(a), Schema::Record(b)) = (embedded, &place) else { panic!() };
+        assert_eq!(
+            embedded.canonical_form(),
+            place.canonical_form(),
+            "{entity}"
+        );
+        let (Schema::Record(a), Schema::Record(b)) = (embedded, &place) else {
+            panic!()
+        };
         for (fa, fb) in a.fields.iter().zip(&b.fields) {
-            assert_eq!(fa.custom_attributes.get("classification"), fb.custom_attributes.get("classification"));
+            assert_eq!(
+                fa.custom_attributes.get("classification"),
+                fb.custom_attributes.get("classification")
+            );
         }
     }
 }

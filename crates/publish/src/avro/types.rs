@@ -102,7 +102,14 @@ impl Published {
     /// The published form of a golden record.
     pub fn from_golden(g: &GoldenRecord) -> Option<Self> {
         let v = |k: &str| g.values.get(k).cloned();
-        let members = g.members.iter().map(|m| SourceRefV1 { source: m.source.clone(), record_key: m.record_key.clone() }).collect();
+        let members = g
+            .members
+            .iter()
+            .map(|m| SourceRefV1 {
+                source: m.source.clone(),
+                record_key: m.record_key.clone(),
+            })
+            .collect();
         let provenance = g
             .provenance
             .iter()
