@@ -55,10 +55,19 @@ async fn cursor(Query(q): Query<std::collections::HashMap<String, String>>) -> R
     }
 }
 
+/// Answers the first request after 3 seconds (longer than the client's timeout), then at once.
+async fn slow(State(hits): State<Hits>) -> Response {
+    if hits.page2.fetch_add(1, Ordering::SeqCst) == 0 {
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    }
+    axum::Json(json!({"data": [{"id": 1}]})).into_response()
+}
+
 async fn serve() -> String {
     let app = Router::new()
         .route("/pages", get(pages))
         .route("/cursor", get(cursor))
+        .route("/slow", get(slow))
         .with_state(Hits::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -149,4 +158,47 @@ async fn cursor_pagination() {
         }
     }
     assert_eq!(keys, vec!["x1", "x2"]);
+}
+
+#[tokio::test]
+async fn timeouts_are_retried() {
+    let base = serve().await;
+    let mut cfg = config(
+        format!("{base}/slow?page={{page}}"),
+        Pagination::Page { start: 1, size: 10 },
+    );
+    cfg.auth = Auth::default();
+    cfg.total_pointer = None;
+    cfg.timeout_secs = 1;
+    let mut src = HttpSource::open(&cfg, vec![], None).unwrap();
+    let batch = src.next_batch().await.unwrap().unwrap();
+    assert_eq!(
+        batch.items.len(),
+        1,
+        "the retry after the timeout got the page"
+    );
+}
+
+#[tokio::test]
+async fn request_rate_is_limited() {
+    std::env::set_var("TOMBOLO_TEST_TOKEN", "t0ken");
+    let base = serve().await;
+    let mut cfg = config(
+        format!("{base}/pages?page={{page}}&size={{size}}"),
+        Pagination::Page { start: 1, size: 2 },
+    );
+    cfg.rate_limit_per_sec = Some(5.0);
+    cfg.max_retries = 0;
+    let mut src = HttpSource::open(&cfg, vec![], None).unwrap();
+    let started = std::time::Instant::now();
+    // Page 1 and page 2 (which answers 503 once: with no retries the source stops there).
+    src.next_batch().await.unwrap();
+    let _ = src.next_batch().await;
+    let _ = src.next_batch().await;
+    // Three requests at 5 per second take at least two gaps of 200 ms.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(390),
+        "{:?}",
+        started.elapsed()
+    );
 }

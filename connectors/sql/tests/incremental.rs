@@ -151,3 +151,35 @@ async fn null_key_and_null_watermark_rows_are_not_lost() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_query_can_stand_for_a_table() {
+    let pool = sqlx::MySqlPool::connect(&my_url())
+        .await
+        .expect("MariaDB reachable");
+    let table = format!("tombolo_it_q_{}", std::process::id());
+    for sql in [
+        format!("DROP TABLE IF EXISTS {table}"),
+        format!("CREATE TABLE {table} (id INT PRIMARY KEY, name VARCHAR(20), active INT, updated_at DATETIME NOT NULL)"),
+        format!("INSERT INTO {table} VALUES (1,'a',1,'2024-01-01'),(2,'b',0,'2024-01-02'),(3,'c',1,'2024-01-03')"),
+    ] {
+        sqlx::query(&sql).execute(&pool).await.unwrap();
+    }
+    let cfg = SqlConfig {
+        url: my_url(),
+        table: None,
+        query: Some(format!(
+            "SELECT id, name, updated_at FROM {table} WHERE active = 1"
+        )),
+        key: "id".into(),
+        watermark: Some("updated_at".into()),
+        batch_size: 1,
+    };
+    let (keys, bad, _) = drain(&cfg, None).await;
+    assert_eq!(keys, vec!["1=a", "3=c"]);
+    assert!(bad.is_empty());
+    sqlx::query(&format!("DROP TABLE {table}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+}

@@ -276,3 +276,99 @@ async fn history(
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::stores;
+    use tombolo_core::SourceRef;
+
+    fn golden(id: &str, name: &str, members: &[&str]) -> GoldenRecord {
+        GoldenRecord {
+            golden_id: id.into(),
+            entity: EntityKind::Person,
+            version: 0,
+            values: [("name".to_owned(), name.to_owned())].into(),
+            provenance: vec![],
+            members: members
+                .iter()
+                .map(|k| SourceRef {
+                    source: "s".into(),
+                    record_key: (*k).into(),
+                })
+                .collect(),
+            merged_from: vec![],
+            retired_into: None,
+            updated_at: "t".into(),
+        }
+    }
+
+    fn link(key: &str, id: &str) -> Link {
+        Link {
+            source: "s".into(),
+            record_key: key.into(),
+            golden_id: id.into(),
+            rule: "test".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn versions_retirements_outbox_and_history() {
+        for (store, _dir) in stores().await {
+            let r1 = Resolution {
+                entity: EntityKind::Person,
+                links: vec![link("1", "P-a"), link("2", "P-b")],
+                goldens: vec![golden("P-a", "张三", &["1"]), golden("P-b", "李四", &["2"])],
+                retired: BTreeMap::new(),
+            };
+            let o = store.apply_resolution(&r1).await.unwrap();
+            assert_eq!((o.created, o.updated, o.unchanged), (2, 0, 0));
+            let o = store.apply_resolution(&r1).await.unwrap();
+            assert_eq!(
+                (o.created, o.updated, o.unchanged),
+                (0, 0, 2),
+                "the same resolution changes nothing"
+            );
+            assert_eq!(store.outbox_backlog().await.unwrap(), 2);
+            // P-b merges into P-a.
+            let r2 = Resolution {
+                entity: EntityKind::Person,
+                links: vec![link("1", "P-a"), link("2", "P-a")],
+                goldens: vec![golden("P-a", "张三", &["1", "2"])],
+                retired: BTreeMap::from([("P-b".to_owned(), "P-a".to_owned())]),
+            };
+            let o = store.apply_resolution(&r2).await.unwrap();
+            assert_eq!((o.updated, o.retired, o.relinked), (1, 1, 1));
+            let all = store.goldens(EntityKind::Person, true).await.unwrap();
+            let b = all.iter().find(|g| g.golden_id == "P-b").unwrap();
+            assert_eq!((b.version, b.retired_into.as_deref()), (2, Some("P-a")));
+            let a = all.iter().find(|g| g.golden_id == "P-a").unwrap();
+            assert_eq!(a.version, 2);
+            assert_eq!(store.golden_count(EntityKind::Person).await.unwrap(), 1);
+            let pending = store.outbox_pending(10).await.unwrap();
+            let events: Vec<(&str, &str, i64)> = pending
+                .iter()
+                .map(|e| {
+                    (
+                        e.record.golden_id.as_str(),
+                        e.event.as_str(),
+                        e.record.version,
+                    )
+                })
+                .collect();
+            assert_eq!(events[2..], [("P-a", "upsert", 2), ("P-b", "retire", 2)]);
+            store
+                .mark_published(&pending.iter().map(|e| e.id).collect::<Vec<_>>())
+                .await
+                .unwrap();
+            assert_eq!(store.outbox_backlog().await.unwrap(), 0);
+            let cw = store.crosswalk(EntityKind::Person).await.unwrap();
+            assert!(cw.iter().all(|l| l.golden_id == "P-a"));
+            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM crosswalk_history")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+            assert_eq!(n, 3, "two first links and one relink");
+        }
+    }
+}
