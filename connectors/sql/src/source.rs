@@ -241,37 +241,27 @@ impl SqlSource {
     async fn fetch(&self) -> SourceResult<Vec<Vec<Option<String>>>> {
         let (sql, params) = self.select();
         let width = self.columns.len() + 2;
+        // The same steps for both drivers; only the pool and the text decoder differ.
+        macro_rules! fetch_with {
+            ($pool:expr, $text:expr) => {{
+                let mut q = sqlx::query(&sql);
+                for v in &params {
+                    q = q.bind(v);
+                }
+                let rows = q.fetch_all($pool).await.map_err(transient)?;
+                rows.iter()
+                    .map(|r| {
+                        (0..width)
+                            .map(|i| $text(r, i))
+                            .collect::<Result<_, _>>()
+                            .map_err(transient)
+                    })
+                    .collect()
+            }};
+        }
         match &self.pool {
-            Pool::Pg(p) => {
-                let mut q = sqlx::query(&sql);
-                for v in &params {
-                    q = q.bind(v);
-                }
-                let rows = q.fetch_all(p).await.map_err(transient)?;
-                rows.iter()
-                    .map(|r| {
-                        (0..width)
-                            .map(|i| text_pg(r, i))
-                            .collect::<Result<_, _>>()
-                            .map_err(transient)
-                    })
-                    .collect()
-            }
-            Pool::My(p) => {
-                let mut q = sqlx::query(&sql);
-                for v in &params {
-                    q = q.bind(v);
-                }
-                let rows = q.fetch_all(p).await.map_err(transient)?;
-                rows.iter()
-                    .map(|r| {
-                        (0..width)
-                            .map(|i| text_my(r, i))
-                            .collect::<Result<_, _>>()
-                            .map_err(transient)
-                    })
-                    .collect()
-            }
+            Pool::Pg(p) => fetch_with!(p, text_pg),
+            Pool::My(p) => fetch_with!(p, text_my),
         }
     }
 }

@@ -55,6 +55,17 @@ impl RegistryClient {
         })
     }
 
+    /// POSTs `{"schema": …}` to a path of the registry.
+    async fn post_schema(&self, path: &str, schema: &str) -> Result<reqwest::Response> {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("Content-Type", CONTENT_TYPE)
+            .json(&json!({ "schema": schema }))
+            .send()
+            .await
+            .map_err(unreachable)
+    }
+
     async fn error(resp: reqwest::Response) -> Error {
         let status = resp.status();
         let body = resp.text().await.unwrap_or_default();
@@ -64,13 +75,8 @@ impl RegistryClient {
     /// Registers `schema` under `subject` (idempotent: an identical schema gets its existing id).
     pub async fn register(&self, subject: &str, schema: &str) -> Result<u32> {
         let resp = self
-            .http
-            .post(format!("{}/subjects/{subject}/versions", self.base))
-            .header("Content-Type", CONTENT_TYPE)
-            .json(&json!({ "schema": schema }))
-            .send()
-            .await
-            .map_err(unreachable)?;
+            .post_schema(&format!("/subjects/{subject}/versions"), schema)
+            .await?;
         if !resp.status().is_success() {
             return Err(Self::error(resp).await);
         }
@@ -106,13 +112,8 @@ impl RegistryClient {
     /// The registered version of `schema` under `subject`, if it is registered.
     pub async fn lookup(&self, subject: &str, schema: &str) -> Result<Option<Registered>> {
         let resp = self
-            .http
-            .post(format!("{}/subjects/{subject}", self.base))
-            .header("Content-Type", CONTENT_TYPE)
-            .json(&json!({ "schema": schema }))
-            .send()
-            .await
-            .map_err(unreachable)?;
+            .post_schema(&format!("/subjects/{subject}"), schema)
+            .await?;
         if resp.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }

@@ -85,39 +85,24 @@ impl Store {
                     out.unchanged += 1;
                     continue;
                 }
-                Some(_) => {
-                    out.changed += 1;
-                    sqlx::query(
-                        "UPDATE source_record SET entity = $3, content_hash = $4, data = $5, observed_at = $6, updated_at = $7, deleted = 0 \
-                         WHERE source = $1 AND record_key = $2",
-                    )
-                    .bind(source)
-                    .bind(&rec.key)
-                    .bind(rec.entity.as_str())
-                    .bind(&hash)
-                    .bind(serde_json::to_string(rec)?)
-                    .bind(rec.observed_at.clone())
-                    .bind(&at)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                None => {
-                    out.new += 1;
-                    sqlx::query(
-                        "INSERT INTO source_record (source, record_key, entity, content_hash, data, observed_at, first_seen_at, updated_at, deleted) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 0)",
-                    )
-                    .bind(source)
-                    .bind(&rec.key)
-                    .bind(rec.entity.as_str())
-                    .bind(&hash)
-                    .bind(serde_json::to_string(rec)?)
-                    .bind(rec.observed_at.clone())
-                    .bind(&at)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                Some(_) => out.changed += 1,
+                None => out.new += 1,
             }
+            sqlx::query(
+                "INSERT INTO source_record (source, record_key, entity, content_hash, data, observed_at, first_seen_at, updated_at, deleted) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 0) \
+                 ON CONFLICT (source, record_key) DO UPDATE SET entity = excluded.entity, content_hash = excluded.content_hash, \
+                   data = excluded.data, observed_at = excluded.observed_at, updated_at = excluded.updated_at, deleted = 0",
+            )
+            .bind(source)
+            .bind(&rec.key)
+            .bind(rec.entity.as_str())
+            .bind(&hash)
+            .bind(serde_json::to_string(rec)?)
+            .bind(rec.observed_at.clone())
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query("UPDATE quarantine SET resolved_at = $1 WHERE source = $2 AND record_key = $3 AND resolved_at IS NULL")
                 .bind(&at)
                 .bind(source)
