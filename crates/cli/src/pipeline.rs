@@ -192,6 +192,7 @@ impl Hub {
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let mut out = Vec::new();
         for entity in self.entities() {
+            let t = Instant::now();
             let records: Vec<tombolo_resolve::Input> = self
                 .store
                 .records(entity)
@@ -209,20 +210,29 @@ impl Hub {
                 .into_iter()
                 .map(|l| ((l.source, l.record_key), l.golden_id))
                 .collect();
-            let clusters =
-                tombolo_resolve::linking::cluster(entity, &records, &self.config.resolve);
-            for (key, n) in &clusters.oversized {
+            let loaded = t.elapsed();
+            let resolved =
+                tombolo_resolve::resolve(entity, &records, &previous, &self.config.resolve, &now)?;
+            for (key, n) in &resolved.oversized {
                 tracing::warn!(%entity, key, records = n, "linking key shared by too many records: ignored");
             }
-            let resolution =
-                tombolo_resolve::resolve(entity, &records, &previous, &self.config.resolve, &now)?;
+            let computed = t.elapsed();
+            let resolution = resolved.resolution;
             let outcome = self.store.apply_resolution(&resolution).await?;
+            tracing::info!(
+                %entity,
+                records = records.len(),
+                load_ms = loaded.as_millis() as u64,
+                resolve_ms = (computed - loaded).as_millis() as u64,
+                store_ms = (t.elapsed() - computed).as_millis() as u64,
+                "resolved"
+            );
             out.push(EntityReport {
                 entity,
                 records: records.len() as u64,
                 golden_records: resolution.goldens.len() as u64,
                 outcome,
-                oversized_keys: clusters.oversized,
+                oversized_keys: resolved.oversized,
             });
         }
         Ok(out)

@@ -31,6 +31,14 @@ pub struct Input {
     pub record: NormalizedRecord,
 }
 
+/// What [`resolve`] produced.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub resolution: Resolution,
+    /// Linking keys skipped because too many records shared them (key, records).
+    pub oversized: Vec<(String, usize)>,
+}
+
 /// Resolves all records of one entity kind. `previous` is the current crosswalk
 /// (`(source, key) → golden id`), used to keep golden ids stable.
 pub fn resolve(
@@ -39,7 +47,7 @@ pub fn resolve(
     previous: &BTreeMap<(String, String), String>,
     config: &ResolveConfig,
     now: &str,
-) -> Result<Resolution> {
+) -> Result<Resolved> {
     let clusters = linking::cluster(entity, records, config);
     let assignment = ids::assign(entity, records, &clusters.groups, previous);
     let mut links = Vec::with_capacity(records.len());
@@ -59,10 +67,13 @@ pub fn resolve(
         goldens.push(g);
     }
     links.sort();
-    Ok(Resolution {
-        entity,
-        links,
-        goldens,
-        retired: assignment.retired,
+    Ok(Resolved {
+        resolution: Resolution {
+            entity,
+            links,
+            goldens,
+            retired: assignment.retired,
+        },
+        oversized: clusters.oversized,
     })
 }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use tombolo_core::{EntityKind, GoldenRecord, Link, Resolution};
 
+use crate::bulk::{self, Arg};
 use crate::{now, sha256, Result, Store};
 
 /// What applying a resolution changed.
@@ -44,6 +45,7 @@ impl Store {
         let at = now();
         let entity = r.entity.as_str();
         let mut out = ApplyOutcome::default();
+        let t0 = std::time::Instant::now();
         let mut tx = self.pool().begin().await?;
 
         type GRow = (String, i64, String, Option<String>, String);
@@ -64,40 +66,21 @@ impl Store {
             g.retired_into = None;
             let hash = golden_hash(&g)?;
             match existing.get(&g.golden_id) {
-                Some((_, h, None, _)) if *h == hash => out.unchanged += 1,
+                Some((_, h, None, _)) if *h == hash => {
+                    out.unchanged += 1;
+                    continue;
+                }
                 Some((v, _, _, _)) => {
                     g.version = v + 1;
-                    g.updated_at = at.clone();
-                    sqlx::query(
-                        "UPDATE golden SET version = $2, content_hash = $3, data = $4, updated_at = $5, retired_into = NULL WHERE golden_id = $1",
-                    )
-                    .bind(&g.golden_id)
-                    .bind(g.version)
-                    .bind(&hash)
-                    .bind(serde_json::to_string(&g)?)
-                    .bind(&at)
-                    .execute(&mut *tx)
-                    .await?;
                     out.updated += 1;
-                    to_publish.push(g);
                 }
                 None => {
                     g.version = 1;
-                    g.updated_at = at.clone();
-                    sqlx::query(
-                        "INSERT INTO golden (golden_id, entity, version, content_hash, data, created_at, updated_at) VALUES ($1, $2, 1, $3, $4, $5, $5)",
-                    )
-                    .bind(&g.golden_id)
-                    .bind(entity)
-                    .bind(&hash)
-                    .bind(serde_json::to_string(&g)?)
-                    .bind(&at)
-                    .execute(&mut *tx)
-                    .await?;
                     out.created += 1;
-                    to_publish.push(g);
                 }
             }
+            g.updated_at = at.clone();
+            to_publish.push(g);
         }
         for (id, (version, _, retired_into, data)) in &existing {
             if active.contains(id.as_str()) || retired_into.is_some() {
@@ -108,38 +91,59 @@ impl Store {
             g.updated_at = at.clone();
             g.retired_into = Some(r.retired.get(id).cloned().unwrap_or_default());
             g.members.clear();
-            let hash = golden_hash(&g)?;
-            sqlx::query("UPDATE golden SET version = $2, content_hash = $3, data = $4, updated_at = $5, retired_into = $6 WHERE golden_id = $1")
-                .bind(id)
-                .bind(g.version)
-                .bind(&hash)
-                .bind(serde_json::to_string(&g)?)
-                .bind(&at)
-                .bind(g.retired_into.clone())
-                .execute(&mut *tx)
-                .await?;
             out.retired += 1;
             to_publish.push(g);
         }
+        let mut golden_rows = Vec::with_capacity(to_publish.len());
+        let mut outbox_rows = Vec::with_capacity(to_publish.len());
         for g in &to_publish {
+            let data = serde_json::to_string(g)?;
             let event = if g.retired_into.is_some() {
                 "retire"
             } else {
                 "upsert"
             };
-            sqlx::query(
-                "INSERT INTO outbox (entity, golden_id, version, event, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(entity)
-            .bind(&g.golden_id)
-            .bind(g.version)
-            .bind(event)
-            .bind(serde_json::to_string(g)?)
-            .bind(&at)
-            .execute(&mut *tx)
-            .await?;
+            golden_rows.push(vec![
+                Arg::Text(g.golden_id.clone()),
+                Arg::Text(entity.to_owned()),
+                Arg::Int(g.version),
+                Arg::Text(golden_hash(g)?),
+                Arg::Text(data.clone()),
+                Arg::Text(at.clone()),
+                Arg::Text(at.clone()),
+                Arg::OptText(g.retired_into.clone()),
+            ]);
+            outbox_rows.push(vec![
+                Arg::Text(entity.to_owned()),
+                Arg::Text(g.golden_id.clone()),
+                Arg::Int(g.version),
+                Arg::Text(event.to_owned()),
+                Arg::Text(data),
+                Arg::Text(at.clone()),
+            ]);
         }
+        bulk::insert(
+            &mut tx,
+            self.backend(),
+            "INSERT INTO golden (golden_id, entity, version, content_hash, data, created_at, updated_at, retired_into)",
+            "ON CONFLICT (golden_id) DO UPDATE SET version = excluded.version, content_hash = excluded.content_hash, \
+             data = excluded.data, updated_at = excluded.updated_at, retired_into = excluded.retired_into",
+            &golden_rows,
+        )
+        .await?;
+        bulk::insert(
+            &mut tx,
+            self.backend(),
+            "INSERT INTO outbox (entity, golden_id, version, event, payload, created_at)",
+            "",
+            &outbox_rows,
+        )
+        .await?;
 
+        tracing::debug!(
+            elapsed_ms = t0.elapsed().as_millis() as u64,
+            "outbox written"
+        );
         // Crosswalk, with history of every change.
         let old: Vec<(String, String, String)> =
             sqlx::query_as("SELECT source, record_key, golden_id FROM crosswalk WHERE entity = $1")
@@ -148,6 +152,20 @@ impl Store {
                 .await?;
         let mut old: BTreeMap<(String, String), String> =
             old.into_iter().map(|(s, k, g)| ((s, k), g)).collect();
+        let mut link_rows = Vec::new();
+        let mut history_rows = Vec::new();
+        let history =
+            |source: &str, key: &str, old: Option<String>, new: Option<String>, rule: &str| {
+                vec![
+                    Arg::Text(source.to_owned()),
+                    Arg::Text(key.to_owned()),
+                    Arg::Text(entity.to_owned()),
+                    Arg::OptText(old),
+                    Arg::OptText(new),
+                    Arg::Text(rule.to_owned()),
+                    Arg::Text(at.clone()),
+                ]
+            };
         for l in &r.links {
             let prev = old.remove(&(l.source.clone(), l.record_key.clone()));
             if prev.as_deref() == Some(l.golden_id.as_str()) {
@@ -156,49 +174,56 @@ impl Store {
             if prev.is_some() {
                 out.relinked += 1;
             }
-            sqlx::query(
-                "INSERT INTO crosswalk (source, record_key, entity, golden_id, rule, linked_at) VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (source, record_key) DO UPDATE SET golden_id = excluded.golden_id, rule = excluded.rule, linked_at = excluded.linked_at",
-            )
-            .bind(&l.source)
-            .bind(&l.record_key)
-            .bind(entity)
-            .bind(&l.golden_id)
-            .bind(&l.rule)
-            .bind(&at)
-            .execute(&mut *tx)
-            .await?;
-            history(
-                &mut tx,
+            link_rows.push(vec![
+                Arg::Text(l.source.clone()),
+                Arg::Text(l.record_key.clone()),
+                Arg::Text(entity.to_owned()),
+                Arg::Text(l.golden_id.clone()),
+                Arg::Text(l.rule.clone()),
+                Arg::Text(at.clone()),
+            ]);
+            history_rows.push(history(
                 &l.source,
                 &l.record_key,
-                entity,
                 prev,
                 Some(l.golden_id.clone()),
                 &l.rule,
-                &at,
-            )
-            .await?;
+            ));
         }
+        bulk::insert(
+            &mut tx,
+            self.backend(),
+            "INSERT INTO crosswalk (source, record_key, entity, golden_id, rule, linked_at)",
+            "ON CONFLICT (source, record_key) DO UPDATE SET golden_id = excluded.golden_id, rule = excluded.rule, linked_at = excluded.linked_at",
+            &link_rows,
+        )
+        .await?;
+        tracing::debug!(
+            elapsed_ms = t0.elapsed().as_millis() as u64,
+            "crosswalk written"
+        );
         for ((source, key), golden) in old {
             sqlx::query("DELETE FROM crosswalk WHERE source = $1 AND record_key = $2")
                 .bind(&source)
                 .bind(&key)
                 .execute(&mut *tx)
                 .await?;
-            history(
-                &mut tx,
-                &source,
-                &key,
-                entity,
-                Some(golden),
-                None,
-                "record removed",
-                &at,
-            )
-            .await?;
+            history_rows.push(history(&source, &key, Some(golden), None, "record removed"));
         }
+        bulk::insert(
+            &mut tx,
+            self.backend(),
+            "INSERT INTO crosswalk_history (source, record_key, entity, old_golden_id, new_golden_id, rule, at)",
+            "",
+            &history_rows,
+        )
+        .await?;
+        tracing::debug!(
+            elapsed_ms = t0.elapsed().as_millis() as u64,
+            "history written"
+        );
         tx.commit().await?;
+        tracing::debug!(elapsed_ms = t0.elapsed().as_millis() as u64, "committed");
         Ok(out)
     }
 
@@ -249,32 +274,6 @@ impl Store {
         .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn history(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    source: &str,
-    key: &str,
-    entity: &str,
-    old: Option<String>,
-    new: Option<String>,
-    rule: &str,
-    at: &str,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO crosswalk_history (source, record_key, entity, old_golden_id, new_golden_id, rule, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(source)
-    .bind(key)
-    .bind(entity)
-    .bind(old)
-    .bind(new)
-    .bind(rule)
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 #[cfg(test)]

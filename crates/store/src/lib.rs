@@ -6,6 +6,7 @@
 //! * [`outbox`]: what the publisher must send, in order.
 //! * [`status`]: counters, quarantine listing.
 
+mod bulk;
 mod error;
 pub mod golden;
 mod migrate;

@@ -2,7 +2,7 @@
 
 use tombolo_core::GoldenRecord;
 
-use crate::{now, Result, Store};
+use crate::{bulk, now, Result, Store};
 
 /// One pending publication.
 #[derive(Debug, Clone)]
@@ -36,12 +36,17 @@ impl Store {
     pub async fn mark_published(&self, ids: &[i64]) -> Result<()> {
         let at = now();
         let mut tx = self.pool().begin().await?;
-        for id in ids {
-            sqlx::query("UPDATE outbox SET published_at = $1 WHERE id = $2")
-                .bind(&at)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "UPDATE outbox SET published_at = {} WHERE id IN ({})",
+                bulk::placeholders(self.backend(), 1, 1),
+                bulk::placeholders(self.backend(), 2, chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(&at);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

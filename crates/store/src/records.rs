@@ -4,6 +4,9 @@ use serde::Serialize;
 use tombolo_core::{EntityKind, ErrorClass};
 use tombolo_normalize::NormalizedRecord;
 
+use std::collections::BTreeMap;
+
+use crate::bulk::{self, Arg};
 use crate::{now, sha256, Result, Store};
 
 /// A record or piece of input that goes to quarantine.
@@ -71,44 +74,75 @@ impl Store {
         let at = now();
         let mut out = BatchOutcome::default();
         let mut tx = self.pool().begin().await?;
+        // What the store holds for these keys, in chunks of one IN list each.
+        let mut known: BTreeMap<String, String> = BTreeMap::new();
+        for chunk in accepted.chunks(500) {
+            let sql = format!(
+                "SELECT record_key, content_hash FROM source_record WHERE source = {} AND record_key IN ({})",
+                bulk::placeholders(self.backend(), 1, 1),
+                bulk::placeholders(self.backend(), 2, chunk.len())
+            );
+            let mut q = sqlx::query_as::<_, (String, String)>(&sql).bind(source);
+            for rec in chunk {
+                q = q.bind(&rec.key);
+            }
+            known.extend(q.fetch_all(&mut *tx).await?);
+        }
+        let mut rows = Vec::new();
+        let mut touched = Vec::new();
         for rec in accepted {
             let hash = content_hash(rec)?;
-            let old: Option<(String,)> = sqlx::query_as(
-                "SELECT content_hash FROM source_record WHERE source = $1 AND record_key = $2",
-            )
-            .bind(source)
-            .bind(&rec.key)
-            .fetch_optional(&mut *tx)
-            .await?;
-            match old {
-                Some((h,)) if h == hash => {
+            match known.get(&rec.key) {
+                Some(h) if *h == hash => {
                     out.unchanged += 1;
                     continue;
                 }
                 Some(_) => out.changed += 1,
                 None => out.new += 1,
             }
-            sqlx::query(
-                "INSERT INTO source_record (source, record_key, entity, content_hash, data, observed_at, first_seen_at, updated_at, deleted) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 0) \
-                 ON CONFLICT (source, record_key) DO UPDATE SET entity = excluded.entity, content_hash = excluded.content_hash, \
-                   data = excluded.data, observed_at = excluded.observed_at, updated_at = excluded.updated_at, deleted = 0",
-            )
-            .bind(source)
-            .bind(&rec.key)
-            .bind(rec.entity.as_str())
-            .bind(&hash)
-            .bind(serde_json::to_string(rec)?)
-            .bind(rec.observed_at.clone())
-            .bind(&at)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE quarantine SET resolved_at = $1 WHERE source = $2 AND record_key = $3 AND resolved_at IS NULL")
-                .bind(&at)
-                .bind(source)
-                .bind(&rec.key)
-                .execute(&mut *tx)
-                .await?;
+            // A key seen twice in one batch: the later record wins, as it would row by row.
+            known.insert(rec.key.clone(), hash.clone());
+            rows.push(vec![
+                Arg::Text(source.to_owned()),
+                Arg::Text(rec.key.clone()),
+                Arg::Text(rec.entity.as_str().to_owned()),
+                Arg::Text(hash),
+                Arg::Text(serde_json::to_string(rec)?),
+                Arg::OptText(rec.observed_at.clone()),
+                Arg::Text(at.clone()),
+                Arg::Text(at.clone()),
+            ]);
+            touched.push(rec.key.clone());
+        }
+        // Later duplicates of a key in the same statement would conflict with themselves.
+        let mut last: BTreeMap<String, Vec<Arg>> = BTreeMap::new();
+        for row in rows {
+            if let Arg::Text(k) = &row[1] {
+                last.insert(k.clone(), row);
+            }
+        }
+        let rows: Vec<Vec<Arg>> = last.into_values().collect();
+        bulk::insert(
+            &mut tx,
+            self.backend(),
+            "INSERT INTO source_record (source, record_key, entity, content_hash, data, observed_at, first_seen_at, updated_at)",
+            "ON CONFLICT (source, record_key) DO UPDATE SET entity = excluded.entity, content_hash = excluded.content_hash, \
+             data = excluded.data, observed_at = excluded.observed_at, updated_at = excluded.updated_at, deleted = 0",
+            &rows,
+        )
+        .await?;
+        for chunk in touched.chunks(500) {
+            let sql = format!(
+                "UPDATE quarantine SET resolved_at = {} WHERE source = {} AND resolved_at IS NULL AND record_key IN ({})",
+                bulk::placeholders(self.backend(), 1, 1),
+                bulk::placeholders(self.backend(), 2, 1),
+                bulk::placeholders(self.backend(), 3, chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(&at).bind(source);
+            for k in chunk {
+                q = q.bind(k);
+            }
+            q.execute(&mut *tx).await?;
         }
         for q in quarantined {
             sqlx::query(
