@@ -8,7 +8,11 @@
 //!   splits leave the id with the larger part).
 //! * [`survivorship`]: per-field choice of value (source trust order, then recency) with
 //!   provenance.
+//! * [`compare`] and [`blocking`]: graded field comparisons and capped blocking keys, the
+//!   building blocks of probabilistic (Fellegi–Sunter) matching.
 
+pub mod blocking;
+pub mod compare;
 mod config;
 mod error;
 pub mod ids;
