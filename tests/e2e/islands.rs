@@ -61,6 +61,18 @@ async fn islands_load_resolve_publish_and_follow_changes() {
         "organisations: precision {p}, F1 {f1}"
     );
 
+    // Blocking for the probabilistic matcher: no runaway block, nearly all true pairs found.
+    let truth = f.data.join("truth_person.csv");
+    let blocking = json(f.tombolo(&["--json", "blocking", "--truth", truth.to_str().unwrap()]));
+    assert!(
+        blocking["oversized"].as_array().unwrap().is_empty(),
+        "{blocking}"
+    );
+    assert!(
+        blocking["pair_completeness"].as_f64().unwrap() >= 0.99,
+        "{blocking}"
+    );
+
     // The topics, read back by an independent client, decode with the schema files and hold
     // one record per golden record.
     let golden_people = status["golden_records"]["person"].as_u64().unwrap();

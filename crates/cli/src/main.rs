@@ -74,6 +74,16 @@ enum Command {
     },
     /// Check the configuration file and print what each source reads.
     Check,
+    /// Blocking report for the probabilistic matcher: candidate pairs per key, oversized keys,
+    /// and with --truth the pair completeness (share of true pairs that share a key).
+    Blocking {
+        /// Largest block a key may form before it is skipped.
+        #[arg(long, default_value_t = 50)]
+        max_block: usize,
+        /// Ground truth CSV (source,record_key,entity_id) to measure pair completeness.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -321,6 +331,86 @@ async fn quarantine_list(
     Ok(())
 }
 
+async fn blocking_report(
+    hub: &Hub,
+    max_block: usize,
+    truth: Option<PathBuf>,
+    json: bool,
+) -> Result<()> {
+    use tombolo_resolve::blocking::{
+        candidate_pairs, pair_completeness, person_keys, PERSON_RULES,
+    };
+    let stored = hub.store.records(EntityKind::Person).await?;
+    let records: Vec<&tombolo_normalize::NormalizedRecord> =
+        stored.iter().map(|s| &s.record).collect();
+    let mut per_key = std::collections::BTreeMap::new();
+    for rule in PERSON_RULES {
+        let only = |r: &tombolo_normalize::NormalizedRecord| {
+            person_keys(r)
+                .into_iter()
+                .filter(|(k, _)| *k == rule)
+                .collect()
+        };
+        let c = candidate_pairs(&records, only, max_block);
+        per_key.insert(rule, (c.pairs.len(), c.oversized.len()));
+    }
+    let all = candidate_pairs(&records, person_keys, max_block);
+    let completeness = match truth {
+        Some(path) => {
+            let mut map = std::collections::HashMap::new();
+            let mut rdr = csv::Reader::from_path(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            for row in rdr.records() {
+                let row = row?;
+                map.insert((row[0].to_owned(), row[1].to_owned()), row[2].to_owned());
+            }
+            let ids: Vec<String> = stored
+                .iter()
+                .map(|s| {
+                    map.get(&(s.source.clone(), s.record.key.clone()))
+                        .cloned()
+                        .unwrap_or_else(|| format!("unknown:{}:{}", s.source, s.record.key))
+                })
+                .collect();
+            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            Some(pair_completeness(&refs, &all.pairs))
+        }
+        None => None,
+    };
+    if json {
+        let keys: serde_json::Map<String, serde_json::Value> = per_key
+            .iter()
+            .map(|(k, (p, o))| {
+                (
+                    (*k).to_owned(),
+                    serde_json::json!({ "pairs": p, "oversized_keys": o }),
+                )
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({ "records": records.len(), "candidate_pairs": all.pairs.len(), "keys": keys,
+                                "oversized": all.oversized, "pair_completeness": completeness })
+        );
+        return Ok(());
+    }
+    println!(
+        "{} person records, {} candidate pairs (max block {max_block})",
+        records.len(),
+        all.pairs.len()
+    );
+    for (k, (p, o)) in &per_key {
+        println!("  {k:<26} {p:>9} pairs  {o:>4} oversized keys skipped");
+    }
+    for (k, n) in all.oversized.iter().take(10) {
+        println!("  oversized: {k} ({n} records)");
+    }
+    if let Some(c) = completeness {
+        println!("pair completeness: {c:.4}");
+    }
+    Ok(())
+}
+
 fn check(config: &Config, json: bool) -> Result<()> {
     let codes = config.code_tables();
     let mut out = Vec::new();
@@ -413,6 +503,9 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             what: Quarantine::List { source, all, limit },
         } => quarantine_list(&hub, source, all, limit, cli.json).await?,
         Command::Check => {}
+        Command::Blocking { max_block, truth } => {
+            blocking_report(&hub, max_block, truth, cli.json).await?
+        }
     }
     hub.store.close().await;
     Ok(ExitCode::SUCCESS)

@@ -9,9 +9,19 @@ use tombolo_normalize::NormalizedRecord;
 
 use crate::compare::pinyin_key;
 
+/// The rules [`person_keys`] applies, in order.
+pub const PERSON_RULES: [&str; 6] = [
+    "resident_id",
+    "surname+birth_date",
+    "pinyin+birth_year",
+    "phone",
+    "name+community+building",
+    "pinyin+building+room",
+];
+
 /// Blocking keys of a person record: `(rule, value)`.
 pub fn person_keys(r: &NormalizedRecord) -> Vec<(&'static str, String)> {
-    let mut keys = Vec::with_capacity(5);
+    let mut keys = Vec::with_capacity(6);
     let name = r.get("name");
     let birth = r.get("birth_date");
     if let Some(id) = r.get("resident_id") {
@@ -33,6 +43,14 @@ pub fn person_keys(r: &NormalizedRecord) -> Vec<(&'static str, String)> {
         (name, r.get("address.community"), r.get("address.building"))
     {
         keys.push(("name+community+building", format!("{n}|{c}|{b}")));
+    }
+    // Sources that write the address without its community still share the dwelling.
+    if let (Some(n), Some(b), Some(room)) = (name, r.get("address.building"), r.get("address.room"))
+    {
+        keys.push((
+            "pinyin+building+room",
+            format!("{}|{b}|{room}", pinyin_key(n)),
+        ));
     }
     keys
 }
@@ -138,6 +156,23 @@ mod tests {
         assert_eq!(c.pairs, vec![(0, 1), (2, 3)]);
         assert_eq!(pair_completeness(&["a", "a", "b", "c"], &c.pairs), 1.0);
         assert_eq!(pair_completeness(&["a", "b", "a", "c"], &c.pairs), 0.0);
+    }
+
+    #[test]
+    fn dwelling_key_tolerates_homophones_and_missing_community() {
+        let a = rec(&[
+            ("name", "张伟"),
+            ("address.building", "3"),
+            ("address.room", "301"),
+        ]);
+        let b = rec(&[
+            ("name", "张玮"),
+            ("address.community", "安居社区"),
+            ("address.building", "3"),
+            ("address.room", "301"),
+        ]);
+        let c = candidate_pairs(&[&a, &b], person_keys, 10);
+        assert_eq!(c.pairs, vec![(0, 1)]);
     }
 
     #[test]
