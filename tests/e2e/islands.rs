@@ -18,6 +18,18 @@ fn counts_add_up(status: &serde_json::Value) {
     }
 }
 
+/// The first hukou row of the person crosswalk: (source, key, golden id).
+fn crosswalk_first(f: &Islands) -> (String, String, String) {
+    let csv = ok(f.tombolo(&["export", "crosswalk", "--entity", "person"]));
+    let line = csv
+        .lines()
+        .find(|l| l.starts_with("hukou,"))
+        .unwrap()
+        .to_owned();
+    let cols: Vec<&str> = line.split(',').collect();
+    (cols[0].to_owned(), cols[1].to_owned(), cols[2].to_owned())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn islands_load_resolve_publish_and_follow_changes() {
     let _turn = HEAVY.lock().await;
@@ -60,6 +72,13 @@ async fn islands_load_resolve_publish_and_follow_changes() {
         p >= 1.0 && f1 >= 0.99,
         "organisations: precision {p}, F1 {f1}"
     );
+
+    // Every record can say why it sits where it does.
+    let first = crosswalk_first(&f);
+    let why = json(f.tombolo(&["--json", "explain", &first.0, &first.1]));
+    assert_eq!(why["golden_id"].as_str(), Some(first.2.as_str()));
+    assert!(why["rule"].as_str().is_some_and(|r| !r.is_empty()));
+    assert!(!why["provenance"].as_array().unwrap().is_empty());
 
     // Blocking for the probabilistic matcher: no runaway block, nearly all true pairs found.
     let truth = f.data.join("truth_person.csv");

@@ -74,6 +74,9 @@ enum Command {
     },
     /// Check the configuration file and print what each source reads.
     Check,
+    /// Why a source record sits in its golden record: the linking rule, the field-by-field
+    /// comparison with every other member, and where each golden value came from.
+    Explain { source: String, record_key: String },
     /// Blocking report for the probabilistic matcher: candidate pairs per key, oversized keys,
     /// and with --truth the pair completeness (share of true pairs that share a key).
     Blocking {
@@ -331,6 +334,148 @@ async fn quarantine_list(
     Ok(())
 }
 
+async fn explain(hub: &Hub, source: &str, key: &str, json: bool) -> Result<()> {
+    use tombolo_resolve::compare;
+    let (entity, link) = hub
+        .store
+        .link(source, key)
+        .await?
+        .with_context(|| format!("no record {source}/{key} in the crosswalk"))?;
+    let record = hub
+        .store
+        .record(source, key)
+        .await?
+        .with_context(|| format!("record {source}/{key} is not stored"))?;
+    let golden = hub
+        .store
+        .golden(&link.golden_id)
+        .await?
+        .with_context(|| format!("golden record {} is missing", link.golden_id))?;
+    struct Parts<'a>(&'a tombolo_normalize::NormalizedRecord);
+    impl compare::Parts for Parts<'_> {
+        fn part(&self, name: &str) -> Option<&str> {
+            self.0.get(&format!("address.{name}"))
+        }
+    }
+    let mut comparisons = Vec::new();
+    for m in &golden.members {
+        if m.source == source && m.record_key == key {
+            continue;
+        }
+        let Some(other) = hub.store.record(&m.source, &m.record_key).await? else {
+            continue;
+        };
+        let field =
+            |c: compare::Comparison, level: Option<usize>, a: Option<&str>, b: Option<&str>| {
+                serde_json::json!({
+                    "field": c.field, "this": a, "other": b,
+                    "level": level.and_then(|l| c.levels.get(l)).copied().unwrap_or("missing"),
+                })
+            };
+        let g = |r: &tombolo_normalize::NormalizedRecord, f: &str| r.get(f).map(str::to_owned);
+        let mut fields = Vec::new();
+        if entity == EntityKind::Person {
+            for (c, f) in [
+                (
+                    compare::NAME,
+                    compare::name as fn(Option<&str>, Option<&str>) -> Option<usize>,
+                ),
+                (compare::BIRTH_DATE, compare::birth_date),
+                (compare::RESIDENT_ID, compare::resident_id),
+                (compare::PHONE, compare::phone),
+                (compare::SEX, compare::sex),
+            ] {
+                let (a, b) = (g(&record, c.field), g(&other, c.field));
+                fields.push(field(
+                    c,
+                    f(a.as_deref(), b.as_deref()),
+                    a.as_deref(),
+                    b.as_deref(),
+                ));
+            }
+            let level = compare::address(&Parts(&record), &Parts(&other));
+            let line = |r: &tombolo_normalize::NormalizedRecord| {
+                let mut p = tombolo_normalize::validate::Place::default();
+                for part in tombolo_normalize::validate::address::PARTS {
+                    p.set_part(part, r.get(&format!("address.{part}")).map(str::to_owned));
+                }
+                Some(p.display()).filter(|s| !s.is_empty())
+            };
+            let (a, b) = (line(&record), line(&other));
+            fields.push(field(compare::ADDRESS, level, a.as_deref(), b.as_deref()));
+        } else {
+            for f in ["name", "credit_code", "org_code", "legal_rep"] {
+                let (a, b) = (g(&record, f), g(&other, f));
+                let level = match (&a, &b) {
+                    (Some(x), Some(y)) if x == y => "exact",
+                    (Some(_), Some(_)) => "different",
+                    _ => "missing",
+                };
+                fields
+                    .push(serde_json::json!({ "field": f, "this": a, "other": b, "level": level }));
+            }
+        }
+        comparisons.push(
+            serde_json::json!({ "source": m.source, "record_key": m.record_key, "fields": fields }),
+        );
+    }
+    let out = serde_json::json!({
+        "source": source, "record_key": key, "entity": entity, "golden_id": link.golden_id, "rule": link.rule,
+        "record": record.values, "issues": record.issues, "members": golden.members.len(),
+        "comparisons": comparisons, "provenance": golden.provenance,
+    });
+    if json {
+        println!("{out}");
+        return Ok(());
+    }
+    println!(
+        "{source}/{key} → {} ({} members), linked by: {}",
+        link.golden_id,
+        golden.members.len(),
+        link.rule
+    );
+    for i in &record.issues {
+        println!(
+            "  issue on {}: {} {}",
+            i.field,
+            i.reason,
+            i.raw
+                .as_deref()
+                .map(|r| format!("(raw {r:?})"))
+                .unwrap_or_default()
+        );
+    }
+    for c in &comparisons {
+        println!(
+            "  vs {}/{}:",
+            c["source"].as_str().unwrap_or(""),
+            c["record_key"].as_str().unwrap_or("")
+        );
+        for f in c["fields"].as_array().into_iter().flatten() {
+            println!(
+                "    {:<12} {:<24} {:<24} {}",
+                f["field"].as_str().unwrap_or(""),
+                f["this"].as_str().unwrap_or("-"),
+                f["other"].as_str().unwrap_or("-"),
+                f["level"].as_str().unwrap_or("")
+            );
+        }
+    }
+    println!("  golden values:");
+    for p in &golden.provenance {
+        let value = golden
+            .values
+            .get(&p.field)
+            .map(String::as_str)
+            .unwrap_or("(parts)");
+        println!(
+            "    {:<22} {:<40} from {}/{} ({})",
+            p.field, value, p.source, p.record_key, p.rule
+        );
+    }
+    Ok(())
+}
+
 async fn blocking_report(
     hub: &Hub,
     max_block: usize,
@@ -503,6 +648,9 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             what: Quarantine::List { source, all, limit },
         } => quarantine_list(&hub, source, all, limit, cli.json).await?,
         Command::Check => {}
+        Command::Explain { source, record_key } => {
+            explain(&hub, &source, &record_key, cli.json).await?
+        }
         Command::Blocking { max_block, truth } => {
             blocking_report(&hub, max_block, truth, cli.json).await?
         }

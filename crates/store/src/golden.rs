@@ -264,6 +264,40 @@ impl Store {
             .collect()
     }
 
+    /// Where one source record sits: its link, with the entity kind.
+    pub async fn link(&self, source: &str, record_key: &str) -> Result<Option<(EntityKind, Link)>> {
+        let row: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT entity, golden_id, rule FROM crosswalk WHERE source = $1 AND record_key = $2",
+        )
+        .bind(source)
+        .bind(record_key)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.and_then(|(entity, golden_id, rule)| {
+            EntityKind::parse(&entity).map(|e| {
+                (
+                    e,
+                    Link {
+                        source: source.to_owned(),
+                        record_key: record_key.to_owned(),
+                        golden_id,
+                        rule,
+                    },
+                )
+            })
+        }))
+    }
+
+    /// One golden record (retired ones too).
+    pub async fn golden(&self, golden_id: &str) -> Result<Option<GoldenRecord>> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT data FROM golden WHERE golden_id = $1")
+            .bind(golden_id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|(d,)| serde_json::from_str(&d).map_err(Into::into))
+            .transpose()
+    }
+
     /// Number of active golden records of an entity kind.
     pub async fn golden_count(&self, entity: EntityKind) -> Result<u64> {
         let (n,): (i64,) = sqlx::query_as(
