@@ -116,20 +116,9 @@ pub fn pair_completeness(truth: &[&str], candidates: &[(usize, usize)]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tombolo_core::EntityKind;
 
     fn rec(pairs: &[(&str, &str)]) -> NormalizedRecord {
-        NormalizedRecord {
-            entity: EntityKind::Person,
-            key: String::new(),
-            observed_at: None,
-            values: pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            issues: vec![],
-            derived: vec![],
-        }
+        crate::linking::tests::person("s", "", pairs).record
     }
 
     #[test]
