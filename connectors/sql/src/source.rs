@@ -154,27 +154,24 @@ impl SqlSource {
             cols.push(d.ident(w));
         }
         let sql = format!("SELECT {} FROM {} LIMIT 1", cols.join(", "), self.from);
+        // The same steps for both drivers; only the pool type differs.
+        macro_rules! type_names {
+            ($pool:expr) => {
+                sqlx::query(&sql)
+                    .fetch_optional($pool)
+                    .await
+                    .map_err(transient)?
+                    .map(|r| {
+                        r.columns()
+                            .iter()
+                            .map(|c| c.type_info().name().to_owned())
+                            .collect()
+                    })
+            };
+        }
         let names: Option<Vec<String>> = match &self.pool {
-            Pool::Pg(p) => sqlx::query(&sql)
-                .fetch_optional(p)
-                .await
-                .map_err(transient)?
-                .map(|r| {
-                    r.columns()
-                        .iter()
-                        .map(|c| c.type_info().name().to_owned())
-                        .collect()
-                }),
-            Pool::My(p) => sqlx::query(&sql)
-                .fetch_optional(p)
-                .await
-                .map_err(transient)?
-                .map(|r| {
-                    r.columns()
-                        .iter()
-                        .map(|c| c.type_info().name().to_owned())
-                        .collect()
-                }),
+            Pool::Pg(p) => type_names!(p),
+            Pool::My(p) => type_names!(p),
         };
         if let Some(names) = names {
             self.cp.key_type = Some(d.cast_type(&names[0]).to_owned());
