@@ -98,7 +98,10 @@ name = {{ from = "name", required = true }}
     });
     for store in [format!("sqlite:{}", dir.join("t.db").display()), pg_store] {
         let env = BTreeMap::new();
+        let check = json(&mut tombolo(&config, &store, &env, &["--json", "check"]));
+        assert_eq!(check.as_array().unwrap().len(), 3, "{check}");
         ok(&mut tombolo(&config, &store, &env, &["run"]));
+
         let status = json(&mut tombolo(&config, &store, &env, &["--json", "status"]));
         for (name, pulled, accepted) in [("csv", 5, 2), ("api", 5, 4), ("sql", 3, 2)] {
             let s = &source(&status, name)["last"];
@@ -138,5 +141,22 @@ name = {{ from = "name", required = true }}
                 .unwrap()
                 == 8
         );
+        // Pulling one source by name again: nothing new, and still nothing lost.
+        let pulled = json(&mut tombolo(
+            &config,
+            &store,
+            &env,
+            &["--json", "pull", "sql"],
+        ));
+        let sql = &pulled["sources"][0];
+        assert_eq!(
+            (sql["source"].as_str(), sql["pulled"].as_u64()),
+            (Some("sql"), Some(0)),
+            "{pulled}"
+        );
+        let unknown = tombolo(&config, &store, &env, &["pull", "nope"])
+            .output()
+            .unwrap();
+        assert!(!unknown.status.success(), "an unknown source is an error");
     }
 }
