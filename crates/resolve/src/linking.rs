@@ -105,6 +105,12 @@ pub fn cluster(entity: EntityKind, records: &[Input], config: &ResolveConfig) ->
     }
     let mut groups: Vec<Vec<usize>> = by_root.into_values().collect();
     groups.sort_by_key(|g| g[0]);
+    let mut cluster_of = vec![0; records.len()];
+    for (c, g) in groups.iter().enumerate() {
+        for &i in g {
+            cluster_of[i] = c;
+        }
+    }
     let mut rules = vec![String::new(); records.len()];
     for g in &groups {
         for &i in g {
@@ -115,7 +121,8 @@ pub fn cluster(entity: EntityKind, records: &[Input], config: &ResolveConfig) ->
                     record_keys[i].iter().any(|k| {
                         k.0 == *rule
                             && blocks.get(k).is_some_and(|m| {
-                                m.len() <= MAX_BLOCK && m.iter().any(|&j| j != i && g.contains(&j))
+                                m.len() <= MAX_BLOCK
+                                    && m.iter().any(|&j| j != i && cluster_of[j] == cluster_of[i])
                             })
                     })
                 })

@@ -59,7 +59,8 @@ impl Store {
             .map(|(id, v, h, ret, d)| (id, (v, h, ret, d)))
             .collect();
 
-        let mut to_publish: Vec<GoldenRecord> = Vec::new();
+        // Each version to write and publish, with its content hash.
+        let mut to_publish: Vec<(GoldenRecord, String)> = Vec::new();
         let active: BTreeSet<&str> = r.goldens.iter().map(|g| g.golden_id.as_str()).collect();
         for g in &r.goldens {
             let mut g = g.clone();
@@ -80,7 +81,7 @@ impl Store {
                 }
             }
             g.updated_at = at.clone();
-            to_publish.push(g);
+            to_publish.push((g, hash));
         }
         for (id, (version, _, retired_into, data)) in &existing {
             if active.contains(id.as_str()) || retired_into.is_some() {
@@ -92,11 +93,12 @@ impl Store {
             g.retired_into = Some(r.retired.get(id).cloned().unwrap_or_default());
             g.members.clear();
             out.retired += 1;
-            to_publish.push(g);
+            let hash = golden_hash(&g)?;
+            to_publish.push((g, hash));
         }
         let mut golden_rows = Vec::with_capacity(to_publish.len());
         let mut outbox_rows = Vec::with_capacity(to_publish.len());
-        for g in &to_publish {
+        for (g, hash) in &to_publish {
             let data = serde_json::to_string(g)?;
             let event = if g.retired_into.is_some() {
                 "retire"
@@ -107,7 +109,7 @@ impl Store {
                 Arg::Text(g.golden_id.clone()),
                 Arg::Text(entity.to_owned()),
                 Arg::Int(g.version),
-                Arg::Text(golden_hash(g)?),
+                Arg::Text(hash.clone()),
                 Arg::Text(data.clone()),
                 Arg::Text(at.clone()),
                 Arg::Text(at.clone()),
@@ -139,11 +141,6 @@ impl Store {
             &outbox_rows,
         )
         .await?;
-
-        tracing::debug!(
-            elapsed_ms = t0.elapsed().as_millis() as u64,
-            "outbox written"
-        );
         // Crosswalk, with history of every change.
         let old: Vec<(String, String, String)> =
             sqlx::query_as("SELECT source, record_key, golden_id FROM crosswalk WHERE entity = $1")
@@ -198,10 +195,6 @@ impl Store {
             &link_rows,
         )
         .await?;
-        tracing::debug!(
-            elapsed_ms = t0.elapsed().as_millis() as u64,
-            "crosswalk written"
-        );
         for ((source, key), golden) in old {
             sqlx::query("DELETE FROM crosswalk WHERE source = $1 AND record_key = $2")
                 .bind(&source)
@@ -218,12 +211,13 @@ impl Store {
             &history_rows,
         )
         .await?;
-        tracing::debug!(
-            elapsed_ms = t0.elapsed().as_millis() as u64,
-            "history written"
-        );
         tx.commit().await?;
-        tracing::debug!(elapsed_ms = t0.elapsed().as_millis() as u64, "committed");
+        tracing::debug!(
+            entity,
+            elapsed_ms = t0.elapsed().as_millis() as u64,
+            ?out,
+            "resolution applied"
+        );
         Ok(out)
     }
 
