@@ -335,7 +335,6 @@ async fn quarantine_list(
 }
 
 async fn explain(hub: &Hub, source: &str, key: &str, json: bool) -> Result<()> {
-    use tombolo_resolve::compare;
     let (entity, link) = hub
         .store
         .link(source, key)
@@ -351,12 +350,15 @@ async fn explain(hub: &Hub, source: &str, key: &str, json: bool) -> Result<()> {
         .golden(&link.golden_id)
         .await?
         .with_context(|| format!("golden record {} is missing", link.golden_id))?;
-    struct Parts<'a>(&'a tombolo_normalize::NormalizedRecord);
-    impl compare::Parts for Parts<'_> {
-        fn part(&self, name: &str) -> Option<&str> {
-            self.0.get(&format!("address.{name}"))
-        }
-    }
+    let model: Option<tombolo_resolve::fs::Model> = match hub.store.model(entity).await? {
+        Some(m) => Some(serde_json::from_str(&m.params)?),
+        None => None,
+    };
+    let evidence: Option<serde_json::Value> = link
+        .evidence
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()?;
     let mut comparisons = Vec::new();
     for m in &golden.members {
         if m.source == source && m.record_key == key {
@@ -365,44 +367,21 @@ async fn explain(hub: &Hub, source: &str, key: &str, json: bool) -> Result<()> {
         let Some(other) = hub.store.record(&m.source, &m.record_key).await? else {
             continue;
         };
-        let field =
-            |c: compare::Comparison, level: Option<usize>, a: Option<&str>, b: Option<&str>| {
-                serde_json::json!({
-                    "field": c.field, "this": a, "other": b,
-                    "level": level.and_then(|l| c.levels.get(l)).copied().unwrap_or("missing"),
-                })
-            };
         let g = |r: &tombolo_normalize::NormalizedRecord, f: &str| r.get(f).map(str::to_owned);
         let mut fields = Vec::new();
-        if entity == EntityKind::Person {
-            for (c, f) in [
-                (
-                    compare::NAME,
-                    compare::name as fn(Option<&str>, Option<&str>) -> Option<usize>,
-                ),
-                (compare::BIRTH_DATE, compare::birth_date),
-                (compare::RESIDENT_ID, compare::resident_id),
-                (compare::PHONE, compare::phone),
-                (compare::SEX, compare::sex),
-            ] {
-                let (a, b) = (g(&record, c.field), g(&other, c.field));
-                fields.push(field(
-                    c,
-                    f(a.as_deref(), b.as_deref()),
-                    a.as_deref(),
-                    b.as_deref(),
-                ));
+        if let (EntityKind::Person, Some(model)) = (entity, &model) {
+            let e = tombolo_resolve::explain_people(model, &record, &other);
+            for t in &e.terms {
+                fields.push(serde_json::json!({
+                    "field": t.field, "this": t.left, "other": t.right,
+                    "level": t.level.as_deref().unwrap_or("missing"), "weight": t.weight,
+                }));
             }
-            let level = compare::address(&Parts(&record), &Parts(&other));
-            let line = |r: &tombolo_normalize::NormalizedRecord| {
-                let mut p = tombolo_normalize::validate::Place::default();
-                for part in tombolo_normalize::validate::address::PARTS {
-                    p.set_part(part, r.get(&format!("address.{part}")).map(str::to_owned));
-                }
-                Some(p.display()).filter(|s| !s.is_empty())
-            };
-            let (a, b) = (line(&record), line(&other));
-            fields.push(field(compare::ADDRESS, level, a.as_deref(), b.as_deref()));
+            comparisons.push(serde_json::json!({
+                "source": m.source, "record_key": m.record_key, "fields": fields,
+                "prior_weight": e.prior_weight, "weight": e.weight, "probability": e.probability,
+            }));
+            continue;
         } else {
             for f in ["name", "credit_code", "org_code", "legal_rep"] {
                 let (a, b) = (g(&record, f), g(&other, f));
@@ -421,7 +400,7 @@ async fn explain(hub: &Hub, source: &str, key: &str, json: bool) -> Result<()> {
     }
     let out = serde_json::json!({
         "source": source, "record_key": key, "entity": entity, "golden_id": link.golden_id, "rule": link.rule,
-        "record": record.values, "issues": record.issues, "members": golden.members.len(),
+        "evidence": evidence, "record": record.values, "issues": record.issues, "members": golden.members.len(),
         "comparisons": comparisons, "provenance": golden.provenance,
     });
     if json {
@@ -445,15 +424,38 @@ async fn explain(hub: &Hub, source: &str, key: &str, json: bool) -> Result<()> {
                 .unwrap_or_default()
         );
     }
-    for c in &comparisons {
+    if let Some(e) = &evidence {
         println!(
-            "  vs {}/{}:",
+            "  tied by the pair with {}/{}{}",
+            e["with"][0].as_str().unwrap_or(""),
+            e["with"][1].as_str().unwrap_or(""),
+            if e["manual"].as_bool() == Some(true) {
+                " (a reviewer's decision)"
+            } else {
+                ""
+            }
+        );
+    }
+    for c in &comparisons {
+        let score = match (c["weight"].as_f64(), c["probability"].as_f64()) {
+            (Some(w), Some(p)) => format!(
+                ": prior {:+.2} + fields = weight {w:+.2}, probability {p:.6}",
+                c["prior_weight"].as_f64().unwrap_or_default()
+            ),
+            _ => ":".to_owned(),
+        };
+        println!(
+            "  vs {}/{}{score}",
             c["source"].as_str().unwrap_or(""),
             c["record_key"].as_str().unwrap_or("")
         );
         for f in c["fields"].as_array().into_iter().flatten() {
+            let weight = f["weight"]
+                .as_f64()
+                .map(|w| format!("{w:+7.2}"))
+                .unwrap_or_default();
             println!(
-                "    {:<12} {:<24} {:<24} {}",
+                "    {:<12} {:<24} {:<24} {:<26} {weight}",
                 f["field"].as_str().unwrap_or(""),
                 f["this"].as_str().unwrap_or("-"),
                 f["other"].as_str().unwrap_or("-"),

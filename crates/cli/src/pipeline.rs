@@ -1,6 +1,6 @@
 //! The pipeline: pull → normalise → store (with checkpoint) → resolve → outbox → publish.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -9,8 +9,11 @@ use tombolo_core::{EntityKind, ErrorClass, Pulled, RawRecord};
 use tombolo_normalize::Mapping;
 use tombolo_publish::kafka::KafkaSink;
 use tombolo_publish::publisher::{drain, PublishStats};
+use tombolo_resolve::fs::{Model, Verdict};
+use tombolo_resolve::{ManualDecision, Request};
 use tombolo_store::golden::ApplyOutcome;
 use tombolo_store::records::QuarantineEntry;
+use tombolo_store::resolution::{NewReview, ResolveState};
 use tombolo_store::status::RunCounts;
 use tombolo_store::Store;
 
@@ -34,6 +37,15 @@ pub struct EntityReport {
     pub entity: EntityKind,
     pub records: u64,
     pub golden_records: u64,
+    /// `full` or `incremental`.
+    pub mode: &'static str,
+    /// Records re-clustered (all of them in a full resolution).
+    pub records_resolved: u64,
+    pub pairs_scored: u64,
+    /// Pairs filed for review by this resolution.
+    pub review_items: u64,
+    /// The parameters used (people).
+    pub model_id: Option<i64>,
     #[serde(flatten)]
     pub outcome: ApplyOutcome,
     /// Linking keys skipped because too many records shared them.
@@ -62,6 +74,10 @@ impl RunReport {
 pub struct Hub {
     pub config: Config,
     pub store: Store,
+}
+
+fn json(e: serde_json::Error) -> Error {
+    Error::Resolve(tombolo_resolve::Error::Json(e))
 }
 
 fn excerpt(r: &RawRecord) -> String {
@@ -187,55 +203,210 @@ impl Hub {
         e
     }
 
-    /// Resolves every entity kind and writes golden records, crosswalk and outbox.
-    pub async fn resolve(&self) -> Result<Vec<EntityReport>> {
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    /// Resolves every entity kind and writes golden records, crosswalk, review queue and
+    /// outbox. Incremental unless `full` (or the parameters changed since the last resolution):
+    /// only records stored since then, and what they touch, are re-resolved.
+    pub async fn resolve(&self, full: bool) -> Result<Vec<EntityReport>> {
         let mut out = Vec::new();
         for entity in self.entities() {
-            let t = Instant::now();
-            let records: Vec<tombolo_resolve::Input> = self
-                .store
-                .records(entity)
-                .await?
-                .into_iter()
-                .map(|r| tombolo_resolve::Input {
-                    source: r.source,
-                    record: r.record,
-                })
-                .collect();
-            let previous: BTreeMap<(String, String), String> = self
-                .store
-                .crosswalk(entity)
-                .await?
-                .into_iter()
-                .map(|l| ((l.source, l.record_key), l.golden_id))
-                .collect();
-            let loaded = t.elapsed();
-            let resolved =
-                tombolo_resolve::resolve(entity, &records, &previous, &self.config.resolve, &now)?;
-            for (key, n) in &resolved.oversized {
-                tracing::warn!(%entity, key, records = n, "linking key shared by too many records: ignored");
-            }
-            let computed = t.elapsed();
-            let resolution = resolved.resolution;
-            let outcome = self.store.apply_resolution(&resolution).await?;
-            tracing::info!(
-                %entity,
-                records = records.len(),
-                load_ms = loaded.as_millis() as u64,
-                resolve_ms = (computed - loaded).as_millis() as u64,
-                store_ms = (t.elapsed() - computed).as_millis() as u64,
-                "resolved"
-            );
-            out.push(EntityReport {
-                entity,
-                records: records.len() as u64,
-                golden_records: resolution.goldens.len() as u64,
-                outcome,
-                oversized_keys: resolved.oversized,
-            });
+            out.push(self.resolve_entity(entity, full).await?);
         }
         Ok(out)
+    }
+
+    /// Retrains the parameters of people on the records stored now, saves them and resolves
+    /// everything again with them. Manual decisions still apply.
+    pub async fn train(&self) -> Result<Vec<EntityReport>> {
+        let entity = EntityKind::Person;
+        let records = self.inputs(entity).await?;
+        let t = Instant::now();
+        let model = tombolo_resolve::train_people(&records, &self.config.resolve);
+        let id = self
+            .store
+            .save_model(
+                entity,
+                &serde_json::to_string(&model).map_err(json)?,
+                records.len() as u64,
+            )
+            .await?;
+        tracing::info!(
+            model_id = id,
+            records = records.len(),
+            ms = t.elapsed().as_millis() as u64,
+            "trained"
+        );
+        self.resolve(true).await
+    }
+
+    async fn inputs(&self, entity: EntityKind) -> Result<Vec<tombolo_resolve::Input>> {
+        Ok(self
+            .store
+            .records(entity)
+            .await?
+            .into_iter()
+            .map(|r| tombolo_resolve::Input {
+                source: r.source,
+                record: r.record,
+            })
+            .collect())
+    }
+
+    async fn resolve_entity(&self, entity: EntityKind, full: bool) -> Result<EntityReport> {
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let t = Instant::now();
+        let clock = self.store.clock();
+        let state = self.store.resolve_state(entity).await?;
+        let stored = match entity {
+            EntityKind::Person => self.store.model(entity).await?,
+            _ => None,
+        };
+        let model: Option<Model> = stored
+            .as_ref()
+            .map(|m| serde_json::from_str(&m.params))
+            .transpose()
+            .map_err(json)?;
+        let records = self.inputs(entity).await?;
+        let previous: BTreeMap<(String, String), String> = self
+            .store
+            .crosswalk(entity)
+            .await?
+            .into_iter()
+            .map(|l| ((l.source, l.record_key), l.golden_id))
+            .collect();
+        let decisions: Vec<ManualDecision> = self
+            .store
+            .decisions(entity)
+            .await?
+            .into_iter()
+            .filter_map(|d| {
+                let verdict = match d.verdict.as_str() {
+                    "match" => Verdict::Match,
+                    "distinct" => Verdict::Distinct,
+                    _ => return None,
+                };
+                Some(ManualDecision {
+                    a: d.a,
+                    b: d.b,
+                    verdict,
+                })
+            })
+            .collect();
+        // Incremental when the last resolution used the parameters in force now.
+        let incremental = !full
+            && entity == EntityKind::Person
+            && state.as_ref().is_some_and(|s| {
+                s.model_id.is_some() && s.model_id == stored.as_ref().map(|m| m.id)
+            });
+        let changed: Option<BTreeSet<(String, String)>> = match (&state, incremental) {
+            (Some(s), true) => {
+                let mut c: BTreeSet<(String, String)> = self
+                    .store
+                    .changed_since(entity, &s.resolved_at)
+                    .await?
+                    .into_iter()
+                    .collect();
+                let live: BTreeSet<(&str, &str)> = records
+                    .iter()
+                    .map(|r| (r.source.as_str(), r.record.key.as_str()))
+                    .collect();
+                c.extend(
+                    previous
+                        .keys()
+                        .filter(|(s, k)| !live.contains(&(s.as_str(), k.as_str())))
+                        .cloned(),
+                );
+                Some(c)
+            }
+            _ => None,
+        };
+        let loaded = t.elapsed();
+        let resolved = tombolo_resolve::resolve(&Request {
+            entity,
+            records: &records,
+            previous: &previous,
+            config: &self.config.resolve,
+            now: &now,
+            model: model.as_ref(),
+            decisions: &decisions,
+            changed: changed.as_ref(),
+        })?;
+        for (key, n) in &resolved.oversized {
+            tracing::warn!(%entity, key, records = n, "blocking key shared by too many records: ignored");
+        }
+        let computed = t.elapsed();
+        let model_id = match (&resolved.trained, &stored) {
+            (Some(m), _) => Some(
+                self.store
+                    .save_model(
+                        entity,
+                        &serde_json::to_string(m).map_err(json)?,
+                        records.len() as u64,
+                    )
+                    .await?,
+            ),
+            (None, Some(s)) => Some(s.id),
+            (None, None) => None,
+        };
+        let resolution = &resolved.resolution;
+        let outcome = self.store.apply_resolution(resolution).await?;
+        let review: Vec<NewReview> = resolved
+            .review
+            .iter()
+            .map(|r| {
+                Ok(NewReview {
+                    a: r.a.clone(),
+                    b: r.b.clone(),
+                    reason: serde_json::to_value(r.reason)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    probability: r.explanation.probability,
+                    explanation: serde_json::to_string(&r.explanation).map_err(json)?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        self.store
+            .replace_review(
+                entity,
+                &review,
+                resolution.partial.as_ref().map(|p| &p.records),
+            )
+            .await?;
+        self.store
+            .set_resolve_state(
+                entity,
+                &ResolveState {
+                    model_id,
+                    resolved_at: clock,
+                },
+            )
+            .await?;
+        tracing::info!(
+            %entity,
+            records = records.len(),
+            resolved = resolved.records_resolved,
+            pairs = resolved.pairs_scored,
+            load_ms = loaded.as_millis() as u64,
+            resolve_ms = (computed - loaded).as_millis() as u64,
+            store_ms = (t.elapsed() - computed).as_millis() as u64,
+            "resolved"
+        );
+        Ok(EntityReport {
+            entity,
+            records: records.len() as u64,
+            golden_records: self.store.golden_count(entity).await?,
+            mode: if changed.is_some() {
+                "incremental"
+            } else {
+                "full"
+            },
+            records_resolved: resolved.records_resolved,
+            pairs_scored: resolved.pairs_scored,
+            review_items: review.len() as u64,
+            model_id,
+            outcome,
+            oversized_keys: resolved.oversized,
+        })
     }
 
     /// Publishes the outbox; `None` when no broker is configured.
@@ -307,7 +478,7 @@ impl Hub {
                 seconds: t.elapsed().as_secs_f64(),
             });
         }
-        let entities = self.resolve().await?;
+        let entities = self.resolve(false).await?;
         let published = if publish { self.publish().await? } else { None };
         Ok(RunReport {
             sources: reports,

@@ -51,6 +51,10 @@ pub struct Link {
     pub record_key: String,
     pub golden_id: String,
     pub rule: String,
+    /// Why, as JSON: the pair that tied the record to its golden record, comparison by
+    /// comparison (absent for singletons).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
 }
 
 /// The outcome of resolving one entity kind: the full crosswalk and the active golden records.
@@ -62,4 +66,16 @@ pub struct Resolution {
     pub goldens: Vec<GoldenRecord>,
     /// Retired golden id → the id it was merged into.
     pub retired: BTreeMap<String, String>,
+    /// `None`: the resolution covers every record of the kind. `Some`: only these records (and
+    /// the golden records they had) were re-resolved; everything else stands.
+    pub partial: Option<Partial>,
+}
+
+/// The part of the hub an incremental resolution covered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Partial {
+    /// Records re-resolved, including records that are gone (`(source, record_key)`).
+    pub records: std::collections::BTreeSet<(String, String)>,
+    /// Golden ids those records had before.
+    pub goldens: std::collections::BTreeSet<String>,
 }

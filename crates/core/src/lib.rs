@@ -14,6 +14,6 @@ mod source;
 
 pub use class::{Classify, ErrorClass};
 pub use entity::{Classification, EntityKind};
-pub use golden::{GoldenRecord, Link, Provenance, Resolution, SourceRef};
+pub use golden::{GoldenRecord, Link, Partial, Provenance, Resolution, SourceRef};
 pub use record::{Batch, Malformed, Pulled, RawRecord};
 pub use source::{Source, SourceError, SourceResult};

@@ -80,6 +80,39 @@ pub fn clean_org_name(s: &str) -> String {
         .collect()
 }
 
+/// Legal-form suffixes that name the same form, mapped to one spelling.
+const ORG_SUFFIXES: [(&str, &str); 3] = [
+    ("股份有限公司", "股份公司"),
+    ("有限责任公司", "有限公司"),
+    ("有限公司", "有限公司"),
+];
+
+/// The form of an organisation's name used to compare two names: cleaned as
+/// [`clean_org_name`], the legal-form suffix in one spelling (有限责任公司 → 有限公司,
+/// 股份有限公司 → 股份公司), brackets in one width, and a leading city prefix removed
+/// (`cities` lists the city names, such as 合肥, whose `X` and `X市` prefixes are dropped).
+pub fn org_name_key(name: &str, cities: &[String]) -> String {
+    let mut s = clean_org_name(name)
+        .replace(['【', '['], "(")
+        .replace(['】', ']'], ")");
+    for city in cities {
+        for prefix in [format!("{city}市"), city.clone()] {
+            if let Some(rest) = s.strip_prefix(&prefix) {
+                if !rest.is_empty() {
+                    s = rest.to_owned();
+                    break;
+                }
+            }
+        }
+    }
+    for (from, to) in ORG_SUFFIXES {
+        if let Some(stem) = s.strip_suffix(from) {
+            return format!("{stem}{to}");
+        }
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +139,23 @@ mod tests {
         assert_eq!(clean_person_name(" 張 三 "), "张三");
         assert_eq!(clean_person_name("买买提•艾力"), "买买提·艾力");
         assert_eq!(clean_person_name("John  Smith"), "John Smith");
+    }
+
+    #[test]
+    fn org_name_keys_fold_legal_forms_brackets_and_the_city() {
+        let cities = vec!["合肥".to_owned()];
+        let a = org_name_key("合肥市望江科技有限责任公司", &cities);
+        assert_eq!(a, "望江科技有限公司");
+        assert_eq!(org_name_key("合肥望江科技有限公司", &cities), a);
+        assert_eq!(org_name_key("望江科技有限公司", &cities), a);
+        assert_eq!(
+            org_name_key("安徽黄山旅游股份有限公司", &[]),
+            org_name_key("安徽黄山旅游股份公司", &[])
+        );
+        assert_eq!(
+            org_name_key("华为技术（合肥）有限公司", &[]),
+            org_name_key("华为技术(合肥)有限公司", &[])
+        );
+        assert_eq!(org_name_key("合肥", &cities), "合肥", "a bare city stays");
     }
 }

@@ -7,52 +7,15 @@ use std::collections::HashMap;
 
 use tombolo_normalize::NormalizedRecord;
 
-use crate::compare::pinyin_key;
+use crate::fs::Schema;
+use crate::person::{PersonRec, PersonSchema};
 
 /// The rules [`person_keys`] applies, in order.
-pub const PERSON_RULES: [&str; 6] = [
-    "resident_id",
-    "surname+birth_date",
-    "pinyin+birth_year",
-    "phone",
-    "name+community+building",
-    "pinyin+building+room",
-];
+pub use crate::person::RULES as PERSON_RULES;
 
-/// Blocking keys of a person record: `(rule, value)`.
+/// Blocking keys of a person record: `(rule, value)`, as the engine computes them.
 pub fn person_keys(r: &NormalizedRecord) -> Vec<(&'static str, String)> {
-    let mut keys = Vec::with_capacity(6);
-    let name = r.get("name");
-    let birth = r.get("birth_date");
-    if let Some(id) = r.get("resident_id") {
-        keys.push(("resident_id", id.to_owned()));
-    }
-    if let (Some(n), Some(b)) = (name, birth) {
-        if let Some(surname) = n.chars().next() {
-            keys.push(("surname+birth_date", format!("{surname}|{b}")));
-        }
-        keys.push((
-            "pinyin+birth_year",
-            format!("{}|{}", pinyin_key(n), b.get(..4).unwrap_or(b)),
-        ));
-    }
-    if let Some(p) = r.get("phone") {
-        keys.push(("phone", p.to_owned()));
-    }
-    if let (Some(n), Some(c), Some(b)) =
-        (name, r.get("address.community"), r.get("address.building"))
-    {
-        keys.push(("name+community+building", format!("{n}|{c}|{b}")));
-    }
-    // Sources that write the address without its community still share the dwelling.
-    if let (Some(n), Some(b), Some(room)) = (name, r.get("address.building"), r.get("address.room"))
-    {
-        keys.push((
-            "pinyin+building+room",
-            format!("{}|{b}|{room}", pinyin_key(n)),
-        ));
-    }
-    keys
+    PersonSchema.keys(&PersonRec::prepare(r))
 }
 
 /// Candidate pairs `(i, j)` with `i < j`, each once, and the keys skipped as oversized.

@@ -34,7 +34,12 @@ pub const BIRTH_DATE: Comparison = Comparison {
 };
 pub const RESIDENT_ID: Comparison = Comparison {
     field: "resident_id",
-    levels: &["exact", "one_edit_or_transposition", "different"],
+    levels: &[
+        "exact",
+        "equal_after_15_to_18",
+        "one_edit_or_transposition",
+        "different",
+    ],
 };
 pub const PHONE: Comparison = Comparison {
     field: "phone",
@@ -143,11 +148,34 @@ fn edit_levels(a: Option<&str>, b: Option<&str>) -> Option<usize> {
     })
 }
 
-/// Resident IDs (already 18 characters after normalisation): exact; one edit or transposition
-/// (a typing error, which the checksum would have caught: only invalid-checksum values reach
-/// here through raw issues); different.
-pub fn resident_id(a: Option<&str>, b: Option<&str>) -> Option<usize> {
-    edit_levels(a, b)
+/// Resident IDs (18 characters after normalisation; `*_from_15` when converted from a legacy
+/// 15-digit ID, whose check character was computed, not typed): exact; equal after the
+/// conversion; one edit or adjacent transposition (of the 17 typed characters when a side was
+/// converted); different.
+pub fn resident_id(
+    a: Option<&str>,
+    a_from_15: bool,
+    b: Option<&str>,
+    b_from_15: bool,
+) -> Option<usize> {
+    let (a, b) = (a?, b?);
+    let converted = a_from_15 || b_from_15;
+    Some(if a == b {
+        usize::from(converted)
+    } else {
+        let (x, y) = if converted {
+            (a.get(..17).unwrap_or(a), b.get(..17).unwrap_or(b))
+        } else {
+            (a, b)
+        };
+        if x == y {
+            1
+        } else if one_edit_or_transposition(x, y) {
+            2
+        } else {
+            3
+        }
+    })
 }
 
 /// Phones: exact; one edit or transposition; different.
@@ -241,14 +269,23 @@ mod tests {
             "adjacent transposition"
         );
         assert_eq!(phone(Some("13800138000"), Some("13911112222")), Some(2));
+        let id = Some("11010519491231002X");
+        assert_eq!(resident_id(id, false, id, false), Some(0));
+        assert_eq!(resident_id(id, true, id, false), Some(1), "15 → 18");
         assert_eq!(
-            resident_id(Some("11010519491231002X"), Some("11010519491231002X")),
-            Some(0)
+            resident_id(Some("110105194912310021"), false, id, false),
+            Some(2)
+        );
+        // A transposition in a legacy ID: the computed check characters differ too.
+        assert_eq!(
+            resident_id(Some("110105194912130027"), true, id, false),
+            Some(2)
         );
         assert_eq!(
-            resident_id(Some("110105194912310021"), Some("11010519491231002X")),
-            Some(1)
+            resident_id(Some("110105198001010019"), false, id, false),
+            Some(3)
         );
+        assert_eq!(resident_id(None, false, id, false), None);
         assert!(!one_edit_or_transposition("1234", "2143"));
     }
 

@@ -6,6 +6,8 @@ use tombolo_core::{Classify, ErrorClass};
 pub enum Error {
     #[error("resolution config: {0}")]
     Config(String),
+    #[error("encoding an explanation: {0}")]
+    Json(#[from] serde_json::Error),
 }
 
 impl Classify for Error {

@@ -1,20 +1,15 @@
-//! Deterministic linking rules.
-//!
-//! People: records sharing a valid resident ID are one person; records sharing a cleaned name
-//! and a valid mobile number are one person unless that would join two different resident IDs.
-//! Organisations: records sharing a credit code or an organisation code (which the credit code
-//! embeds and a pre-2015 tax number carries) are one organisation unless that would join two
-//! different credit codes.
+//! Deterministic linking rules for organisations: records sharing a credit code or an
+//! organisation code (which the credit code embeds and a pre-2015 tax number carries) are one
+//! organisation; so are records with the same normalised name and the same legal
+//! representative. No rule joins two different credit codes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use tombolo_core::EntityKind;
+use tombolo_normalize::text::org_name_key;
 
 use crate::unionfind::UnionFind;
-use crate::{Input, ResolveConfig};
-
-/// A key shared by more records than this is a placeholder or a data error, not evidence.
-pub const MAX_BLOCK: usize = 50;
+use crate::Input;
 
 /// The clusters found, as sorted lists of record indices, and the rule that links each record.
 #[derive(Debug, Clone)]
@@ -28,31 +23,22 @@ pub struct Clusters {
 /// A linking key: rule name and value.
 type Key = (&'static str, String);
 
-fn keys(entity: EntityKind, input: &Input, config: &ResolveConfig) -> Vec<Key> {
+fn keys(entity: EntityKind, input: &Input, cities: &[String]) -> Vec<Key> {
     let r = &input.record;
     let mut out = Vec::new();
-    match entity {
-        EntityKind::Person => {
-            if let Some(id) = r.get("resident_id") {
-                out.push(("resident_id", id.to_owned()));
-            }
-            if config.link_name_phone {
-                if let (Some(name), Some(phone)) = (r.get("name"), r.get("phone")) {
-                    if phone.len() == 11 && phone.starts_with('1') {
-                        out.push(("name+phone", format!("{name}\u{1f}{phone}")));
-                    }
-                }
-            }
+    if entity == EntityKind::Organization {
+        if let Some(c) = r.get("credit_code") {
+            out.push(("credit_code", c.to_owned()));
         }
-        EntityKind::Organization => {
-            if let Some(c) = r.get("credit_code") {
-                out.push(("credit_code", c.to_owned()));
-            }
-            if let Some(c) = r.get("org_code") {
-                out.push(("org_code", c.to_owned()));
-            }
+        if let Some(c) = r.get("org_code") {
+            out.push(("org_code", c.to_owned()));
         }
-        _ => {}
+        if let (Some(name), Some(rep)) = (r.get("name"), r.get("legal_rep")) {
+            out.push((
+                "name+legal_rep",
+                format!("{}\u{1f}{rep}", org_name_key(name, cities)),
+            ));
+        }
     }
     out
 }
@@ -60,22 +46,26 @@ fn keys(entity: EntityKind, input: &Input, config: &ResolveConfig) -> Vec<Key> {
 /// The hard identifier of a record: two records with different ones are never linked.
 fn hard_id(entity: EntityKind, input: &Input) -> Option<String> {
     match entity {
-        EntityKind::Person => input.record.get("resident_id").map(str::to_owned),
         EntityKind::Organization => input.record.get("credit_code").map(str::to_owned),
         _ => None,
     }
 }
 
 /// Rule priority: stronger rules are applied first, so weaker ones meet their constraints.
-const ORDER: [&str; 4] = ["resident_id", "credit_code", "org_code", "name+phone"];
+const ORDER: [&str; 3] = ["credit_code", "org_code", "name+legal_rep"];
 
-pub fn cluster(entity: EntityKind, records: &[Input], config: &ResolveConfig) -> Clusters {
+pub fn cluster(
+    entity: EntityKind,
+    records: &[Input],
+    max_block: usize,
+    cities: &[String],
+) -> Clusters {
     let ids = records
         .iter()
         .map(|r| hard_id(entity, r).into_iter().collect::<BTreeSet<_>>())
         .collect();
     let mut uf = UnionFind::new(ids);
-    let record_keys: Vec<Vec<Key>> = records.iter().map(|r| keys(entity, r, config)).collect();
+    let record_keys: Vec<Vec<Key>> = records.iter().map(|r| keys(entity, r, cities)).collect();
     let mut blocks: BTreeMap<Key, Vec<usize>> = BTreeMap::new();
     for (i, ks) in record_keys.iter().enumerate() {
         for k in ks {
@@ -88,7 +78,7 @@ pub fn cluster(entity: EntityKind, records: &[Input], config: &ResolveConfig) ->
             if *r != rule || members.len() < 2 {
                 continue;
             }
-            if members.len() > MAX_BLOCK {
+            if members.len() > max_block {
                 oversized.push((format!("{r}={value}"), members.len()));
                 continue;
             }
@@ -121,7 +111,7 @@ pub fn cluster(entity: EntityKind, records: &[Input], config: &ResolveConfig) ->
                     record_keys[i].iter().any(|k| {
                         k.0 == *rule
                             && blocks.get(k).is_some_and(|m| {
-                                m.len() <= MAX_BLOCK
+                                m.len() <= max_block
                                     && m.iter().any(|&j| j != i && cluster_of[j] == cluster_of[i])
                             })
                     })
@@ -148,11 +138,11 @@ pub(crate) mod tests {
     use super::*;
     use tombolo_normalize::NormalizedRecord;
 
-    pub(crate) fn person(source: &str, key: &str, pairs: &[(&str, &str)]) -> Input {
+    fn record(entity: EntityKind, source: &str, key: &str, pairs: &[(&str, &str)]) -> Input {
         Input {
             source: source.into(),
             record: NormalizedRecord {
-                entity: EntityKind::Person,
+                entity,
                 key: key.into(),
                 observed_at: None,
                 values: pairs
@@ -165,96 +155,87 @@ pub(crate) mod tests {
         }
     }
 
+    pub(crate) fn person(source: &str, key: &str, pairs: &[(&str, &str)]) -> Input {
+        record(EntityKind::Person, source, key, pairs)
+    }
+
+    pub(crate) fn org(source: &str, key: &str, pairs: &[(&str, &str)]) -> Input {
+        record(EntityKind::Organization, source, key, pairs)
+    }
+
     #[test]
-    fn links_by_id_and_by_name_and_phone() {
+    fn links_by_codes_and_by_name_with_legal_representative() {
         let recs = vec![
-            person(
+            org(
                 "a",
                 "1",
                 &[
-                    ("resident_id", "11010519491231002X"),
-                    ("name", "张三"),
-                    ("phone", "13800138000"),
+                    ("credit_code", "91340100MA2N0X1234"),
+                    ("org_code", "MA2N0X123"),
                 ],
             ),
-            person(
+            org(
                 "b",
                 "2",
-                &[("resident_id", "11010519491231002X"), ("name", "张叁")],
+                &[
+                    ("org_code", "MA2N0X123"),
+                    ("name", "合肥望江科技有限责任公司"),
+                    ("legal_rep", "张三"),
+                ],
             ),
-            person("c", "3", &[("name", "张三"), ("phone", "13800138000")]),
-            person("d", "4", &[("name", "李四"), ("phone", "13800138000")]),
+            org(
+                "c",
+                "3",
+                &[("name", "望江科技有限公司"), ("legal_rep", "张三")],
+            ),
+            org(
+                "c",
+                "4",
+                &[("name", "望江科技有限公司"), ("legal_rep", "李四")],
+            ),
         ];
-        let c = cluster(
-            EntityKind::Person,
-            &recs,
-            &ResolveConfig {
-                link_name_phone: true,
-                ..Default::default()
-            },
-        );
+        let c = cluster(EntityKind::Organization, &recs, 50, &["合肥".to_owned()]);
         assert_eq!(c.groups, vec![vec![0, 1, 2], vec![3]]);
-        assert_eq!(c.rules[1], "resident_id");
-        assert_eq!(c.rules[2], "name+phone");
+        assert_eq!(c.rules[0], "org_code");
+        assert_eq!(c.rules[2], "name+legal_rep");
         assert_eq!(c.rules[3], "singleton");
     }
 
     #[test]
-    fn twins_with_different_ids_never_link() {
-        // Same name and phone (a shared family phone), different valid IDs.
+    fn different_credit_codes_never_link() {
         let recs = vec![
-            person(
+            org(
                 "a",
                 "1",
                 &[
-                    ("resident_id", "110105199001010011"),
-                    ("name", "王芳"),
-                    ("phone", "13800138000"),
+                    ("credit_code", "91340100MA2N0X1234"),
+                    ("name", "甲有限公司"),
+                    ("legal_rep", "王芳"),
                 ],
             ),
-            person(
+            org(
                 "a",
                 "2",
                 &[
-                    ("resident_id", "110105199001010038"),
-                    ("name", "王芳"),
-                    ("phone", "13800138000"),
+                    ("credit_code", "91340100MA2N0Y5678"),
+                    ("name", "甲有限公司"),
+                    ("legal_rep", "王芳"),
                 ],
             ),
-            person("b", "3", &[("name", "王芳"), ("phone", "13800138000")]),
+            org("b", "3", &[("name", "甲有限公司"), ("legal_rep", "王芳")]),
         ];
-        let c = cluster(
-            EntityKind::Person,
-            &recs,
-            &ResolveConfig {
-                link_name_phone: true,
-                ..Default::default()
-            },
-        );
+        let c = cluster(EntityKind::Organization, &recs, 50, &[]);
         let together = c.groups.iter().any(|g| g.contains(&0) && g.contains(&1));
         assert!(!together);
     }
 
     #[test]
     fn oversized_blocks_are_skipped() {
-        let recs: Vec<Input> = (0..MAX_BLOCK + 1)
-            .map(|i| {
-                person(
-                    "a",
-                    &i.to_string(),
-                    &[("name", "某某"), ("phone", "13900000000")],
-                )
-            })
+        let recs: Vec<Input> = (0..6)
+            .map(|i| org("a", &i.to_string(), &[("org_code", "000000000")]))
             .collect();
-        let c = cluster(
-            EntityKind::Person,
-            &recs,
-            &ResolveConfig {
-                link_name_phone: true,
-                ..Default::default()
-            },
-        );
-        assert_eq!(c.groups.len(), MAX_BLOCK + 1);
+        let c = cluster(EntityKind::Organization, &recs, 5, &[]);
+        assert_eq!(c.groups.len(), 6);
         assert_eq!(c.oversized.len(), 1);
     }
 }

@@ -13,6 +13,7 @@ pub(crate) enum Arg {
     Text(String),
     OptText(Option<String>),
     Int(i64),
+    Real(f64),
 }
 
 /// SQLite allows 32,766 parameters per statement, PostgreSQL 65,535; stay well below both.
@@ -22,6 +23,7 @@ fn bind<'q>(q: Query<'q, Any, AnyArguments<'q>>, a: &Arg) -> Query<'q, Any, AnyA
     match a {
         Arg::Text(s) => q.bind(s.clone()),
         Arg::OptText(s) => q.bind(s.clone()),
+        Arg::Real(x) => q.bind(*x),
         Arg::Int(i) => q.bind(*i),
     }
 }

@@ -48,16 +48,20 @@ impl Store {
         let t0 = std::time::Instant::now();
         let mut tx = self.pool().begin().await?;
 
-        type GRow = (String, i64, String, Option<String>, String);
-        let existing: Vec<GRow> =
-            sqlx::query_as("SELECT golden_id, version, content_hash, retired_into, data FROM golden WHERE entity = $1")
-                .bind(entity)
-                .fetch_all(&mut *tx)
-                .await?;
-        let existing: BTreeMap<String, (i64, String, Option<String>, String)> = existing
+        type GRow = (String, i64, String, Option<String>);
+        let existing: Vec<GRow> = sqlx::query_as(
+            "SELECT golden_id, version, content_hash, retired_into FROM golden WHERE entity = $1",
+        )
+        .bind(entity)
+        .fetch_all(&mut *tx)
+        .await?;
+        let existing: BTreeMap<String, (i64, String, Option<String>)> = existing
             .into_iter()
-            .map(|(id, v, h, ret, d)| (id, (v, h, ret, d)))
+            .map(|(id, v, h, ret)| (id, (v, h, ret)))
             .collect();
+        // Golden records this resolution speaks for: all of the kind, or those the re-resolved
+        // records had.
+        let in_scope = |id: &str| r.partial.as_ref().is_none_or(|p| p.goldens.contains(id));
 
         // Each version to write and publish, with its content hash.
         let mut to_publish: Vec<(GoldenRecord, String)> = Vec::new();
@@ -67,11 +71,11 @@ impl Store {
             g.retired_into = None;
             let hash = golden_hash(&g)?;
             match existing.get(&g.golden_id) {
-                Some((_, h, None, _)) if *h == hash => {
+                Some((_, h, None)) if *h == hash => {
                     out.unchanged += 1;
                     continue;
                 }
-                Some((v, _, _, _)) => {
+                Some((v, _, _)) => {
                     g.version = v + 1;
                     out.updated += 1;
                 }
@@ -83,11 +87,15 @@ impl Store {
             g.updated_at = at.clone();
             to_publish.push((g, hash));
         }
-        for (id, (version, _, retired_into, data)) in &existing {
-            if active.contains(id.as_str()) || retired_into.is_some() {
+        for (id, (version, _, retired_into)) in &existing {
+            if active.contains(id.as_str()) || retired_into.is_some() || !in_scope(id) {
                 continue;
             }
-            let mut g: GoldenRecord = serde_json::from_str(data)?;
+            let (data,): (String,) = sqlx::query_as("SELECT data FROM golden WHERE golden_id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let mut g: GoldenRecord = serde_json::from_str(&data)?;
             g.version = version + 1;
             g.updated_at = at.clone();
             g.retired_into = Some(r.retired.get(id).cloned().unwrap_or_default());
@@ -142,14 +150,19 @@ impl Store {
         )
         .await?;
         // Crosswalk, with history of every change.
-        let old: Vec<(String, String, String)> =
-            sqlx::query_as("SELECT source, record_key, golden_id FROM crosswalk WHERE entity = $1")
-                .bind(entity)
-                .fetch_all(&mut *tx)
-                .await?;
-        let mut old: BTreeMap<(String, String), String> =
-            old.into_iter().map(|(s, k, g)| ((s, k), g)).collect();
+        let old: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT source, record_key, golden_id, rule FROM crosswalk WHERE entity = $1",
+        )
+        .bind(entity)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut old: BTreeMap<(String, String), (String, String)> = old
+            .into_iter()
+            .map(|(s, k, g, rule)| ((s, k), (g, rule)))
+            .filter(|(key, _)| r.partial.as_ref().is_none_or(|p| p.records.contains(key)))
+            .collect();
         let mut link_rows = Vec::new();
+        let mut evidence_rows: Vec<&Link> = Vec::new();
         let mut history_rows = Vec::new();
         let history =
             |source: &str, key: &str, old: Option<String>, new: Option<String>, rule: &str| {
@@ -165,7 +178,15 @@ impl Store {
             };
         for l in &r.links {
             let prev = old.remove(&(l.source.clone(), l.record_key.clone()));
+            let (prev, prev_rule) = match prev {
+                Some((g, rule)) => (Some(g), Some(rule)),
+                None => (None, None),
+            };
             if prev.as_deref() == Some(l.golden_id.as_str()) {
+                // Same golden record; the evidence changed if the rule (with its score) did.
+                if prev_rule.as_deref() != Some(l.rule.as_str()) {
+                    evidence_rows.push(l);
+                }
                 continue;
             }
             if prev.is_some() {
@@ -178,6 +199,7 @@ impl Store {
                 Arg::Text(l.golden_id.clone()),
                 Arg::Text(l.rule.clone()),
                 Arg::Text(at.clone()),
+                Arg::OptText(l.evidence.clone()),
             ]);
             history_rows.push(history(
                 &l.source,
@@ -190,12 +212,35 @@ impl Store {
         bulk::insert(
             &mut tx,
             self.backend(),
-            "INSERT INTO crosswalk (source, record_key, entity, golden_id, rule, linked_at)",
-            "ON CONFLICT (source, record_key) DO UPDATE SET golden_id = excluded.golden_id, rule = excluded.rule, linked_at = excluded.linked_at",
+            "INSERT INTO crosswalk (source, record_key, entity, golden_id, rule, linked_at, evidence)",
+            "ON CONFLICT (source, record_key) DO UPDATE SET golden_id = excluded.golden_id, rule = excluded.rule, \
+             linked_at = excluded.linked_at, evidence = excluded.evidence",
             &link_rows,
         )
         .await?;
-        for ((source, key), golden) in old {
+        let evidence_rows: Vec<Vec<Arg>> = evidence_rows
+            .into_iter()
+            .map(|l| {
+                vec![
+                    Arg::Text(l.source.clone()),
+                    Arg::Text(l.record_key.clone()),
+                    Arg::Text(entity.to_owned()),
+                    Arg::Text(l.golden_id.clone()),
+                    Arg::Text(l.rule.clone()),
+                    Arg::Text(at.clone()),
+                    Arg::OptText(l.evidence.clone()),
+                ]
+            })
+            .collect();
+        bulk::insert(
+            &mut tx,
+            self.backend(),
+            "INSERT INTO crosswalk (source, record_key, entity, golden_id, rule, linked_at, evidence)",
+            "ON CONFLICT (source, record_key) DO UPDATE SET rule = excluded.rule, evidence = excluded.evidence",
+            &evidence_rows,
+        )
+        .await?;
+        for ((source, key), (golden, _)) in old {
             sqlx::query("DELETE FROM crosswalk WHERE source = $1 AND record_key = $2")
                 .bind(&source)
                 .bind(&key)
@@ -236,6 +281,7 @@ impl Store {
                 record_key,
                 golden_id,
                 rule,
+                evidence: None,
             })
             .collect())
     }
@@ -260,14 +306,14 @@ impl Store {
 
     /// Where one source record sits: its link, with the entity kind.
     pub async fn link(&self, source: &str, record_key: &str) -> Result<Option<(EntityKind, Link)>> {
-        let row: Option<(String, String, String)> = sqlx::query_as(
-            "SELECT entity, golden_id, rule FROM crosswalk WHERE source = $1 AND record_key = $2",
+        let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT entity, golden_id, rule, evidence FROM crosswalk WHERE source = $1 AND record_key = $2",
         )
         .bind(source)
         .bind(record_key)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.and_then(|(entity, golden_id, rule)| {
+        Ok(row.and_then(|(entity, golden_id, rule, evidence)| {
             EntityKind::parse(&entity).map(|e| {
                 (
                     e,
@@ -276,6 +322,7 @@ impl Store {
                         record_key: record_key.to_owned(),
                         golden_id,
                         rule,
+                        evidence,
                     },
                 )
             })
@@ -336,6 +383,7 @@ mod tests {
             record_key: key.into(),
             golden_id: id.into(),
             rule: "test".into(),
+            evidence: None,
         }
     }
 
@@ -347,6 +395,7 @@ mod tests {
                 links: vec![link("1", "P-a"), link("2", "P-b")],
                 goldens: vec![golden("P-a", "张三", &["1"]), golden("P-b", "李四", &["2"])],
                 retired: BTreeMap::new(),
+                partial: None,
             };
             let o = store.apply_resolution(&r1).await.unwrap();
             assert_eq!((o.created, o.updated, o.unchanged), (2, 0, 0));
@@ -363,6 +412,7 @@ mod tests {
                 links: vec![link("1", "P-a"), link("2", "P-a")],
                 goldens: vec![golden("P-a", "张三", &["1", "2"])],
                 retired: BTreeMap::from([("P-b".to_owned(), "P-a".to_owned())]),
+                partial: None,
             };
             let o = store.apply_resolution(&r2).await.unwrap();
             assert_eq!((o.updated, o.retired, o.relinked), (1, 1, 1));

@@ -4,6 +4,7 @@
 //! * [`records`]: source records, written batch by batch with their checkpoint.
 //! * [`golden`]: golden records and the crosswalk, replaced in one transaction per resolution.
 //! * [`outbox`]: what the publisher must send, in order.
+//! * [`resolution`]: trained parameters, resolution state, review queue, decisions.
 //! * [`status`]: counters, quarantine listing.
 
 mod bulk;
@@ -12,6 +13,7 @@ pub mod golden;
 mod migrate;
 pub mod outbox;
 pub mod records;
+pub mod resolution;
 pub mod status;
 
 use std::time::Duration;

@@ -1,0 +1,130 @@
+//! The blocking index: which records share a key. Blocks larger than the cap (a blank name, a
+//! placeholder ID, a switchboard phone) are kept out and reported, so no block grows without
+//! bound.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use super::schema::Schema;
+
+#[derive(Debug, Clone, Default)]
+pub struct Index {
+    rules: Vec<&'static str>,
+    /// Per block: rule (index into `rules`) and members (ascending record indices).
+    blocks: Vec<(u16, Vec<u32>)>,
+    /// Per record: the usable blocks it is in.
+    of_record: Vec<Vec<u32>>,
+    /// Per rule: records that have a key of that rule (oversized or not).
+    keyed: HashMap<&'static str, u64>,
+    /// Keys skipped because too many records shared them: `rule=value`, records.
+    pub oversized: Vec<(String, usize)>,
+}
+
+impl Index {
+    pub fn build<S: Schema>(schema: &S, recs: &[S::Rec], max_block: usize) -> Self {
+        let keys: Vec<Vec<(&'static str, String)>> =
+            recs.par_iter().map(|r| schema.keys(r)).collect();
+        let mut rules: Vec<&'static str> = Vec::new();
+        let mut by_key: HashMap<(u16, String), Vec<u32>> = HashMap::new();
+        let mut keyed: HashMap<&'static str, u64> = HashMap::new();
+        for (i, ks) in keys.into_iter().enumerate() {
+            for (rule, value) in ks {
+                let r = match rules.iter().position(|x| *x == rule) {
+                    Some(p) => p,
+                    None => {
+                        rules.push(rule);
+                        rules.len() - 1
+                    }
+                } as u16;
+                *keyed.entry(rule).or_default() += 1;
+                by_key.entry((r, value)).or_default().push(i as u32);
+            }
+        }
+        let mut entries: Vec<((u16, String), Vec<u32>)> = by_key.into_iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut out = Index {
+            of_record: vec![Vec::new(); recs.len()],
+            keyed,
+            ..Default::default()
+        };
+        for ((r, value), mut members) in entries {
+            if members.len() < 2 {
+                continue;
+            }
+            if members.len() > max_block {
+                out.oversized
+                    .push((format!("{}={value}", rules[usize::from(r)]), members.len()));
+                continue;
+            }
+            members.sort_unstable();
+            members.dedup();
+            let b = out.blocks.len() as u32;
+            for &m in &members {
+                out.of_record[m as usize].push(b);
+            }
+            out.blocks.push((r, members));
+        }
+        out.rules = rules;
+        out
+    }
+
+    fn pairs_of<'a>(
+        &'a self,
+        blocks: impl Iterator<Item = &'a (u16, Vec<u32>)>,
+    ) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        for (_, members) in blocks {
+            for (a, &i) in members.iter().enumerate() {
+                for &j in &members[a + 1..] {
+                    out.push((i, j));
+                }
+            }
+        }
+        out.par_sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Every candidate pair `(i, j)`, `i < j`, once.
+    pub fn pairs(&self) -> Vec<(u32, u32)> {
+        self.pairs_of(self.blocks.iter())
+    }
+
+    /// The pairs that share a key of one rule.
+    pub fn rule_pairs(&self, rule: &str) -> Vec<(u32, u32)> {
+        let Some(r) = self.rules.iter().position(|x| *x == rule) else {
+            return Vec::new();
+        };
+        self.pairs_of(self.blocks.iter().filter(|b| usize::from(b.0) == r))
+    }
+
+    /// Pairs agreeing on a key of `rule` (usable blocks), and the records having such a key.
+    pub fn rule_agreement(&self, rule: &str) -> (u64, u64) {
+        let Some(r) = self.rules.iter().position(|x| *x == rule) else {
+            return (0, 0);
+        };
+        let agree = self
+            .blocks
+            .iter()
+            .filter(|b| usize::from(b.0) == r)
+            .map(|b| {
+                let n = b.1.len() as u64;
+                n * (n - 1) / 2
+            })
+            .sum();
+        (agree, self.keyed.get(rule).copied().unwrap_or(0))
+    }
+
+    /// The records sharing a usable key with record `i` (without `i`), ascending.
+    pub fn neighbours(&self, i: u32) -> Vec<u32> {
+        let mut out: Vec<u32> = self.of_record[i as usize]
+            .iter()
+            .flat_map(|&b| self.blocks[b as usize].1.iter().copied())
+            .filter(|&j| j != i)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}

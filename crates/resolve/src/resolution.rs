@@ -1,0 +1,350 @@
+//! One resolution run: records in, crosswalk, golden records, review items out.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use tombolo_core::{EntityKind, Link, Partial, Resolution};
+
+use crate::fs::{self, Decision, Engine, Explanation, Index, Model, ReviewReason, Schema, Verdict};
+use crate::person::{PersonRec, PersonSchema};
+use crate::{ids, linking, survivorship, Input, ResolveConfig, Result};
+use tombolo_normalize::NormalizedRecord;
+
+/// A source record by name.
+pub type RecordRef = (String, String);
+
+/// A reviewer's decision about two records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManualDecision {
+    pub a: RecordRef,
+    pub b: RecordRef,
+    pub verdict: Verdict,
+}
+
+/// What a resolution is asked to do.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub entity: EntityKind,
+    /// Every live record of the kind.
+    pub records: &'a [Input],
+    /// The current crosswalk, `(source, key) → golden id`, for stable ids.
+    pub previous: &'a BTreeMap<RecordRef, String>,
+    pub config: &'a ResolveConfig,
+    pub now: &'a str,
+    /// Trained parameters (people). `None`: trained here on `records`.
+    pub model: Option<&'a Model>,
+    pub decisions: &'a [ManualDecision],
+    /// `None`: resolve everything. `Some`: only what these records (new, changed or gone)
+    /// affect; the rest of the crosswalk stands.
+    pub changed: Option<&'a BTreeSet<RecordRef>>,
+}
+
+/// The pair that ties a record to its golden record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkEvidence {
+    /// The other record of the pair.
+    pub with: RecordRef,
+    /// A reviewer decided this pair.
+    pub manual: bool,
+    pub explanation: Explanation,
+}
+
+/// A pair for a reviewer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewItem {
+    pub a: RecordRef,
+    pub b: RecordRef,
+    pub reason: ReviewReason,
+    pub explanation: Explanation,
+}
+
+/// What [`resolve`] produced.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub resolution: Resolution,
+    /// Blocking keys skipped because too many records shared them (key, records).
+    pub oversized: Vec<(String, usize)>,
+    pub review: Vec<ReviewItem>,
+    /// The model, when this resolution trained it.
+    pub trained: Option<Model>,
+    /// Pairs scored and records re-clustered.
+    pub pairs_scored: u64,
+    pub records_resolved: u64,
+}
+
+fn record_key(r: &Input) -> (&str, &str) {
+    (r.source.as_str(), r.record.key.as_str())
+}
+
+fn canonical(records: &[Input]) -> Cow<'_, [Input]> {
+    let key = record_key;
+    if records.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
+        Cow::Borrowed(records)
+    } else {
+        let mut v = records.to_vec();
+        v.sort_by(|a, b| key(a).cmp(&key(b)));
+        Cow::Owned(v)
+    }
+}
+
+struct Clustered {
+    /// The records re-clustered (all, or the closure of the changes).
+    nodes: Vec<usize>,
+    groups: Vec<Vec<usize>>,
+    rules: HashMap<usize, String>,
+    evidence: HashMap<usize, LinkEvidence>,
+    review: Vec<ReviewItem>,
+    oversized: Vec<(String, usize)>,
+    trained: Option<Model>,
+    scored: u64,
+}
+
+fn people(req: &Request<'_>, recs: &[Input]) -> Clustered {
+    let prepared: Vec<PersonRec> = recs
+        .par_iter()
+        .map(|r| PersonRec::prepare(&r.record))
+        .collect();
+    let schema = PersonSchema;
+    let index = Index::build(&schema, &prepared, req.config.max_block);
+    let owned;
+    let model = match req.model {
+        Some(m) => m,
+        None => {
+            owned = fs::train(&schema, &prepared, &index, &req.config.training);
+            &owned
+        }
+    };
+    let trained = req.model.is_none().then(|| model.clone());
+    let position: HashMap<(&str, &str), usize> = recs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ((r.source.as_str(), r.record.key.as_str()), i))
+        .collect();
+    let find = |r: &RecordRef| position.get(&(r.0.as_str(), r.1.as_str())).copied();
+    let decisions: Vec<Decision> = req
+        .decisions
+        .iter()
+        .filter_map(|d| {
+            Some(Decision {
+                a: find(&d.a)? as u32,
+                b: find(&d.b)? as u32,
+                verdict: d.verdict,
+            })
+        })
+        .collect();
+    let engine = Engine::new(
+        &schema,
+        &prepared,
+        model,
+        &index,
+        &decisions,
+        req.config.thresholds,
+    );
+    let outcome = match req.changed {
+        None => engine.full(),
+        Some(changed) => {
+            let mut by_golden: HashMap<&str, Vec<u32>> = HashMap::new();
+            for (i, r) in recs.iter().enumerate() {
+                if let Some(g) = req.previous.get(&(r.source.clone(), r.record.key.clone())) {
+                    by_golden.entry(g.as_str()).or_default().push(i as u32);
+                }
+            }
+            let mut seeds = Vec::new();
+            for c in changed {
+                match find(c) {
+                    Some(i) => seeds.push(i as u32),
+                    // A record that is gone: its former cluster-mates are re-resolved.
+                    None => {
+                        if let Some(g) = req.previous.get(c) {
+                            seeds.extend(by_golden.get(g.as_str()).into_iter().flatten());
+                        }
+                    }
+                }
+            }
+            let previous = |x: u32| -> Vec<u32> {
+                let r = &recs[x as usize];
+                req.previous
+                    .get(&(r.source.clone(), r.record.key.clone()))
+                    .and_then(|g| by_golden.get(g.as_str()))
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            engine.incremental(&seeds, &previous)
+        }
+    };
+    let key = |i: u32| -> RecordRef {
+        let r = &recs[i as usize];
+        (r.source.clone(), r.record.key.clone())
+    };
+    let mut evidence = HashMap::new();
+    let mut rules = HashMap::new();
+    for (&node, s) in &outcome.evidence {
+        let other = if s.i == node { s.j } else { s.i };
+        let explanation = engine.explain(s);
+        rules.insert(
+            node as usize,
+            if s.manual {
+                "manual".to_owned()
+            } else {
+                format!("probabilistic p={:.6}", explanation.probability)
+            },
+        );
+        evidence.insert(
+            node as usize,
+            LinkEvidence {
+                with: key(other),
+                manual: s.manual,
+                explanation,
+            },
+        );
+    }
+    let review = outcome
+        .review
+        .iter()
+        .map(|(s, reason)| ReviewItem {
+            a: key(s.i),
+            b: key(s.j),
+            reason: *reason,
+            explanation: engine.explain(s),
+        })
+        .collect();
+    Clustered {
+        nodes: outcome.nodes.iter().map(|&n| n as usize).collect(),
+        groups: outcome
+            .groups
+            .iter()
+            .map(|g| g.iter().map(|&n| n as usize).collect())
+            .collect(),
+        rules,
+        evidence,
+        review,
+        oversized: index.oversized.clone(),
+        trained,
+        scored: outcome.scored,
+    }
+}
+
+fn organisations(req: &Request<'_>, recs: &[Input]) -> Clustered {
+    let c = linking::cluster(req.entity, recs, req.config.max_block, &req.config.cities);
+    Clustered {
+        nodes: (0..recs.len()).collect(),
+        rules: c.rules.into_iter().enumerate().collect(),
+        groups: c.groups,
+        evidence: HashMap::new(),
+        review: Vec::new(),
+        oversized: c.oversized,
+        trained: None,
+        scored: 0,
+    }
+}
+
+/// How the model scores two person records, term by term, with the values compared.
+pub fn explain_people(model: &Model, a: &NormalizedRecord, b: &NormalizedRecord) -> Explanation {
+    let (pa, pb) = (PersonRec::prepare(a), PersonRec::prepare(b));
+    let gamma = PersonSchema.gamma(&pa, &pb);
+    let tf = (gamma[0] == 0)
+        .then_some(pa.simplified.as_deref())
+        .flatten();
+    let mut e = model.explain(&gamma, tf);
+    for (c, t) in e.terms.iter_mut().enumerate() {
+        t.left = PersonSchema.show(&pa, c);
+        t.right = PersonSchema.show(&pb, c);
+    }
+    e
+}
+
+/// Trains the people model on these records (what `tombolo train` does).
+pub fn train_people(records: &[Input], config: &ResolveConfig) -> Model {
+    let recs = canonical(records);
+    let prepared: Vec<PersonRec> = recs
+        .par_iter()
+        .map(|r| PersonRec::prepare(&r.record))
+        .collect();
+    let index = Index::build(&PersonSchema, &prepared, config.max_block);
+    fs::train(&PersonSchema, &prepared, &index, &config.training)
+}
+
+/// Resolves the records of one entity kind.
+pub fn resolve(req: &Request<'_>) -> Result<Resolved> {
+    let recs = canonical(req.records);
+    let recs: &[Input] = &recs;
+    let clustered = match req.entity {
+        EntityKind::Person => people(req, recs),
+        _ => organisations(req, recs),
+    };
+    let assignment = ids::assign(req.entity, recs, &clustered.groups, req.previous);
+    let mut links = Vec::with_capacity(clustered.nodes.len());
+    let goldens = clustered
+        .groups
+        .par_iter()
+        .zip(assignment.ids.par_iter())
+        .map(|(members, id)| {
+            let mut g = survivorship::golden(
+                req.entity,
+                id,
+                recs,
+                members,
+                &req.config.survivorship,
+                req.now,
+            )?;
+            g.merged_from = assignment.merged_from.get(id).cloned().unwrap_or_default();
+            Ok(g)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for (members, id) in clustered.groups.iter().zip(&assignment.ids) {
+        for &m in members {
+            let rule = if members.len() == 1 {
+                "singleton".to_owned()
+            } else {
+                clustered
+                    .rules
+                    .get(&m)
+                    .cloned()
+                    .unwrap_or_else(|| "transitive".to_owned())
+            };
+            let evidence = clustered
+                .evidence
+                .get(&m)
+                .map(serde_json::to_string)
+                .transpose()?;
+            links.push(Link {
+                source: recs[m].source.clone(),
+                record_key: recs[m].record.key.clone(),
+                golden_id: id.clone(),
+                rule,
+                evidence,
+            });
+        }
+    }
+    links.sort();
+    let partial = req.changed.map(|changed| {
+        let mut records: BTreeSet<RecordRef> = clustered
+            .nodes
+            .iter()
+            .map(|&i| (recs[i].source.clone(), recs[i].record.key.clone()))
+            .collect();
+        records.extend(changed.iter().cloned());
+        let goldens = records
+            .iter()
+            .filter_map(|r| req.previous.get(r).cloned())
+            .collect();
+        Partial { records, goldens }
+    });
+    let records_resolved = clustered.nodes.len() as u64;
+    Ok(Resolved {
+        resolution: Resolution {
+            entity: req.entity,
+            links,
+            goldens,
+            retired: assignment.retired,
+            partial,
+        },
+        oversized: clustered.oversized,
+        review: clustered.review,
+        trained: clustered.trained,
+        pairs_scored: clustered.scored,
+        records_resolved,
+    })
+}

@@ -1,0 +1,415 @@
+//! The engine's state: trained parameters, the last resolution of each kind, the review queue
+//! and reviewers' decisions.
+
+use serde::Serialize;
+use tombolo_core::EntityKind;
+
+use crate::bulk::{self, Arg};
+use crate::{now, Result, Store};
+
+/// A record by source and key.
+pub type RecordRef = (String, String);
+
+/// Stored parameters.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredModel {
+    pub id: i64,
+    pub entity: EntityKind,
+    /// The parameters as JSON.
+    pub params: String,
+    pub records: u64,
+    pub trained_at: String,
+}
+
+/// Where the last resolution of a kind left off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResolveState {
+    pub model_id: Option<i64>,
+    pub resolved_at: String,
+}
+
+/// A pair for review, as the engine files it.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewReview {
+    pub a: RecordRef,
+    pub b: RecordRef,
+    pub reason: String,
+    pub probability: f64,
+    /// JSON.
+    pub explanation: String,
+}
+
+/// A pair in the review queue.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewRow {
+    pub id: i64,
+    pub entity: String,
+    pub a: RecordRef,
+    pub b: RecordRef,
+    pub reason: String,
+    pub probability: f64,
+    pub explanation: String,
+    pub status: String,
+    pub created_at: String,
+    pub decided_at: Option<String>,
+    pub decided_by: Option<String>,
+}
+
+/// A reviewer's decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredDecision {
+    pub a: RecordRef,
+    pub b: RecordRef,
+    /// `match` or `distinct`.
+    pub verdict: String,
+    pub decided_by: String,
+    pub reason: String,
+    pub decided_at: String,
+}
+
+/// Pairs are stored in one order, smaller record first.
+fn ordered(a: &RecordRef, b: &RecordRef) -> (RecordRef, RecordRef) {
+    if a <= b {
+        (a.clone(), b.clone())
+    } else {
+        (b.clone(), a.clone())
+    }
+}
+
+type ReviewTuple = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    f64,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+impl Store {
+    /// Stores newly trained parameters; they are in force from now on.
+    pub async fn save_model(&self, entity: EntityKind, params: &str, records: u64) -> Result<i64> {
+        sqlx::query(
+            "INSERT INTO model (entity, params, records, trained_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(entity.as_str())
+        .bind(params)
+        .bind(i64::try_from(records).unwrap_or(i64::MAX))
+        .bind(now())
+        .execute(self.pool())
+        .await?;
+        let (id,): (i64,) = sqlx::query_as("SELECT MAX(id) FROM model WHERE entity = $1")
+            .bind(entity.as_str())
+            .fetch_one(self.pool())
+            .await?;
+        Ok(id)
+    }
+
+    /// The parameters in force for a kind.
+    pub async fn model(&self, entity: EntityKind) -> Result<Option<StoredModel>> {
+        let row: Option<(i64, String, i64, String)> = sqlx::query_as(
+            "SELECT id, params, records, trained_at FROM model WHERE entity = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(entity.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|(id, params, records, trained_at)| StoredModel {
+            id,
+            entity,
+            params,
+            records: u64::try_from(records).unwrap_or(0),
+            trained_at,
+        }))
+    }
+
+    pub async fn resolve_state(&self, entity: EntityKind) -> Result<Option<ResolveState>> {
+        let row: Option<(Option<i64>, String)> =
+            sqlx::query_as("SELECT model_id, resolved_at FROM resolve_state WHERE entity = $1")
+                .bind(entity.as_str())
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.map(|(model_id, resolved_at)| ResolveState {
+            model_id,
+            resolved_at,
+        }))
+    }
+
+    /// Records that a resolution covered everything stored up to `state.resolved_at`.
+    pub async fn set_resolve_state(&self, entity: EntityKind, state: &ResolveState) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO resolve_state (entity, model_id, resolved_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (entity) DO UPDATE SET model_id = excluded.model_id, resolved_at = excluded.resolved_at",
+        )
+        .bind(entity.as_str())
+        .bind(state.model_id)
+        .bind(&state.resolved_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The store's clock, for [`ResolveState::resolved_at`]: take it before loading records.
+    pub fn clock(&self) -> String {
+        now()
+    }
+
+    /// Records of a kind stored (new, changed or deleted) after `since`.
+    pub async fn changed_since(&self, entity: EntityKind, since: &str) -> Result<Vec<RecordRef>> {
+        Ok(sqlx::query_as(
+            "SELECT source, record_key FROM source_record WHERE entity = $1 AND updated_at > $2 ORDER BY source, record_key",
+        )
+        .bind(entity.as_str())
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Replaces the open review items of a kind (all of them, or those touching `scope`) with
+    /// `items`. Decided items stay as they are.
+    pub async fn replace_review(
+        &self,
+        entity: EntityKind,
+        items: &[NewReview],
+        scope: Option<&std::collections::BTreeSet<RecordRef>>,
+    ) -> Result<()> {
+        let at = now();
+        let mut tx = self.pool().begin().await?;
+        match scope {
+            None => {
+                sqlx::query("DELETE FROM review_queue WHERE entity = $1 AND status = 'open'")
+                    .bind(entity.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Some(records) => {
+                for (source, key) in records {
+                    sqlx::query(
+                        "DELETE FROM review_queue WHERE entity = $1 AND status = 'open' AND \
+                         ((a_source = $2 AND a_key = $3) OR (b_source = $2 AND b_key = $3))",
+                    )
+                    .bind(entity.as_str())
+                    .bind(source)
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        let rows: Vec<Vec<Arg>> = items
+            .iter()
+            .map(|i| {
+                let (a, b) = ordered(&i.a, &i.b);
+                vec![
+                    Arg::Text(entity.as_str().to_owned()),
+                    Arg::Text(a.0),
+                    Arg::Text(a.1),
+                    Arg::Text(b.0),
+                    Arg::Text(b.1),
+                    Arg::Text(i.reason.clone()),
+                    Arg::Real(i.probability),
+                    Arg::Text(i.explanation.clone()),
+                    Arg::Text("open".to_owned()),
+                    Arg::Text(at.clone()),
+                ]
+            })
+            .collect();
+        bulk::insert(
+            &mut tx,
+            self.backend(),
+            "INSERT INTO review_queue (entity, a_source, a_key, b_source, b_key, reason, probability, explanation, status, created_at)",
+            "ON CONFLICT (entity, a_source, a_key, b_source, b_key) DO NOTHING",
+            &rows,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Review items of a kind with a status (`open`, `match`, `distinct`; `None`: all).
+    pub async fn review(&self, entity: EntityKind, status: Option<&str>) -> Result<Vec<ReviewRow>> {
+        let rows: Vec<ReviewTuple> = sqlx::query_as(
+            "SELECT id, entity, a_source, a_key, b_source, b_key, reason, probability, explanation, status, created_at, decided_at, decided_by \
+             FROM review_queue WHERE entity = $1 AND ($2 = '' OR status = $2) ORDER BY probability DESC, id",
+        )
+        .bind(entity.as_str())
+        .bind(status.unwrap_or(""))
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ReviewRow {
+                id: r.0,
+                entity: r.1,
+                a: (r.2, r.3),
+                b: (r.4, r.5),
+                reason: r.6,
+                probability: r.7,
+                explanation: r.8,
+                status: r.9,
+                created_at: r.10,
+                decided_at: r.11,
+                decided_by: r.12,
+            })
+            .collect())
+    }
+
+    /// Records a reviewer's decision (replacing an earlier one on the same pair) and closes the
+    /// pair's review item.
+    pub async fn decide(
+        &self,
+        entity: EntityKind,
+        a: &RecordRef,
+        b: &RecordRef,
+        verdict: &str,
+        decided_by: &str,
+        reason: &str,
+    ) -> Result<()> {
+        let (a, b) = ordered(a, b);
+        let at = now();
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO match_decision (entity, a_source, a_key, b_source, b_key, verdict, decided_by, reason, decided_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (entity, a_source, a_key, b_source, b_key) DO UPDATE SET verdict = excluded.verdict, \
+             decided_by = excluded.decided_by, reason = excluded.reason, decided_at = excluded.decided_at",
+        )
+        .bind(entity.as_str())
+        .bind(&a.0)
+        .bind(&a.1)
+        .bind(&b.0)
+        .bind(&b.1)
+        .bind(verdict)
+        .bind(decided_by)
+        .bind(reason)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE review_queue SET status = $1, decided_at = $2, decided_by = $3, note = $4 \
+             WHERE entity = $5 AND a_source = $6 AND a_key = $7 AND b_source = $8 AND b_key = $9",
+        )
+        .bind(verdict)
+        .bind(&at)
+        .bind(decided_by)
+        .bind(reason)
+        .bind(entity.as_str())
+        .bind(&a.0)
+        .bind(&a.1)
+        .bind(&b.0)
+        .bind(&b.1)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// All decisions about a kind.
+    pub async fn decisions(&self, entity: EntityKind) -> Result<Vec<StoredDecision>> {
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT a_source, a_key, b_source, b_key, verdict, decided_by, reason, decided_at \
+             FROM match_decision WHERE entity = $1 ORDER BY a_source, a_key, b_source, b_key",
+        )
+        .bind(entity.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StoredDecision {
+                a: (r.0, r.1),
+                b: (r.2, r.3),
+                verdict: r.4,
+                decided_by: r.5,
+                reason: r.6,
+                decided_at: r.7,
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::stores;
+
+    fn r(s: &str, k: &str) -> RecordRef {
+        (s.to_owned(), k.to_owned())
+    }
+
+    #[tokio::test]
+    async fn models_state_review_and_decisions() {
+        for (store, _dir) in stores().await {
+            let e = EntityKind::Person;
+            assert!(store.model(e).await.unwrap().is_none());
+            store.save_model(e, "{\"v\":1}", 10).await.unwrap();
+            let id = store.save_model(e, "{\"v\":2}", 12).await.unwrap();
+            let m = store.model(e).await.unwrap().unwrap();
+            assert_eq!((m.id, m.params.as_str(), m.records), (id, "{\"v\":2}", 12));
+
+            let state = ResolveState {
+                model_id: Some(id),
+                resolved_at: store.clock(),
+            };
+            store.set_resolve_state(e, &state).await.unwrap();
+            assert_eq!(store.resolve_state(e).await.unwrap(), Some(state));
+
+            let item = |a: &str, b: &str, p: f64| NewReview {
+                a: r("s", a),
+                b: r("s", b),
+                reason: "uncertain".into(),
+                probability: p,
+                explanation: "{}".into(),
+            };
+            store
+                .replace_review(e, &[item("2", "1", 0.7), item("3", "4", 0.6)], None)
+                .await
+                .unwrap();
+            let open = store.review(e, Some("open")).await.unwrap();
+            assert_eq!(open.len(), 2);
+            assert_eq!(
+                (open[0].a.clone(), open[0].b.clone()),
+                (r("s", "1"), r("s", "2"))
+            );
+            store
+                .decide(e, &r("s", "2"), &r("s", "1"), "distinct", "alice", "twins")
+                .await
+                .unwrap();
+            assert_eq!(store.review(e, Some("open")).await.unwrap().len(), 1);
+            assert_eq!(store.review(e, Some("distinct")).await.unwrap().len(), 1);
+            // A re-run files the pairs again: the decided one keeps its status.
+            let scope = std::collections::BTreeSet::from([r("s", "1"), r("s", "3")]);
+            store
+                .replace_review(
+                    e,
+                    &[item("1", "2", 0.71), item("3", "4", 0.65)],
+                    Some(&scope),
+                )
+                .await
+                .unwrap();
+            let all = store.review(e, None).await.unwrap();
+            assert_eq!(all.len(), 2);
+            assert!(all.iter().any(|i| i.status == "distinct"));
+            let d = store.decisions(e).await.unwrap();
+            assert_eq!(d.len(), 1);
+            assert_eq!(
+                (d[0].verdict.as_str(), d[0].a.clone()),
+                ("distinct", r("s", "1"))
+            );
+        }
+    }
+}
