@@ -9,3 +9,4 @@ mod crash;
 mod islands;
 mod malformed;
 mod registry;
+mod resolution;

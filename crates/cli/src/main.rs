@@ -1,5 +1,7 @@
 //! `tombolo`: the admin CLI of the Tombolo data-integration hub.
 
+mod admin;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -79,6 +81,41 @@ enum Command {
     Explain { source: String, record_key: String },
     /// Blocking report for the probabilistic matcher: candidate pairs per key, oversized keys,
     /// and with --truth the pair completeness (share of true pairs that share a key).
+    /// Resolve again without pulling: incremental (what changed since the last resolution)
+    /// unless --full.
+    Resolve {
+        #[arg(long)]
+        full: bool,
+    },
+    /// Retrain the matching parameters on the records stored now and resolve everything with
+    /// them. Reviewers' decisions still apply.
+    Train,
+    /// The matching parameters in force.
+    Model {
+        #[command(subcommand)]
+        what: admin::ModelCmd,
+    },
+    /// The review queue: pairs the engine could not decide on its own.
+    Review {
+        #[command(subcommand)]
+        what: admin::ReviewCmd,
+    },
+    /// Record a reviewer's decision on two person records; it overrides the engine from the
+    /// next resolution on, through retraining and re-runs.
+    Decide {
+        #[arg(value_enum)]
+        verdict: admin::VerdictArg,
+        a_source: String,
+        a_key: String,
+        b_source: String,
+        b_key: String,
+        /// Who decided.
+        #[arg(long)]
+        by: String,
+        /// Why (kept with the decision).
+        #[arg(long)]
+        reason: String,
+    },
     Blocking {
         /// Largest block a key may form before it is skipped.
         #[arg(long, default_value_t = 50)]
@@ -165,13 +202,13 @@ fn print_run(report: &RunReport, json: bool) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:<12} {:>8} {:>9} {:>12} {:>6} {:>8} {:>10}  error",
-        "source", "pulled", "accepted", "quarantined", "new", "changed", "unchanged"
+        "{:<12} {:>8} {:>9} {:>12} {:>6} {:>8} {:>10} {:>8}  error",
+        "source", "pulled", "accepted", "quarantined", "new", "changed", "unchanged", "deleted"
     );
     for s in &report.sources {
         let c = &s.counts;
         println!(
-            "{:<12} {:>8} {:>9} {:>12} {:>6} {:>8} {:>10}  {}",
+            "{:<12} {:>8} {:>9} {:>12} {:>6} {:>8} {:>10} {:>8}  {}",
             s.source,
             c.pulled,
             c.accepted,
@@ -179,18 +216,23 @@ fn print_run(report: &RunReport, json: bool) -> Result<()> {
             c.outcome.new,
             c.outcome.changed,
             c.outcome.unchanged,
+            c.outcome.deleted,
             s.error.as_deref().unwrap_or("")
         );
     }
     for e in &report.entities {
         println!(
-            "{:<12} {} records -> {} golden records ({} new, {} updated, {} retired)",
+            "{:<12} {} records -> {} golden records ({} new, {} updated, {} retired; {} resolution of {} records, {} pairs scored, {} for review)",
             e.entity,
             e.records,
             e.golden_records,
             e.outcome.created,
             e.outcome.updated,
-            e.outcome.retired
+            e.outcome.retired,
+            e.mode,
+            e.records_resolved,
+            e.pairs_scored,
+            e.review_items
         );
     }
     match &report.published {
@@ -652,6 +694,31 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
         Command::Check => {}
         Command::Explain { source, record_key } => {
             explain(&hub, &source, &record_key, cli.json).await?
+        }
+        Command::Resolve { full } => admin::print_entities(&hub.resolve(full).await?, cli.json)?,
+        Command::Train => admin::print_entities(&hub.train().await?, cli.json)?,
+        Command::Model { what } => admin::model(&hub, what, cli.json).await?,
+        Command::Review { what } => admin::review(&hub, what, cli.json).await?,
+        Command::Decide {
+            verdict,
+            a_source,
+            a_key,
+            b_source,
+            b_key,
+            by,
+            reason,
+        } => {
+            admin::decide(
+                &hub,
+                admin::DecideArgs {
+                    verdict,
+                    a: (a_source, a_key),
+                    b: (b_source, b_key),
+                    by,
+                    reason,
+                },
+            )
+            .await?
         }
         Command::Blocking { max_block, truth } => {
             blocking_report(&hub, max_block, truth, cli.json).await?

@@ -17,5 +17,5 @@ pub mod text;
 pub mod validate;
 
 pub use error::{Error, Result};
-pub use mapping::{FieldMapping, Mapping, MappingConfig, OnInvalid, Transform};
+pub use mapping::{DeletedMarker, FieldMapping, Mapping, MappingConfig, OnInvalid, Transform};
 pub use record::{FieldIssue, NormalizedRecord};

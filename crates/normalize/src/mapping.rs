@@ -79,6 +79,19 @@ pub struct MappingConfig {
     pub entity: EntityKind,
     /// Unified field (or `address.<part>`) → how it is fed.
     pub fields: BTreeMap<String, FieldMapping>,
+    /// A soft-delete marker of the legacy system: rows whose `column` holds one of `values`
+    /// are withdrawn from the hub (their golden records lose them) instead of being stored.
+    #[serde(default)]
+    pub deleted: Option<DeletedMarker>,
+}
+
+/// `deleted = { column = "is_deleted", values = ["1", "Y"] }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeletedMarker {
+    pub column: String,
+    /// Values (compared after trimming) that mean "deleted".
+    pub values: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +111,7 @@ pub struct Mapping {
     entity: EntityKind,
     fields: Vec<CompiledField>,
     codes: CodeTables,
+    deleted: Option<DeletedMarker>,
 }
 
 impl Mapping {
@@ -151,6 +165,7 @@ impl Mapping {
             entity: config.entity,
             fields,
             codes: codes.clone(),
+            deleted: config.deleted.clone(),
         })
     }
 
@@ -161,6 +176,7 @@ impl Mapping {
     /// The source columns this mapping reads: all a connector may collect.
     pub fn columns(&self) -> Vec<String> {
         let mut cols: Vec<String> = self.fields.iter().map(|f| f.from.clone()).collect();
+        cols.extend(self.deleted.iter().map(|d| d.column.clone()));
         cols.sort();
         cols.dedup();
         cols
@@ -183,9 +199,19 @@ impl Mapping {
             values: BTreeMap::new(),
             issues: Vec::new(),
             derived: Vec::new(),
+            deleted: false,
         };
         if raw.key.trim().is_empty() {
             return Err(Error::Quarantine("record has an empty key".into()));
+        }
+        if let Some(d) = &self.deleted {
+            let marked = raw
+                .get(&d.column)
+                .is_some_and(|v| d.values.iter().any(|x| x.trim() == v.trim()));
+            if marked {
+                rec.deleted = true;
+                return Ok(rec);
+            }
         }
         for f in &self.fields {
             let value = raw

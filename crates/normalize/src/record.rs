@@ -27,6 +27,10 @@ pub struct NormalizedRecord {
     /// Fields whose value was derived (e.g. birth date from the resident ID), not typed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub derived: Vec<String>,
+    /// The source marks the record as deleted (see the mapping's `deleted` marker): the hub
+    /// withdraws it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
 }
 
 impl NormalizedRecord {

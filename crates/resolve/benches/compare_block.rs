@@ -28,6 +28,7 @@ fn person(i: usize) -> NormalizedRecord {
         values: values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
         issues: vec![],
         derived: vec![],
+        deleted: false,
     }
 }
 

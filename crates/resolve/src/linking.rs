@@ -151,6 +151,7 @@ pub(crate) mod tests {
                     .collect(),
                 issues: vec![],
                 derived: vec![],
+                deleted: false,
             },
         }
     }

@@ -1,5 +1,8 @@
 -- Tombolo store, schema 2: the probabilistic engine's state.
 
+-- Records a source withdrew through its soft-delete marker, last run.
+ALTER TABLE source_status ADD COLUMN last_deleted BIGINT NOT NULL DEFAULT 0;
+
 -- Why each record sits in its golden record: the pair that tied it, scored (JSON).
 ALTER TABLE crosswalk ADD COLUMN evidence TEXT;
 

@@ -27,6 +27,8 @@ pub struct BatchOutcome {
     pub changed: u64,
     /// Records pulled again with the same content.
     pub unchanged: u64,
+    /// Records the source marked as deleted, withdrawn from the hub.
+    pub deleted: u64,
 }
 
 impl BatchOutcome {
@@ -34,6 +36,7 @@ impl BatchOutcome {
         self.new += o.new;
         self.changed += o.changed;
         self.unchanged += o.unchanged;
+        self.deleted += o.deleted;
     }
 }
 
@@ -90,7 +93,14 @@ impl Store {
         }
         let mut rows = Vec::new();
         let mut touched = Vec::new();
-        for rec in accepted {
+        let mut withdrawn = Vec::new();
+        for rec in accepted.iter().filter(|r| r.deleted) {
+            if known.remove(&rec.key).is_some() {
+                withdrawn.push(rec.key.clone());
+            }
+            out.deleted += 1;
+        }
+        for rec in accepted.iter().filter(|r| !r.deleted) {
             let hash = content_hash(rec)?;
             match known.get(&rec.key) {
                 Some(h) if *h == hash => {
@@ -131,6 +141,16 @@ impl Store {
             &rows,
         )
         .await?;
+        for key in &withdrawn {
+            sqlx::query(
+                "UPDATE source_record SET deleted = 1, updated_at = $1 WHERE source = $2 AND record_key = $3 AND deleted = 0",
+            )
+            .bind(&at)
+            .bind(source)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        }
         for chunk in touched.chunks(500) {
             let sql = format!(
                 "UPDATE quarantine SET resolved_at = {} WHERE source = {} AND resolved_at IS NULL AND record_key IN ({})",
@@ -237,6 +257,7 @@ mod tests {
             values: [("name".to_owned(), name.to_owned())].into(),
             issues: vec![],
             derived: vec![],
+            deleted: false,
         }
     }
 

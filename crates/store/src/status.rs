@@ -66,6 +66,7 @@ type StatusRow = (
     i64,
     Option<String>,
     Option<String>,
+    i64,
 );
 
 impl Store {
@@ -78,12 +79,12 @@ impl Store {
         error: Option<&str>,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO source_status (source, entity, last_run_at, last_pulled, last_accepted, last_quarantined, last_new, last_changed, last_unchanged, \
+            "INSERT INTO source_status (source, entity, last_run_at, last_pulled, last_accepted, last_quarantined, last_new, last_changed, last_unchanged, last_deleted, \
                total_pulled, total_accepted, total_quarantined, last_error) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $4, $5, $6, $10) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $4, $5, $6, $10) \
              ON CONFLICT (source) DO UPDATE SET entity = excluded.entity, last_run_at = excluded.last_run_at, \
                last_pulled = excluded.last_pulled, last_accepted = excluded.last_accepted, last_quarantined = excluded.last_quarantined, \
-               last_new = excluded.last_new, last_changed = excluded.last_changed, last_unchanged = excluded.last_unchanged, \
+               last_new = excluded.last_new, last_changed = excluded.last_changed, last_unchanged = excluded.last_unchanged, last_deleted = excluded.last_deleted, \
                total_pulled = source_status.total_pulled + excluded.last_pulled, \
                total_accepted = source_status.total_accepted + excluded.last_accepted, \
                total_quarantined = source_status.total_quarantined + excluded.last_quarantined, \
@@ -99,6 +100,7 @@ impl Store {
         .bind(i(c.outcome.changed))
         .bind(i(c.outcome.unchanged))
         .bind(error.map(str::to_owned))
+        .bind(i(c.outcome.deleted))
         .execute(self.pool())
         .await?;
         Ok(())
@@ -108,7 +110,7 @@ impl Store {
     pub async fn status(&self) -> Result<Vec<SourceStatus>> {
         let rows: Vec<StatusRow> = sqlx::query_as(
             "SELECT s.source, s.entity, s.last_run_at, s.last_pulled, s.last_accepted, s.last_quarantined, s.last_new, s.last_changed, \
-                    s.last_unchanged, s.total_pulled, s.total_accepted, s.total_quarantined, s.last_error, c.state \
+                    s.last_unchanged, s.total_pulled, s.total_accepted, s.total_quarantined, s.last_error, c.state, s.last_deleted \
              FROM source_status s LEFT JOIN checkpoint c ON c.source = s.source ORDER BY s.source",
         )
         .fetch_all(self.pool())
@@ -127,6 +129,7 @@ impl Store {
                             new: u(r.6),
                             changed: u(r.7),
                             unchanged: u(r.8),
+                            deleted: u(r.14),
                         },
                     },
                     total_pulled: u(r.9),
