@@ -286,6 +286,7 @@ mod tests {
                     new: 2,
                     changed: 0,
                     unchanged: 0
+                    deleted: 0,
                 }
             );
             assert_eq!(store.checkpoint("s").await.unwrap(), Some(cp));
@@ -304,6 +305,7 @@ mod tests {
                     new: 1,
                     changed: 1,
                     unchanged: 1
+                    deleted: 0,
                 }
             );
             let all = store.records(EntityKind::Person).await.unwrap();
