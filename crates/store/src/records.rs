@@ -285,7 +285,7 @@ mod tests {
                 BatchOutcome {
                     new: 2,
                     changed: 0,
-                    unchanged: 0
+                    unchanged: 0,
                     deleted: 0,
                 }
             );
@@ -304,7 +304,7 @@ mod tests {
                 BatchOutcome {
                     new: 1,
                     changed: 1,
-                    unchanged: 1
+                    unchanged: 1,
                     deleted: 0,
                 }
             );
