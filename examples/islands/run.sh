@@ -13,7 +13,7 @@
 #
 # Environment: OUT_DIR, PG_URL (default postgres://postgres@127.0.0.1:5432), MYSQL_HOST/PORT/USER,
 # HUKOU_DB / MINZHENG_DB (default tombolo_hukou / tombolo_minzheng), TOPIC_PREFIX, TOMBOLO_BIN
-# (a built binary to use instead of building one).
+# (a built binary to use instead of building one), PUBLISH=0 (store and resolve only, no broker).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -52,7 +52,12 @@ HTTP_PID=$!
 trap 'kill $HTTP_PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
 
-"$ROOT/deploy/broker.sh" start >&2
+RUN_ARGS=(run)
+if [ "${PUBLISH:-1}" = 0 ]; then
+  RUN_ARGS+=(--no-publish)
+else
+  "$ROOT/deploy/broker.sh" start >&2
+fi
 
 export ISLANDS_DIR="$DATA_DIR"
 export HUKOU_URL="$PG_URL/$HUKOU_DB"
@@ -62,7 +67,7 @@ export TOMBOLO_STORE="sqlite:$OUT_DIR/tombolo.db"
 rm -f "$OUT_DIR"/tombolo.db*
 
 echo "== tombolo run" >&2
-"$TOMBOLO_BIN" --config "$HERE/tombolo.toml" run | tee "$OUT_DIR/run.txt"
+"$TOMBOLO_BIN" --config "$HERE/tombolo.toml" "${RUN_ARGS[@]}" | tee "$OUT_DIR/run.txt"
 "$TOMBOLO_BIN" --config "$HERE/tombolo.toml" export crosswalk --entity person --output "$OUT_DIR/person_crosswalk.csv"
 "$TOMBOLO_BIN" --config "$HERE/tombolo.toml" export crosswalk --entity organization --output "$OUT_DIR/org_crosswalk.csv"
 

@@ -34,11 +34,23 @@ pub fn golden(
             .copied()
             .filter(|&m| records[m].record.values.keys().any(|k| group(k) == g))
             .collect();
-        // Sort key: trust rank, then most recent, then source and key for determinism.
+        // Sort key: trust rank; a value without validation issue before one with; a typed
+        // value before a derived one; more parts (completeness) before fewer; the most recent;
+        // then source and key for determinism.
         let sort_key = |&m: &usize| {
             let r = &records[m];
+            let issue = r.record.issues.iter().any(|i| group(&i.field) == g);
+            let derived = r
+                .record
+                .derived
+                .iter()
+                .any(|d| group(d.split(':').next().unwrap_or(d)) == g);
+            let parts = r.record.values.keys().filter(|k| group(k) == g).count();
             (
                 config.rank(g, &r.source),
+                issue,
+                derived,
+                Reverse(parts),
                 Reverse(r.record.observed_at.clone()),
                 r.source.clone(),
                 r.record.key.clone(),
@@ -47,34 +59,37 @@ pub fn golden(
         let Some(best) = candidates.iter().min_by_key(|m| sort_key(m)).copied() else {
             continue;
         };
-        let ranks: BTreeSet<usize> = candidates
+        let value_of = |m: usize| -> Vec<(&String, &String)> {
+            records[m]
+                .record
+                .values
+                .iter()
+                .filter(|(k, _)| group(k) == g)
+                .collect()
+        };
+        // The strongest candidate with another value: what the choice was made against.
+        let runner_up = candidates
             .iter()
-            .map(|&m| config.rank(g, &records[m].source))
-            .collect();
-        let distinct: BTreeSet<Vec<(&String, &String)>> = candidates
-            .iter()
-            .map(|&m| {
-                records[m]
-                    .record
-                    .values
-                    .iter()
-                    .filter(|(k, _)| group(k) == g)
-                    .collect()
-            })
-            .collect();
-        let rule = if distinct.len() <= 1 {
-            if candidates.len() == 1 {
-                "only"
-            } else {
-                "agreed"
+            .filter(|&&m| value_of(m) != value_of(best))
+            .min_by_key(|m| sort_key(m))
+            .copied();
+        let rule = match runner_up {
+            None if candidates.len() == 1 => "only".to_owned(),
+            None => "agreed".to_owned(),
+            Some(other) => {
+                let (x, y) = (sort_key(&best), sort_key(&other));
+                if x.0 != y.0 {
+                    format!("trust:{}", records[best].source)
+                } else if x.1 != y.1 || x.2 != y.2 {
+                    "validity".to_owned()
+                } else if x.3 != y.3 {
+                    "completeness".to_owned()
+                } else if x.4 != y.4 {
+                    "recency".to_owned()
+                } else {
+                    "tie:source_order".to_owned()
+                }
             }
-            .to_owned()
-        } else if ranks.len() > 1
-            && config.rank(g, &records[best].source) < *ranks.iter().nth(1).unwrap_or(&usize::MAX)
-        {
-            format!("trust:{}", records[best].source)
-        } else {
-            "recency".to_owned()
         };
         let r = &records[best];
         for (k, v) in r.record.values.iter().filter(|(k, _)| group(k) == g) {
@@ -167,6 +182,42 @@ mod tests {
             ("3", "recency")
         );
         assert_eq!(g.members.len(), 3);
+    }
+
+    #[test]
+    fn validity_then_completeness_decide_between_equals() {
+        let mut a = person("grid", "1", &[("birth_date", "1990-01-02")]);
+        a.record.issues.push(tombolo_normalize::FieldIssue {
+            field: "birth_date".into(),
+            raw: None,
+            reason: "conflicts with the resident ID".into(),
+        });
+        a.record.observed_at = Some("2025-01-01".into());
+        let b = person(
+            "grid",
+            "2",
+            &[("birth_date", "1990-02-01"), ("address.road", "X路")],
+        );
+        let c = person(
+            "grid",
+            "3",
+            &[("address.road", "X路"), ("address.number", "1")],
+        );
+        let recs = vec![a, b, c];
+        let cfg = SurvivorshipConfig::default();
+        let g = golden(EntityKind::Person, "P-1", &recs, &[0, 1, 2], &cfg, "now").unwrap();
+        assert_eq!(g.values["birth_date"], "1990-02-01", "the valid value wins");
+        let rule = |f: &str| {
+            g.provenance
+                .iter()
+                .find(|p| p.field == f)
+                .unwrap()
+                .rule
+                .clone()
+        };
+        assert_eq!(rule("birth_date"), "validity");
+        assert_eq!(g.values["address.number"], "1", "the fuller address wins");
+        assert_eq!(rule("address"), "completeness");
     }
 
     #[test]

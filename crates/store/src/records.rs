@@ -212,22 +212,23 @@ impl Store {
         Ok(())
     }
 
-    /// All live source records of an entity kind, ordered by source and key.
+    /// All live source records of an entity kind, ordered by source and key. Rows are decoded
+    /// as they stream in, so the raw JSON is never all in memory at once.
     pub async fn records(&self, entity: EntityKind) -> Result<Vec<StoredRecord>> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
+        use futures::TryStreamExt;
+        let mut rows = sqlx::query_as::<_, (String, String)>(
             "SELECT source, data FROM source_record WHERE entity = $1 AND deleted = 0 ORDER BY source, record_key",
         )
         .bind(entity.as_str())
-        .fetch_all(self.pool())
-        .await?;
-        rows.into_iter()
-            .map(|(source, data)| {
-                Ok(StoredRecord {
-                    source,
-                    record: serde_json::from_str(&data)?,
-                })
-            })
-            .collect()
+        .fetch(self.pool());
+        let mut out = Vec::new();
+        while let Some((source, data)) = rows.try_next().await? {
+            out.push(StoredRecord {
+                source,
+                record: serde_json::from_str(&data)?,
+            });
+        }
+        Ok(out)
     }
 
     /// One stored source record.

@@ -152,9 +152,14 @@ impl<'a, S: Schema> Engine<'a, S> {
         }
     }
 
+    /// A pair's score term by term (levels and weights only: what a link stores).
+    pub fn weights(&self, s: &Scored) -> Explanation {
+        self.model.explain(&s.gamma, self.tf_value(s.i, &s.gamma))
+    }
+
     /// A pair's score term by term, with the values compared.
     pub fn explain(&self, s: &Scored) -> Explanation {
-        let mut e = self.model.explain(&s.gamma, self.tf_value(s.i, &s.gamma));
+        let mut e = self.weights(s);
         for (c, t) in e.terms.iter_mut().enumerate() {
             t.left = self.schema.show(&self.recs[s.i as usize], c);
             t.right = self.schema.show(&self.recs[s.j as usize], c);

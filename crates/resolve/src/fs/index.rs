@@ -3,6 +3,7 @@
 //! bound.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 use rayon::prelude::*;
 
@@ -23,10 +24,26 @@ pub struct Index {
 
 impl Index {
     pub fn build<S: Schema>(schema: &S, recs: &[S::Rec], max_block: usize) -> Self {
-        let keys: Vec<Vec<(&'static str, String)>> =
-            recs.par_iter().map(|r| schema.keys(r)).collect();
+        // Keys are kept as 64-bit hashes: a collision only adds a candidate pair, which the
+        // scorer then judges like any other.
+        let hash = |rule: &str, value: &str| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            rule.hash(&mut h);
+            value.hash(&mut h);
+            h.finish()
+        };
+        let keys: Vec<Vec<(&'static str, u64)>> = recs
+            .par_iter()
+            .map(|r| {
+                schema
+                    .keys(r)
+                    .into_iter()
+                    .map(|(rule, value)| (rule, hash(rule, &value)))
+                    .collect()
+            })
+            .collect();
         let mut rules: Vec<&'static str> = Vec::new();
-        let mut by_key: HashMap<(u16, String), Vec<u32>> = HashMap::new();
+        let mut by_key: HashMap<(u16, u64), Vec<u32>> = HashMap::new();
         let mut keyed: HashMap<&'static str, u64> = HashMap::new();
         for (i, ks) in keys.into_iter().enumerate() {
             for (rule, value) in ks {
@@ -41,8 +58,8 @@ impl Index {
                 by_key.entry((r, value)).or_default().push(i as u32);
             }
         }
-        let mut entries: Vec<((u16, String), Vec<u32>)> = by_key.into_iter().collect();
-        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut entries: Vec<((u16, u64), Vec<u32>)> = by_key.into_iter().collect();
+        entries.sort_unstable_by_key(|e| e.0);
         let mut out = Index {
             of_record: vec![Vec::new(); recs.len()],
             keyed,
@@ -52,9 +69,16 @@ impl Index {
             if members.len() < 2 {
                 continue;
             }
+            let rule = rules[usize::from(r)];
             if members.len() > max_block {
+                // Name the key by recomputing it from its first record.
+                let shown = schema
+                    .keys(&recs[members[0] as usize])
+                    .into_iter()
+                    .find(|(k, v)| *k == rule && hash(k, v) == value)
+                    .map_or_else(|| format!("#{value:016x}"), |(_, v)| v);
                 out.oversized
-                    .push((format!("{}={value}", rules[usize::from(r)]), members.len()));
+                    .push((format!("{rule}={shown}"), members.len()));
                 continue;
             }
             members.sort_unstable();
@@ -65,6 +89,7 @@ impl Index {
             }
             out.blocks.push((r, members));
         }
+        out.oversized.sort();
         out.rules = rules;
         out
     }
