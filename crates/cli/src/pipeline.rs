@@ -46,6 +46,9 @@ pub struct EntityReport {
     pub review_items: u64,
     /// The parameters used (people).
     pub model_id: Option<i64>,
+    pub timings: tombolo_resolve::Timings,
+    /// Writing golden records, crosswalk, review queue and outbox.
+    pub store_ms: u64,
     #[serde(flatten)]
     pub outcome: ApplyOutcome,
     /// Linking keys skipped because too many records shared them.
@@ -209,7 +212,7 @@ impl Hub {
     pub async fn resolve(&self, full: bool) -> Result<Vec<EntityReport>> {
         let mut out = Vec::new();
         for entity in self.entities() {
-            out.push(self.resolve_entity(entity, full).await?);
+            out.push(self.resolve_entity(entity, full, None).await?);
         }
         Ok(out)
     }
@@ -218,24 +221,32 @@ impl Hub {
     /// everything again with them. Manual decisions still apply.
     pub async fn train(&self) -> Result<Vec<EntityReport>> {
         let entity = EntityKind::Person;
-        let records = self.inputs(entity).await?;
         let t = Instant::now();
+        let clock = self.store.clock();
+        let mut records = self.inputs(entity).await?;
+        let count = records.len() as u64;
         let model = tombolo_resolve::train_people(&records, &self.config.resolve);
         let id = self
             .store
-            .save_model(
-                entity,
-                &serde_json::to_string(&model).map_err(json)?,
-                records.len() as u64,
-            )
+            .save_model(entity, &serde_json::to_string(&model).map_err(json)?, count)
             .await?;
+        drop(model);
         tracing::info!(
             model_id = id,
-            records = records.len(),
+            records = count,
             ms = t.elapsed().as_millis() as u64,
             "trained"
         );
-        self.resolve(true).await
+        let mut out = Vec::new();
+        for e in self.entities() {
+            let preloaded = if e == entity {
+                Some((std::mem::take(&mut records), clock.clone()))
+            } else {
+                None
+            };
+            out.push(self.resolve_entity(e, true, preloaded).await?);
+        }
+        Ok(out)
     }
 
     async fn inputs(&self, entity: EntityKind) -> Result<Vec<tombolo_resolve::Input>> {
@@ -251,10 +262,20 @@ impl Hub {
             .collect())
     }
 
-    async fn resolve_entity(&self, entity: EntityKind, full: bool) -> Result<EntityReport> {
+    /// Resolves one kind; `preloaded` (records and the store clock read before loading them)
+    /// spares loading the records again after training.
+    async fn resolve_entity(
+        &self,
+        entity: EntityKind,
+        full: bool,
+        preloaded: Option<(Vec<tombolo_resolve::Input>, String)>,
+    ) -> Result<EntityReport> {
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let t = Instant::now();
-        let clock = self.store.clock();
+        let (preloaded, clock) = match preloaded {
+            Some((records, clock)) => (Some(records), clock),
+            None => (None, self.store.clock()),
+        };
         let state = self.store.resolve_state(entity).await?;
         let stored = match entity {
             EntityKind::Person => self.store.model(entity).await?,
@@ -265,7 +286,10 @@ impl Hub {
             .map(|m| serde_json::from_str(&m.params))
             .transpose()
             .map_err(json)?;
-        let records = self.inputs(entity).await?;
+        let records = match preloaded {
+            Some(r) => r,
+            None => self.inputs(entity).await?,
+        };
         let previous: BTreeMap<(String, String), String> = self
             .store
             .crosswalk(entity)
@@ -330,6 +354,10 @@ impl Hub {
             decisions: &decisions,
             changed: changed.as_ref(),
         })?;
+        let record_count = records.len() as u64;
+        // What is left to do needs only the resolution: free the records first.
+        drop(records);
+        drop(previous);
         for (key, n) in &resolved.oversized {
             tracing::warn!(%entity, key, records = n, "blocking key shared by too many records: ignored");
         }
@@ -340,7 +368,7 @@ impl Hub {
                     .save_model(
                         entity,
                         &serde_json::to_string(m).map_err(json)?,
-                        records.len() as u64,
+                        record_count,
                     )
                     .await?,
             ),
@@ -383,17 +411,21 @@ impl Hub {
             .await?;
         tracing::info!(
             %entity,
-            records = records.len(),
+            records = record_count,
             resolved = resolved.records_resolved,
             pairs = resolved.pairs_scored,
             load_ms = loaded.as_millis() as u64,
+            prepare_ms = resolved.timings.prepare_ms,
+            train_ms = resolved.timings.train_ms,
+            match_ms = resolved.timings.match_ms,
+            golden_ms = resolved.timings.golden_ms,
             resolve_ms = (computed - loaded).as_millis() as u64,
             store_ms = (t.elapsed() - computed).as_millis() as u64,
             "resolved"
         );
         Ok(EntityReport {
             entity,
-            records: records.len() as u64,
+            records: record_count,
             golden_records: self.store.golden_count(entity).await?,
             mode: if changed.is_some() {
                 "incremental"
@@ -404,6 +436,8 @@ impl Hub {
             pairs_scored: resolved.pairs_scored,
             review_items: review.len() as u64,
             model_id,
+            timings: resolved.timings,
+            store_ms: (t.elapsed() - computed).as_millis() as u64,
             outcome,
             oversized_keys: resolved.oversized,
         })

@@ -27,7 +27,7 @@ pub use config::{ResolveConfig, SurvivorshipConfig};
 pub use error::{Error, Result};
 pub use resolution::{
     explain_people, resolve, train_people, LinkEvidence, ManualDecision, RecordRef, Request,
-    Resolved, ReviewItem,
+    Resolved, ReviewItem, Timings,
 };
 
 use tombolo_normalize::NormalizedRecord;

@@ -72,6 +72,24 @@ pub struct Resolved {
     /// Pairs scored and records re-clustered.
     pub pairs_scored: u64,
     pub records_resolved: u64,
+    pub timings: Timings,
+}
+
+/// Where a resolution spent its time, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Timings {
+    /// Cleaning names, pinyin, blocking keys and the index.
+    pub prepare_ms: u64,
+    /// Estimating the parameters (0 when they were given).
+    pub train_ms: u64,
+    /// Scoring candidate pairs and clustering them.
+    pub match_ms: u64,
+    /// Golden ids, survivorship, links and their evidence.
+    pub golden_ms: u64,
+}
+
+fn ms(t: std::time::Instant) -> u64 {
+    t.elapsed().as_millis() as u64
 }
 
 fn record_key(r: &Input) -> (&str, &str) {
@@ -99,15 +117,20 @@ struct Clustered {
     oversized: Vec<(String, usize)>,
     trained: Option<Model>,
     scored: u64,
+    timings: Timings,
 }
 
 fn people(req: &Request<'_>, recs: &[Input]) -> Clustered {
+    let mut timings = Timings::default();
+    let t = std::time::Instant::now();
     let prepared: Vec<PersonRec> = recs
         .par_iter()
         .map(|r| PersonRec::prepare(&r.record))
         .collect();
     let schema = PersonSchema;
     let index = Index::build(&schema, &prepared, req.config.max_block);
+    timings.prepare_ms = ms(t);
+    let t = std::time::Instant::now();
     let owned;
     let model = match req.model {
         Some(m) => m,
@@ -117,6 +140,8 @@ fn people(req: &Request<'_>, recs: &[Input]) -> Clustered {
         }
     };
     let trained = req.model.is_none().then(|| model.clone());
+    timings.train_ms = ms(t);
+    let t = std::time::Instant::now();
     let position: HashMap<(&str, &str), usize> = recs
         .iter()
         .enumerate()
@@ -174,6 +199,7 @@ fn people(req: &Request<'_>, recs: &[Input]) -> Clustered {
             engine.incremental(&seeds, &previous)
         }
     };
+    timings.match_ms = ms(t);
     let key = |i: u32| -> RecordRef {
         let r = &recs[i as usize];
         (r.source.clone(), r.record.key.clone())
@@ -224,6 +250,7 @@ fn people(req: &Request<'_>, recs: &[Input]) -> Clustered {
         oversized: index.oversized.clone(),
         trained,
         scored: outcome.scored,
+        timings,
     }
 }
 
@@ -238,6 +265,7 @@ fn organisations(req: &Request<'_>, recs: &[Input]) -> Clustered {
         oversized: c.oversized,
         trained: None,
         scored: 0,
+        timings: Timings::default(),
     }
 }
 
@@ -275,6 +303,7 @@ pub fn resolve(req: &Request<'_>) -> Result<Resolved> {
         EntityKind::Person => people(req, recs),
         _ => organisations(req, recs),
     };
+    let t = std::time::Instant::now();
     let assignment = ids::assign(req.entity, recs, &clustered.groups, req.previous);
     let mut links = Vec::with_capacity(clustered.nodes.len());
     let goldens = clustered
@@ -334,6 +363,8 @@ pub fn resolve(req: &Request<'_>) -> Result<Resolved> {
         Partial { records, goldens }
     });
     let records_resolved = clustered.nodes.len() as u64;
+    let mut timings = clustered.timings;
+    timings.golden_ms = ms(t);
     Ok(Resolved {
         resolution: Resolution {
             entity: req.entity,
@@ -347,6 +378,7 @@ pub fn resolve(req: &Request<'_>) -> Result<Resolved> {
         trained: clustered.trained,
         pairs_scored: clustered.scored,
         records_resolved,
+        timings,
     })
 }
 

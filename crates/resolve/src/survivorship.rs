@@ -29,15 +29,10 @@ pub fn golden(
     let mut values = BTreeMap::new();
     let mut provenance = Vec::new();
     for g in groups {
-        let candidates: Vec<usize> = members
-            .iter()
-            .copied()
-            .filter(|&m| records[m].record.values.keys().any(|k| group(k) == g))
-            .collect();
         // Sort key: trust rank; a value without validation issue before one with; a typed
         // value before a derived one; more parts (completeness) before fewer; the most recent;
-        // then source and key for determinism.
-        let sort_key = |&m: &usize| {
+        // then source and key for determinism. Computed once per candidate.
+        let sort_key = |m: usize| {
             let r = &records[m];
             let issue = r.record.issues.iter().any(|i| group(&i.field) == g);
             let derived = r
@@ -51,33 +46,38 @@ pub fn golden(
                 issue,
                 derived,
                 Reverse(parts),
-                Reverse(r.record.observed_at.clone()),
-                r.source.clone(),
-                r.record.key.clone(),
+                Reverse(r.record.observed_at.as_deref()),
+                r.source.as_str(),
+                r.record.key.as_str(),
             )
         };
-        let Some(best) = candidates.iter().min_by_key(|m| sort_key(m)).copied() else {
+        let mut candidates: Vec<_> = members
+            .iter()
+            .copied()
+            .filter(|&m| records[m].record.values.keys().any(|k| group(k) == g))
+            .map(|m| (sort_key(m), m))
+            .collect();
+        candidates.sort_unstable();
+        let Some((best_key, best)) = candidates.first().cloned() else {
             continue;
         };
-        let value_of = |m: usize| -> Vec<(&String, &String)> {
+        let value_of = |m: usize| {
             records[m]
                 .record
                 .values
                 .iter()
                 .filter(|(k, _)| group(k) == g)
-                .collect()
         };
         // The strongest candidate with another value: what the choice was made against.
         let runner_up = candidates
             .iter()
-            .filter(|&&m| value_of(m) != value_of(best))
-            .min_by_key(|m| sort_key(m))
-            .copied();
+            .skip(1)
+            .find(|(_, m)| !value_of(*m).eq(value_of(best)));
         let rule = match runner_up {
             None if candidates.len() == 1 => "only".to_owned(),
             None => "agreed".to_owned(),
-            Some(other) => {
-                let (x, y) = (sort_key(&best), sort_key(&other));
+            Some((y, _)) => {
+                let x = &best_key;
                 if x.0 != y.0 {
                     format!("trust:{}", records[best].source)
                 } else if x.1 != y.1 || x.2 != y.2 {

@@ -27,6 +27,9 @@ struct Hashed<'a> {
     retired_into: &'a Option<String>,
 }
 
+/// Rows written per statement batch.
+const CHUNK: usize = 2_000;
+
 fn golden_hash(g: &GoldenRecord) -> Result<String> {
     Ok(sha256(&serde_json::to_string(&Hashed {
         values: &g.values,
@@ -63,30 +66,29 @@ impl Store {
         // records had.
         let in_scope = |id: &str| r.partial.as_ref().is_none_or(|p| p.goldens.contains(id));
 
-        // Each version to write and publish, with its content hash.
-        let mut to_publish: Vec<(GoldenRecord, String)> = Vec::new();
+        // Each version to write and publish: (record, version, hash); written in chunks so
+        // that a resolution of a million records never holds all its rows at once.
+        let mut pending: Vec<(&GoldenRecord, i64, String)> = Vec::new();
         let active: BTreeSet<&str> = r.goldens.iter().map(|g| g.golden_id.as_str()).collect();
         for g in &r.goldens {
-            let mut g = g.clone();
-            g.retired_into = None;
-            let hash = golden_hash(&g)?;
-            match existing.get(&g.golden_id) {
+            let hash = golden_hash(g)?;
+            let version = match existing.get(&g.golden_id) {
                 Some((_, h, None)) if *h == hash => {
                     out.unchanged += 1;
                     continue;
                 }
                 Some((v, _, _)) => {
-                    g.version = v + 1;
                     out.updated += 1;
+                    v + 1
                 }
                 None => {
-                    g.version = 1;
                     out.created += 1;
+                    1
                 }
-            }
-            g.updated_at = at.clone();
-            to_publish.push((g, hash));
+            };
+            pending.push((g, version, hash));
         }
+        let mut retired = Vec::new();
         for (id, (version, _, retired_into)) in &existing {
             if active.contains(id.as_str()) || retired_into.is_some() || !in_scope(id) {
                 continue;
@@ -97,58 +99,72 @@ impl Store {
                 .await?;
             let mut g: GoldenRecord = serde_json::from_str(&data)?;
             g.version = version + 1;
-            g.updated_at = at.clone();
             g.retired_into = Some(r.retired.get(id).cloned().unwrap_or_default());
             g.members.clear();
             out.retired += 1;
             let hash = golden_hash(&g)?;
-            to_publish.push((g, hash));
+            retired.push((g, hash));
         }
-        let mut golden_rows = Vec::with_capacity(to_publish.len());
-        let mut outbox_rows = Vec::with_capacity(to_publish.len());
-        for (g, hash) in &to_publish {
-            let data = serde_json::to_string(g)?;
-            let event = if g.retired_into.is_some() {
-                "retire"
-            } else {
-                "upsert"
-            };
-            golden_rows.push(vec![
-                Arg::Text(g.golden_id.clone()),
-                Arg::Text(entity.to_owned()),
-                Arg::Int(g.version),
-                Arg::Text(hash.clone()),
-                Arg::Text(data.clone()),
-                Arg::Text(at.clone()),
-                Arg::Text(at.clone()),
-                Arg::OptText(g.retired_into.clone()),
-            ]);
-            outbox_rows.push(vec![
-                Arg::Text(entity.to_owned()),
-                Arg::Text(g.golden_id.clone()),
-                Arg::Int(g.version),
-                Arg::Text(event.to_owned()),
-                Arg::Text(data),
-                Arg::Text(at.clone()),
-            ]);
+        let all = pending
+            .into_iter()
+            .map(|(g, v, h)| (g, Some(v), h))
+            .chain(retired.iter().map(|(g, h)| (g, None, h.clone())));
+        let mut golden_rows = Vec::with_capacity(CHUNK);
+        let mut outbox_rows = Vec::with_capacity(CHUNK);
+        let mut all = all.peekable();
+        while all.peek().is_some() {
+            for (g, version, hash) in all.by_ref().take(CHUNK) {
+                let mut g = g.clone();
+                if let Some(v) = version {
+                    g.version = v;
+                    g.retired_into = None;
+                }
+                g.updated_at = at.clone();
+                let data = serde_json::to_string(&g)?;
+                let event = if g.retired_into.is_some() {
+                    "retire"
+                } else {
+                    "upsert"
+                };
+                outbox_rows.push(vec![
+                    Arg::Text(entity.to_owned()),
+                    Arg::Text(g.golden_id.clone()),
+                    Arg::Int(g.version),
+                    Arg::Text(event.to_owned()),
+                    Arg::Text(data.clone()),
+                    Arg::Text(at.clone()),
+                ]);
+                golden_rows.push(vec![
+                    Arg::Text(g.golden_id),
+                    Arg::Text(entity.to_owned()),
+                    Arg::Int(g.version),
+                    Arg::Text(hash),
+                    Arg::Text(data),
+                    Arg::Text(at.clone()),
+                    Arg::Text(at.clone()),
+                    Arg::OptText(g.retired_into),
+                ]);
+            }
+            bulk::insert(
+                &mut tx,
+                self.backend(),
+                "INSERT INTO golden (golden_id, entity, version, content_hash, data, created_at, updated_at, retired_into)",
+                "ON CONFLICT (golden_id) DO UPDATE SET version = excluded.version, content_hash = excluded.content_hash, \
+                 data = excluded.data, updated_at = excluded.updated_at, retired_into = excluded.retired_into",
+                &golden_rows,
+            )
+            .await?;
+            bulk::insert(
+                &mut tx,
+                self.backend(),
+                "INSERT INTO outbox (entity, golden_id, version, event, payload, created_at)",
+                "",
+                &outbox_rows,
+            )
+            .await?;
+            golden_rows.clear();
+            outbox_rows.clear();
         }
-        bulk::insert(
-            &mut tx,
-            self.backend(),
-            "INSERT INTO golden (golden_id, entity, version, content_hash, data, created_at, updated_at, retired_into)",
-            "ON CONFLICT (golden_id) DO UPDATE SET version = excluded.version, content_hash = excluded.content_hash, \
-             data = excluded.data, updated_at = excluded.updated_at, retired_into = excluded.retired_into",
-            &golden_rows,
-        )
-        .await?;
-        bulk::insert(
-            &mut tx,
-            self.backend(),
-            "INSERT INTO outbox (entity, golden_id, version, event, payload, created_at)",
-            "",
-            &outbox_rows,
-        )
-        .await?;
         // Crosswalk, with history of every change.
         let old: Vec<(String, String, String, String)> = sqlx::query_as(
             "SELECT source, record_key, golden_id, rule FROM crosswalk WHERE entity = $1",
@@ -161,9 +177,6 @@ impl Store {
             .map(|(s, k, g, rule)| ((s, k), (g, rule)))
             .filter(|(key, _)| r.partial.as_ref().is_none_or(|p| p.records.contains(key)))
             .collect();
-        let mut link_rows = Vec::new();
-        let mut evidence_rows: Vec<&Link> = Vec::new();
-        let mut history_rows = Vec::new();
         let history =
             |source: &str, key: &str, old: Option<String>, new: Option<String>, rule: &str| {
                 vec![
@@ -176,23 +189,8 @@ impl Store {
                     Arg::Text(at.clone()),
                 ]
             };
-        for l in &r.links {
-            let prev = old.remove(&(l.source.clone(), l.record_key.clone()));
-            let (prev, prev_rule) = match prev {
-                Some((g, rule)) => (Some(g), Some(rule)),
-                None => (None, None),
-            };
-            if prev.as_deref() == Some(l.golden_id.as_str()) {
-                // Same golden record; the evidence changed if the rule (with its score) did.
-                if prev_rule.as_deref() != Some(l.rule.as_str()) {
-                    evidence_rows.push(l);
-                }
-                continue;
-            }
-            if prev.is_some() {
-                out.relinked += 1;
-            }
-            link_rows.push(vec![
+        let link_row = |l: &Link| {
+            vec![
                 Arg::Text(l.source.clone()),
                 Arg::Text(l.record_key.clone()),
                 Arg::Text(entity.to_owned()),
@@ -200,46 +198,50 @@ impl Store {
                 Arg::Text(l.rule.clone()),
                 Arg::Text(at.clone()),
                 Arg::OptText(l.evidence.clone()),
-            ]);
-            history_rows.push(history(
-                &l.source,
-                &l.record_key,
-                prev,
-                Some(l.golden_id.clone()),
-                &l.rule,
-            ));
+            ]
+        };
+        const RELINK: &str =
+            "ON CONFLICT (source, record_key) DO UPDATE SET golden_id = excluded.golden_id, \
+             rule = excluded.rule, linked_at = excluded.linked_at, evidence = excluded.evidence";
+        const REEXPLAIN: &str =
+            "ON CONFLICT (source, record_key) DO UPDATE SET rule = excluded.rule, evidence = excluded.evidence";
+        const XW: &str =
+            "INSERT INTO crosswalk (source, record_key, entity, golden_id, rule, linked_at, evidence)";
+        const HISTORY: &str = "INSERT INTO crosswalk_history (source, record_key, entity, old_golden_id, new_golden_id, rule, at)";
+        for chunk in r.links.chunks(CHUNK) {
+            let mut link_rows = Vec::new();
+            let mut evidence_rows = Vec::new();
+            let mut history_rows = Vec::new();
+            for l in chunk {
+                let (prev, prev_rule) = match old.remove(&(l.source.clone(), l.record_key.clone()))
+                {
+                    Some((g, rule)) => (Some(g), Some(rule)),
+                    None => (None, None),
+                };
+                if prev.as_deref() == Some(l.golden_id.as_str()) {
+                    // Same golden record; the evidence changed if the rule (with its score) did.
+                    if prev_rule.as_deref() != Some(l.rule.as_str()) {
+                        evidence_rows.push(link_row(l));
+                    }
+                    continue;
+                }
+                if prev.is_some() {
+                    out.relinked += 1;
+                }
+                link_rows.push(link_row(l));
+                history_rows.push(history(
+                    &l.source,
+                    &l.record_key,
+                    prev,
+                    Some(l.golden_id.clone()),
+                    &l.rule,
+                ));
+            }
+            bulk::insert(&mut tx, self.backend(), XW, RELINK, &link_rows).await?;
+            bulk::insert(&mut tx, self.backend(), XW, REEXPLAIN, &evidence_rows).await?;
+            bulk::insert(&mut tx, self.backend(), HISTORY, "", &history_rows).await?;
         }
-        bulk::insert(
-            &mut tx,
-            self.backend(),
-            "INSERT INTO crosswalk (source, record_key, entity, golden_id, rule, linked_at, evidence)",
-            "ON CONFLICT (source, record_key) DO UPDATE SET golden_id = excluded.golden_id, rule = excluded.rule, \
-             linked_at = excluded.linked_at, evidence = excluded.evidence",
-            &link_rows,
-        )
-        .await?;
-        let evidence_rows: Vec<Vec<Arg>> = evidence_rows
-            .into_iter()
-            .map(|l| {
-                vec![
-                    Arg::Text(l.source.clone()),
-                    Arg::Text(l.record_key.clone()),
-                    Arg::Text(entity.to_owned()),
-                    Arg::Text(l.golden_id.clone()),
-                    Arg::Text(l.rule.clone()),
-                    Arg::Text(at.clone()),
-                    Arg::OptText(l.evidence.clone()),
-                ]
-            })
-            .collect();
-        bulk::insert(
-            &mut tx,
-            self.backend(),
-            "INSERT INTO crosswalk (source, record_key, entity, golden_id, rule, linked_at, evidence)",
-            "ON CONFLICT (source, record_key) DO UPDATE SET rule = excluded.rule, evidence = excluded.evidence",
-            &evidence_rows,
-        )
-        .await?;
+        let mut history_rows = Vec::new();
         for ((source, key), (golden, _)) in old {
             sqlx::query("DELETE FROM crosswalk WHERE source = $1 AND record_key = $2")
                 .bind(&source)
@@ -248,14 +250,7 @@ impl Store {
                 .await?;
             history_rows.push(history(&source, &key, Some(golden), None, "record removed"));
         }
-        bulk::insert(
-            &mut tx,
-            self.backend(),
-            "INSERT INTO crosswalk_history (source, record_key, entity, old_golden_id, new_golden_id, rule, at)",
-            "",
-            &history_rows,
-        )
-        .await?;
+        bulk::insert(&mut tx, self.backend(), HISTORY, "", &history_rows).await?;
         tx.commit().await?;
         tracing::debug!(
             entity,
