@@ -88,7 +88,8 @@ febrl() { # NAME FILE...
 }
 
 islands() { # NAME DATA_DIR
-  local name="$1" data="$2" out="$BENCH_DIR/$name"
+  local name="$1" data="$2"
+  local out="$BENCH_DIR/$name"
   mkdir -p "$out"
   echo "== $name: loading into Tombolo's store (not measured)" >&2
   OUT_DIR="$out" PUBLISH=0 TOMBOLO_BIN="$TOMBOLO" HUKOU_DB="bench_${name}_hukou" MINZHENG_DB="bench_${name}_minzheng" \

@@ -1,4 +1,6 @@
-//! Hot paths of matching: comparing two records field by field, and blocking a set of records.
+//! Hot paths of matching: comparing two records field by field, the comparison vector and score
+//! of a pair of prepared records, building the blocking index, and scoring and clustering a set
+//! of records.
 #![allow(clippy::expect_used)]
 
 use std::hint::black_box;
@@ -6,6 +8,8 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use tombolo_core::EntityKind;
 use tombolo_normalize::NormalizedRecord;
+use tombolo_resolve::fs::{Engine, Index, Model, Schema, Thresholds};
+use tombolo_resolve::person::{PersonRec, PersonSchema};
 use tombolo_resolve::{blocking, compare};
 
 fn person(i: usize) -> NormalizedRecord {
@@ -50,7 +54,36 @@ fn bench(c: &mut Criterion) {
             )
         })
     });
+    let (a, b) = (
+        PersonRec::prepare(&person(0)),
+        PersonRec::prepare(&person(64)),
+    );
+    let model = Model::initial(PersonSchema.comparisons(), 1e-4);
+    c.bench_function("score/prepared_pair", |bench| {
+        bench.iter(|| {
+            let g = PersonSchema.gamma(black_box(&a), black_box(&b));
+            model.weight(&g, a.simplified.as_deref())
+        })
+    });
     let recs: Vec<NormalizedRecord> = (0..10_000).map(person).collect();
+    let prepared: Vec<PersonRec> = recs.iter().map(PersonRec::prepare).collect();
+    c.bench_function("index/10k_persons", |b| {
+        b.iter(|| Index::build(&PersonSchema, black_box(&prepared), 50))
+    });
+    let index = Index::build(&PersonSchema, &prepared, 50);
+    c.bench_function("engine/score_and_cluster_10k_persons", |b| {
+        b.iter(|| {
+            Engine::new(
+                &PersonSchema,
+                &prepared,
+                &model,
+                &index,
+                &[],
+                Thresholds::default(),
+            )
+            .full()
+        })
+    });
     let refs: Vec<&NormalizedRecord> = recs.iter().collect();
     c.bench_function("blocking/10k_persons", |b| {
         b.iter(|| blocking::candidate_pairs(black_box(&refs), blocking::person_keys, 50))
