@@ -531,24 +531,22 @@ async fn blocking_report(
     truth: Option<PathBuf>,
     json: bool,
 ) -> Result<()> {
-    use tombolo_resolve::blocking::{
-        candidate_pairs, pair_completeness, person_keys, PERSON_RULES,
-    };
+    use tombolo_resolve::blocking::{pair_completeness, person_index, PERSON_RULES};
     let stored = hub.store.records(EntityKind::Person).await?;
     let records: Vec<&tombolo_normalize::NormalizedRecord> =
         stored.iter().map(|s| &s.record).collect();
+    let index = person_index(records.iter().copied(), max_block);
     let mut per_key = std::collections::BTreeMap::new();
     for rule in PERSON_RULES {
-        let only = |r: &tombolo_normalize::NormalizedRecord| {
-            person_keys(r)
-                .into_iter()
-                .filter(|(k, _)| *k == rule)
-                .collect()
-        };
-        let c = candidate_pairs(&records, only, max_block);
-        per_key.insert(rule, (c.pairs.len(), c.oversized.len()));
+        let prefix = format!("{rule}=");
+        let oversized = index
+            .oversized
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .count();
+        per_key.insert(rule, (index.rule_pairs(rule).len(), oversized));
     }
-    let all = candidate_pairs(&records, person_keys, max_block);
+    let pairs = index.pairs();
     let completeness = match truth {
         Some(path) => {
             let mut map = std::collections::HashMap::new();
@@ -567,7 +565,7 @@ async fn blocking_report(
                 })
                 .collect();
             let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-            Some(pair_completeness(&refs, &all.pairs))
+            Some(pair_completeness(&refs, &pairs))
         }
         None => None,
     };
@@ -583,20 +581,20 @@ async fn blocking_report(
             .collect();
         println!(
             "{}",
-            serde_json::json!({ "records": records.len(), "candidate_pairs": all.pairs.len(), "keys": keys,
-                                "oversized": all.oversized, "pair_completeness": completeness })
+            serde_json::json!({ "records": records.len(), "candidate_pairs": pairs.len(), "keys": keys,
+                                "oversized": index.oversized, "pair_completeness": completeness })
         );
         return Ok(());
     }
     println!(
         "{} person records, {} candidate pairs (max block {max_block})",
         records.len(),
-        all.pairs.len()
+        pairs.len()
     );
     for (k, (p, o)) in &per_key {
         println!("  {k:<26} {p:>9} pairs  {o:>4} oversized keys skipped");
     }
-    for (k, n) in all.oversized.iter().take(10) {
+    for (k, n) in index.oversized.iter().take(10) {
         println!("  oversized: {k} ({n} records)");
     }
     if let Some(c) = completeness {

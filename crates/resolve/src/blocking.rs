@@ -1,13 +1,11 @@
-//! Blocking: which pairs of records are worth comparing at all. Each record yields several keys;
-//! two records are candidates when they share any key. A key shared by more than
-//! `max_block` records (a blank name, a placeholder number, a switchboard phone) is skipped and
-//! reported, so that no block grows without bound.
+//! Blocking diagnostics for `tombolo blocking`: the engine's own index
+//! ([`crate::fs::Index`]) over people, and pair completeness against a truth file.
 
 use std::collections::HashMap;
 
 use tombolo_normalize::NormalizedRecord;
 
-use crate::fs::Schema;
+use crate::fs::{Index, Schema};
 use crate::person::{PersonRec, PersonSchema};
 
 /// The rules [`person_keys`] applies, in order.
@@ -18,49 +16,18 @@ pub fn person_keys(r: &NormalizedRecord) -> Vec<(&'static str, String)> {
     PersonSchema.keys(&PersonRec::prepare(r))
 }
 
-/// Candidate pairs `(i, j)` with `i < j`, each once, and the keys skipped as oversized.
-#[derive(Debug, Clone, Default)]
-pub struct Candidates {
-    pub pairs: Vec<(usize, usize)>,
-    pub oversized: Vec<(String, usize)>,
-}
-
-/// The union of the blocks of every key.
-pub fn candidate_pairs<F>(records: &[&NormalizedRecord], keys: F, max_block: usize) -> Candidates
-where
-    F: Fn(&NormalizedRecord) -> Vec<(&'static str, String)>,
-{
-    let mut blocks: HashMap<(&'static str, String), Vec<usize>> = HashMap::new();
-    for (i, r) in records.iter().enumerate() {
-        for k in keys(r) {
-            blocks.entry(k).or_default().push(i);
-        }
-    }
-    let mut out = Candidates::default();
-    for ((rule, value), members) in blocks {
-        if members.len() < 2 {
-            continue;
-        }
-        if members.len() > max_block {
-            out.oversized
-                .push((format!("{rule}={value}"), members.len()));
-            continue;
-        }
-        for (a, &i) in members.iter().enumerate() {
-            for &j in &members[a + 1..] {
-                out.pairs.push((i.min(j), i.max(j)));
-            }
-        }
-    }
-    out.pairs.sort_unstable();
-    out.pairs.dedup();
-    out.oversized.sort();
-    out
+/// The blocking index the engine would build over these people.
+pub fn person_index<'a>(
+    records: impl IntoIterator<Item = &'a NormalizedRecord>,
+    max_block: usize,
+) -> Index {
+    let prepared: Vec<PersonRec> = records.into_iter().map(PersonRec::prepare).collect();
+    Index::build(&PersonSchema, &prepared, max_block)
 }
 
 /// Pair completeness: the share of true pairs (records of one entity, `truth[i]`) that are
 /// candidates. 1.0 when there are no true pairs.
-pub fn pair_completeness(truth: &[&str], candidates: &[(usize, usize)]) -> f64 {
+pub fn pair_completeness(truth: &[&str], candidates: &[(u32, u32)]) -> f64 {
     let mut sizes: HashMap<&str, u64> = HashMap::new();
     for t in truth {
         *sizes.entry(t).or_default() += 1;
@@ -71,7 +38,7 @@ pub fn pair_completeness(truth: &[&str], candidates: &[(usize, usize)]) -> f64 {
     }
     let found = candidates
         .iter()
-        .filter(|(i, j)| truth[*i] == truth[*j])
+        .filter(|(i, j)| truth[*i as usize] == truth[*j as usize])
         .count() as u64;
     found as f64 / true_pairs as f64
 }
@@ -103,11 +70,10 @@ mod tests {
         ];
         let k = person_keys(&recs[0]);
         assert!(k.contains(&("pinyin+birth_year", "zhang wei|1990".to_owned())));
-        let refs: Vec<&NormalizedRecord> = recs.iter().collect();
-        let c = candidate_pairs(&refs, person_keys, 10);
-        assert_eq!(c.pairs, vec![(0, 1), (2, 3)]);
-        assert_eq!(pair_completeness(&["a", "a", "b", "c"], &c.pairs), 1.0);
-        assert_eq!(pair_completeness(&["a", "b", "a", "c"], &c.pairs), 0.0);
+        let pairs = person_index(&recs, 10).pairs();
+        assert_eq!(pairs, vec![(0, 1), (2, 3)]);
+        assert_eq!(pair_completeness(&["a", "a", "b", "c"], &pairs), 1.0);
+        assert_eq!(pair_completeness(&["a", "b", "a", "c"], &pairs), 0.0);
     }
 
     #[test]
@@ -123,17 +89,15 @@ mod tests {
             ("address.building", "3"),
             ("address.room", "301"),
         ]);
-        let c = candidate_pairs(&[&a, &b], person_keys, 10);
-        assert_eq!(c.pairs, vec![(0, 1)]);
+        assert_eq!(person_index([&a, &b], 10).pairs(), vec![(0, 1)]);
     }
 
     #[test]
     fn placeholder_blocks_are_capped() {
         let recs: Vec<NormalizedRecord> =
             (0..20).map(|_| rec(&[("phone", "13000000000")])).collect();
-        let refs: Vec<&NormalizedRecord> = recs.iter().collect();
-        let c = candidate_pairs(&refs, person_keys, 10);
-        assert!(c.pairs.is_empty());
-        assert_eq!(c.oversized, vec![("phone=13000000000".to_owned(), 20)]);
+        let index = person_index(&recs, 10);
+        assert!(index.pairs().is_empty());
+        assert_eq!(index.oversized, vec![("phone=13000000000".to_owned(), 20)]);
     }
 }

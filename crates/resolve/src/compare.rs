@@ -192,6 +192,18 @@ pub fn sex(a: Option<&str>, b: Option<&str>) -> Option<usize> {
     Some(usize::from(a != b))
 }
 
+/// The address parts [`address`] compares (province, city and street are too coarse to tell
+/// dwellings apart).
+pub const ADDRESS_PARTS: [&str; 7] = [
+    "district",
+    "community",
+    "road",
+    "number",
+    "building",
+    "unit",
+    "room",
+];
+
 /// Structured address parts of a record, looked up by name (`district`, `road`, …).
 pub trait Parts {
     fn part(&self, name: &str) -> Option<&str>;
@@ -202,17 +214,8 @@ pub trait Parts {
 /// community; different (a part both have disagrees). `None` when the two share too few parts to
 /// say (for instance one has only a community, the other only a road).
 pub fn address(a: &dyn Parts, b: &dyn Parts) -> Option<usize> {
-    const ALL: [&str; 7] = [
-        "district",
-        "community",
-        "road",
-        "number",
-        "building",
-        "unit",
-        "room",
-    ];
     let mut shared = 0;
-    for p in ALL {
+    for p in ADDRESS_PARTS {
         if let (Some(x), Some(y)) = (a.part(p), b.part(p)) {
             if x != y {
                 return Some(3);

@@ -6,20 +6,12 @@ use tombolo_normalize::text::t2s;
 use tombolo_normalize::NormalizedRecord;
 
 use crate::compare::{
-    self, pinyin_key, Comparison, Parts, ADDRESS, BIRTH_DATE, NAME, PHONE, RESIDENT_ID, SEX,
+    self, pinyin_key, Comparison, Parts, ADDRESS, ADDRESS_PARTS, BIRTH_DATE, NAME, PHONE,
+    RESIDENT_ID, SEX,
 };
 use crate::fs::schema::{Gamma, Schema, Session, MISSING};
 
 const COMPARISONS: [Comparison; 6] = [NAME, BIRTH_DATE, RESIDENT_ID, PHONE, ADDRESS, SEX];
-const ADDRESS_PARTS: [&str; 7] = [
-    "district",
-    "community",
-    "road",
-    "number",
-    "building",
-    "unit",
-    "room",
-];
 
 /// The blocking rules, in order.
 pub const RULES: [&str; 6] = [

@@ -106,6 +106,8 @@ pub struct Engine<'a, S: Schema> {
     pub decisions: &'a [Decision],
     pub thresholds: Thresholds,
     tf: Option<usize>,
+    /// Pairs a reviewer decided, `(smaller, larger)`: never filed for review again.
+    decided: HashSet<(u32, u32)>,
 }
 
 impl<'a, S: Schema> Engine<'a, S> {
@@ -120,6 +122,10 @@ impl<'a, S: Schema> Engine<'a, S> {
         let tf = schema
             .tf_field()
             .and_then(|f| position(schema.comparisons(), f));
+        let decided = decisions
+            .iter()
+            .map(|d| (d.a.min(d.b), d.a.max(d.b)))
+            .collect();
         Self {
             schema,
             recs,
@@ -128,6 +134,7 @@ impl<'a, S: Schema> Engine<'a, S> {
             decisions,
             thresholds,
             tf,
+            decided,
         }
     }
 
@@ -238,9 +245,7 @@ impl<'a, S: Schema> Engine<'a, S> {
     }
 
     fn decided(&self, i: u32, j: u32) -> bool {
-        self.decisions
-            .iter()
-            .any(|d| (d.a == i && d.b == j) || (d.a == j && d.b == i))
+        self.decided.contains(&(i.min(j), i.max(j)))
     }
 
     fn cluster(&self, nodes: Vec<u32>, mut scored: Vec<Scored>) -> Outcome {
