@@ -11,7 +11,7 @@ use tombolo_publish::kafka::KafkaSink;
 use tombolo_publish::publisher::{drain, PublishStats};
 use tombolo_resolve::fs::{Model, Verdict};
 use tombolo_resolve::{ManualDecision, Request};
-use tombolo_store::golden::ApplyOutcome;
+use tombolo_store::apply::ApplyOutcome;
 use tombolo_store::records::QuarantineEntry;
 use tombolo_store::resolution::{NewReview, ResolveState};
 use tombolo_store::status::RunCounts;
@@ -19,6 +19,21 @@ use tombolo_store::Store;
 
 use crate::config::SourceConfig;
 use crate::{Config, Error, Result};
+
+/// The process's peak resident memory so far, in MiB (Linux; 0 elsewhere), for the log.
+fn peak_memory_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
+
+/// Clusters whose golden records and links are computed and written together.
+const WRITE_CLUSTERS: usize = 4_000;
 
 /// What one source's run did.
 #[derive(Debug, Clone, Serialize)]
@@ -212,7 +227,7 @@ impl Hub {
     pub async fn resolve(&self, full: bool) -> Result<Vec<EntityReport>> {
         let mut out = Vec::new();
         for entity in self.entities() {
-            out.push(self.resolve_entity(entity, full, None).await?);
+            out.push(self.resolve_entity(entity, full, false).await?);
         }
         Ok(out)
     }
@@ -220,31 +235,13 @@ impl Hub {
     /// Retrains the parameters of people on the records stored now, saves them and resolves
     /// everything again with them. Manual decisions still apply.
     pub async fn train(&self) -> Result<Vec<EntityReport>> {
-        let entity = EntityKind::Person;
-        let t = Instant::now();
-        let clock = self.store.clock();
-        let mut records = self.inputs(entity).await?;
-        let count = records.len() as u64;
-        let model = tombolo_resolve::train_people(&records, &self.config.resolve);
-        let id = self
-            .store
-            .save_model(entity, &serde_json::to_string(&model).map_err(json)?, count)
-            .await?;
-        drop(model);
-        tracing::info!(
-            model_id = id,
-            records = count,
-            ms = t.elapsed().as_millis() as u64,
-            "trained"
-        );
         let mut out = Vec::new();
         for e in self.entities() {
-            let preloaded = if e == entity {
-                Some((std::mem::take(&mut records), clock.clone()))
-            } else {
-                None
-            };
-            out.push(self.resolve_entity(e, true, preloaded).await?);
+            // Training and resolving share one load and one preparation of the records.
+            out.push(
+                self.resolve_entity(e, true, e == EntityKind::Person)
+                    .await?,
+            );
         }
         Ok(out)
     }
@@ -252,33 +249,27 @@ impl Hub {
     async fn inputs(&self, entity: EntityKind) -> Result<Vec<tombolo_resolve::Input>> {
         Ok(self
             .store
-            .records(entity)
+            .records_as(entity)
             .await?
             .into_iter()
-            .map(|r| tombolo_resolve::Input {
-                source: r.source,
-                record: r.record,
-            })
+            .map(|(source, record)| tombolo_resolve::Input { source, record })
             .collect())
     }
 
-    /// Resolves one kind; `preloaded` (records and the store clock read before loading them)
-    /// spares loading the records again after training.
+    /// Resolves one kind; `retrain`: estimates the parameters again on these records first
+    /// (and saves them), instead of using the stored ones.
     async fn resolve_entity(
         &self,
         entity: EntityKind,
         full: bool,
-        preloaded: Option<(Vec<tombolo_resolve::Input>, String)>,
+        retrain: bool,
     ) -> Result<EntityReport> {
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let t = Instant::now();
-        let (preloaded, clock) = match preloaded {
-            Some((records, clock)) => (Some(records), clock),
-            None => (None, self.store.clock()),
-        };
+        let clock = self.store.clock();
         let state = self.store.resolve_state(entity).await?;
         let stored = match entity {
-            EntityKind::Person => self.store.model(entity).await?,
+            EntityKind::Person if !retrain => self.store.model(entity).await?,
             _ => None,
         };
         let model: Option<Model> = stored
@@ -286,10 +277,7 @@ impl Hub {
             .map(|m| serde_json::from_str(&m.params))
             .transpose()
             .map_err(json)?;
-        let records = match preloaded {
-            Some(r) => r,
-            None => self.inputs(entity).await?,
-        };
+        let records = self.inputs(entity).await?;
         let previous: BTreeMap<(String, String), String> = self
             .store
             .crosswalk(entity)
@@ -344,6 +332,7 @@ impl Hub {
             _ => None,
         };
         let loaded = t.elapsed();
+        tracing::debug!(%entity, records = records.len(), peak_mib = peak_memory_mib(), "loaded");
         let resolved = tombolo_resolve::resolve(&Request {
             entity,
             records: &records,
@@ -355,13 +344,11 @@ impl Hub {
             changed: changed.as_ref(),
         })?;
         let record_count = records.len() as u64;
-        // What is left to do needs only the resolution: free the records first.
-        drop(records);
-        drop(previous);
         for (key, n) in &resolved.oversized {
             tracing::warn!(%entity, key, records = n, "blocking key shared by too many records: ignored");
         }
         let computed = t.elapsed();
+        tracing::debug!(%entity, peak_mib = peak_memory_mib(), "clustered");
         let model_id = match (&resolved.trained, &stored) {
             (Some(m), _) => Some(
                 self.store
@@ -375,8 +362,16 @@ impl Hub {
             (None, Some(s)) => Some(s.id),
             (None, None) => None,
         };
-        let resolution = &resolved.resolution;
-        let outcome = self.store.apply_resolution(resolution).await?;
+        // Golden records and links are computed and written a slice of clusters at a time.
+        let mut writer = self
+            .store
+            .begin_resolution(entity, resolved.partial.as_ref())
+            .await?;
+        for start in (0..resolved.clusters()).step_by(WRITE_CLUSTERS) {
+            let (goldens, links) = resolved.chunk(start..start + WRITE_CLUSTERS)?;
+            writer.write(&goldens, &links).await?;
+        }
+        let outcome = writer.finish(&resolved.retired).await?;
         let review: Vec<NewReview> = resolved
             .review
             .iter()
@@ -397,7 +392,7 @@ impl Hub {
             .replace_review(
                 entity,
                 &review,
-                resolution.partial.as_ref().map(|p| &p.records),
+                resolved.partial.as_ref().map(|p| &p.records),
             )
             .await?;
         self.store
@@ -421,6 +416,7 @@ impl Hub {
             golden_ms = resolved.timings.golden_ms,
             resolve_ms = (computed - loaded).as_millis() as u64,
             store_ms = (t.elapsed() - computed).as_millis() as u64,
+            peak_mib = peak_memory_mib(),
             "resolved"
         );
         Ok(EntityReport {

@@ -55,18 +55,18 @@ fn bench(c: &mut Criterion) {
         })
     });
     let (a, b) = (
-        PersonRec::prepare(&person(0)),
-        PersonRec::prepare(&person(64)),
+        PersonRec::prepare(&(&person(0)).into()),
+        PersonRec::prepare(&(&person(64)).into()),
     );
     let model = Model::initial(PersonSchema.comparisons(), 1e-4);
     c.bench_function("score/prepared_pair", |bench| {
         bench.iter(|| {
             let g = PersonSchema.gamma(black_box(&a), black_box(&b));
-            model.weight(&g, a.simplified.as_deref())
+            model.weight(&g, a.simplified())
         })
     });
     let recs: Vec<NormalizedRecord> = (0..10_000).map(person).collect();
-    let prepared: Vec<PersonRec> = recs.iter().map(PersonRec::prepare).collect();
+    let prepared: Vec<PersonRec> = recs.iter().map(|r| PersonRec::prepare(&r.into())).collect();
     c.bench_function("index/10k_persons", |b| {
         b.iter(|| Index::build(&PersonSchema, black_box(&prepared), 50))
     });

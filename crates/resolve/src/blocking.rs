@@ -13,7 +13,7 @@ pub use crate::person::RULES as PERSON_RULES;
 
 /// Blocking keys of a person record: `(rule, value)`, as the engine computes them.
 pub fn person_keys(r: &NormalizedRecord) -> Vec<(&'static str, String)> {
-    PersonSchema.keys(&PersonRec::prepare(r))
+    PersonSchema.keys(&PersonRec::prepare(&r.into()))
 }
 
 /// The blocking index the engine would build over these people.
@@ -21,7 +21,10 @@ pub fn person_index<'a>(
     records: impl IntoIterator<Item = &'a NormalizedRecord>,
     max_block: usize,
 ) -> Index {
-    let prepared: Vec<PersonRec> = records.into_iter().map(PersonRec::prepare).collect();
+    let prepared: Vec<PersonRec> = records
+        .into_iter()
+        .map(|r| PersonRec::prepare(&r.into()))
+        .collect();
     Index::build(&PersonSchema, &prepared, max_block)
 }
 
@@ -48,7 +51,18 @@ mod tests {
     use super::*;
 
     fn rec(pairs: &[(&str, &str)]) -> NormalizedRecord {
-        crate::linking::tests::person("s", "", pairs).record
+        NormalizedRecord {
+            entity: tombolo_core::EntityKind::Person,
+            key: String::new(),
+            observed_at: None,
+            values: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            issues: vec![],
+            derived: vec![],
+            deleted: false,
+        }
     }
 
     #[test]

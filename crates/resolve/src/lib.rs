@@ -17,6 +17,7 @@ mod config;
 mod error;
 pub mod fs;
 pub mod ids;
+mod input;
 pub mod linking;
 pub mod person;
 mod resolution;
@@ -25,16 +26,8 @@ mod unionfind;
 
 pub use config::{ResolveConfig, SurvivorshipConfig};
 pub use error::{Error, Result};
+pub use input::{Input, Record};
 pub use resolution::{
-    explain_people, resolve, train_people, LinkEvidence, ManualDecision, RecordRef, Request,
-    Resolved, ReviewItem, Timings,
+    explain_people, resolve, LinkEvidence, ManualDecision, RecordRef, Request, Resolved,
+    ReviewItem, Timings,
 };
-
-use tombolo_normalize::NormalizedRecord;
-
-/// A source record to resolve.
-#[derive(Debug, Clone)]
-pub struct Input {
-    pub source: String,
-    pub record: NormalizedRecord,
-}

@@ -3,7 +3,7 @@
 //! organisation; so are records with the same normalised name and the same legal
 //! representative. No rule joins two different credit codes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use tombolo_core::EntityKind;
 use tombolo_normalize::text::org_name_key;
@@ -44,9 +44,9 @@ fn keys(entity: EntityKind, input: &Input, cities: &[String]) -> Vec<Key> {
 }
 
 /// The hard identifier of a record: two records with different ones are never linked.
-fn hard_id(entity: EntityKind, input: &Input) -> Option<String> {
+fn hard_id(entity: EntityKind, input: &Input) -> Option<&str> {
     match entity {
-        EntityKind::Organization => input.record.get("credit_code").map(str::to_owned),
+        EntityKind::Organization => input.record.get("credit_code"),
         _ => None,
     }
 }
@@ -60,11 +60,7 @@ pub fn cluster(
     max_block: usize,
     cities: &[String],
 ) -> Clusters {
-    let ids = records
-        .iter()
-        .map(|r| hard_id(entity, r).into_iter().collect::<BTreeSet<_>>())
-        .collect();
-    let mut uf = UnionFind::new(ids);
+    let mut uf = UnionFind::new(records.iter().map(|r| hard_id(entity, r)));
     let record_keys: Vec<Vec<Key>> = records.iter().map(|r| keys(entity, r, cities)).collect();
     let mut blocks: BTreeMap<Key, Vec<usize>> = BTreeMap::new();
     for (i, ks) in record_keys.iter().enumerate() {
@@ -141,7 +137,7 @@ pub(crate) mod tests {
     fn record(entity: EntityKind, source: &str, key: &str, pairs: &[(&str, &str)]) -> Input {
         Input {
             source: source.into(),
-            record: NormalizedRecord {
+            record: (&NormalizedRecord {
                 entity,
                 key: key.into(),
                 observed_at: None,
@@ -152,7 +148,8 @@ pub(crate) mod tests {
                 issues: vec![],
                 derived: vec![],
                 deleted: false,
-            },
+            })
+                .into(),
         }
     }
 

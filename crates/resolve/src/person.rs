@@ -3,13 +3,13 @@
 //! sessions.
 
 use tombolo_normalize::text::t2s;
-use tombolo_normalize::NormalizedRecord;
 
 use crate::compare::{
     self, pinyin_key, Comparison, Parts, ADDRESS, ADDRESS_PARTS, BIRTH_DATE, NAME, PHONE,
     RESIDENT_ID, SEX,
 };
 use crate::fs::schema::{Gamma, Schema, Session, MISSING};
+use crate::Record;
 
 const COMPARISONS: [Comparison; 6] = [NAME, BIRTH_DATE, RESIDENT_ID, PHONE, ADDRESS, SEX];
 
@@ -23,59 +23,118 @@ pub const RULES: [&str; 6] = [
     "pinyin+building+room",
 ];
 
-/// A person record prepared for comparison.
+/// Slots of a prepared record: the values compared, then the address parts.
+const NAME_: usize = 0;
+const SIMPLIFIED: usize = 1;
+const PINYIN: usize = 2;
+const BIRTH_DATE_: usize = 3;
+const RESIDENT_ID_: usize = 4;
+const PHONE_: usize = 5;
+const SEX_: usize = 6;
+const ADDRESS_AT: usize = 7;
+const SLOTS: usize = ADDRESS_AT + ADDRESS_PARTS.len();
+
+/// A person record prepared for comparison: its cleaned name with the Simplified form and
+/// pinyin computed once, the compared fields and the address parts, all in one string with
+/// their end offsets (a million prepared records take a few hundred bytes each).
 #[derive(Debug, Clone, Default)]
 pub struct PersonRec {
-    pub name: Option<String>,
-    /// The name in Simplified characters.
-    pub simplified: Option<String>,
-    /// Pinyin syllables of the Simplified name, space-separated.
-    pub pinyin: Option<String>,
-    pub birth_date: Option<String>,
-    pub resident_id: Option<String>,
+    text: Box<str>,
+    /// End of each slot in `text`; a slot is present when its bit is set in `present`.
+    ends: [u32; SLOTS],
+    present: u32,
     /// The ID was converted from a legacy 15-digit ID (its check character is computed).
     pub id_from_15: bool,
     /// The ID can serve as a hard identifier: typed with its check character and consistent
     /// with the record's own birth date and sex.
     pub id_verified: bool,
-    pub phone: Option<String>,
-    pub sex: Option<String>,
-    pub address: [Option<String>; 7],
 }
 
 impl PersonRec {
-    pub fn prepare(r: &NormalizedRecord) -> Self {
-        let get = |f: &str| r.get(f).filter(|v| !v.is_empty()).map(str::to_owned);
+    pub fn prepare(r: &Record) -> Self {
+        let get = |f: &str| r.get(f).filter(|v| !v.is_empty());
         let name = get("name");
-        let simplified = name.as_deref().map(t2s);
+        let simplified = name.map(t2s);
         let pinyin = simplified.as_deref().map(pinyin_key);
-        let mut address: [Option<String>; 7] = Default::default();
-        for (slot, part) in address.iter_mut().zip(ADDRESS_PARTS) {
-            *slot = get(&format!("address.{part}"));
-        }
-        let resident_id = get("resident_id");
+        let mut slots: [Option<&str>; SLOTS] = [None; SLOTS];
+        let address: Vec<Option<&str>> = ADDRESS_PARTS
+            .iter()
+            .map(|part| get(&format!("address.{part}")))
+            .collect();
+        slots[NAME_] = name;
+        slots[SIMPLIFIED] = simplified.as_deref();
+        slots[PINYIN] = pinyin.as_deref();
+        slots[BIRTH_DATE_] = get("birth_date");
+        slots[RESIDENT_ID_] = get("resident_id");
+        slots[PHONE_] = get("phone");
+        slots[SEX_] = get("sex");
+        slots[ADDRESS_AT..].copy_from_slice(&address);
         let id_from_15 = r.derived.iter().any(|d| d == "resident_id:from_15");
         // A cross-field conflict (no raw value) casts doubt on the ID it was checked against.
         let conflict = r.issues.iter().any(|i| i.raw.is_none());
-        Self {
-            name,
-            simplified,
-            pinyin,
-            birth_date: get("birth_date"),
-            id_verified: resident_id.is_some() && !id_from_15 && !conflict,
-            resident_id,
-            id_from_15,
-            phone: get("phone"),
-            sex: get("sex"),
-            address,
+        let id_verified = slots[RESIDENT_ID_].is_some() && !id_from_15 && !conflict;
+        let mut text = String::with_capacity(slots.iter().flatten().map(|v| v.len()).sum());
+        let mut ends = [0u32; SLOTS];
+        let mut present = 0u32;
+        for (i, v) in slots.iter().enumerate() {
+            if let Some(v) = v {
+                text.push_str(v);
+                present |= 1 << i;
+            }
+            ends[i] = text.len() as u32;
         }
+        Self {
+            text: text.into_boxed_str(),
+            ends,
+            present,
+            id_from_15,
+            id_verified,
+        }
+    }
+
+    fn slot(&self, i: usize) -> Option<&str> {
+        if self.present & (1 << i) == 0 {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.text.get(start..self.ends[i] as usize)
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.slot(NAME_)
+    }
+
+    /// The name in Simplified characters.
+    pub fn simplified(&self) -> Option<&str> {
+        self.slot(SIMPLIFIED)
+    }
+
+    /// Pinyin syllables of the Simplified name, space-separated.
+    pub fn pinyin(&self) -> Option<&str> {
+        self.slot(PINYIN)
+    }
+
+    pub fn birth_date(&self) -> Option<&str> {
+        self.slot(BIRTH_DATE_)
+    }
+
+    pub fn resident_id(&self) -> Option<&str> {
+        self.slot(RESIDENT_ID_)
+    }
+
+    pub fn phone(&self) -> Option<&str> {
+        self.slot(PHONE_)
+    }
+
+    pub fn sex(&self) -> Option<&str> {
+        self.slot(SEX_)
     }
 
     fn address_text(&self) -> Option<String> {
         let parts: Vec<String> = ADDRESS_PARTS
             .iter()
-            .zip(&self.address)
-            .filter_map(|(p, v)| v.as_ref().map(|v| format!("{p}={v}")))
+            .enumerate()
+            .filter_map(|(i, p)| self.slot(ADDRESS_AT + i).map(|v| format!("{p}={v}")))
             .collect();
         (!parts.is_empty()).then(|| parts.join(" "))
     }
@@ -86,22 +145,22 @@ impl Parts for PersonRec {
         ADDRESS_PARTS
             .iter()
             .position(|p| *p == name)
-            .and_then(|i| self.address[i].as_deref())
+            .and_then(|i| self.slot(ADDRESS_AT + i))
     }
 }
 
 /// Names with their prepared forms: exact; equal in Simplified; same pinyin, same length
 /// (a homophone); Jaro-Winkler of the pinyin at least 0.9; different.
 pub fn name_level(a: &PersonRec, b: &PersonRec) -> Option<usize> {
-    let (na, nb) = (a.name.as_deref()?, b.name.as_deref()?);
+    let (na, nb) = (a.name()?, b.name()?);
     if na == nb {
         return Some(0);
     }
-    let (sa, sb) = (a.simplified.as_deref()?, b.simplified.as_deref()?);
+    let (sa, sb) = (a.simplified()?, b.simplified()?);
     if sa == sb {
         return Some(1);
     }
-    let (pa, pb) = (a.pinyin.as_deref()?, b.pinyin.as_deref()?);
+    let (pa, pb) = (a.pinyin()?, b.pinyin()?);
     if pa == pb && sa.chars().count() == sb.chars().count() {
         return Some(2);
     }
@@ -130,31 +189,24 @@ impl Schema for PersonSchema {
     fn gamma(&self, a: &PersonRec, b: &PersonRec) -> Gamma {
         let mut g = [MISSING; 8];
         g[0] = level(name_level(a, b));
-        g[1] = level(compare::birth_date(
-            a.birth_date.as_deref(),
-            b.birth_date.as_deref(),
-        ));
+        g[1] = level(compare::birth_date(a.birth_date(), b.birth_date()));
         g[2] = level(compare::resident_id(
-            a.resident_id.as_deref(),
+            a.resident_id(),
             a.id_from_15,
-            b.resident_id.as_deref(),
+            b.resident_id(),
             b.id_from_15,
         ));
-        g[3] = level(compare::phone(a.phone.as_deref(), b.phone.as_deref()));
+        g[3] = level(compare::phone(a.phone(), b.phone()));
         g[4] = level(compare::address(a, b));
-        g[5] = level(compare::sex(a.sex.as_deref(), b.sex.as_deref()));
+        g[5] = level(compare::sex(a.sex(), b.sex()));
         g
     }
 
     fn keys(&self, r: &PersonRec) -> Vec<(&'static str, String)> {
         let mut keys = Vec::with_capacity(6);
-        let (name, pinyin, birth) = (
-            r.simplified.as_deref(),
-            r.pinyin.as_deref(),
-            r.birth_date.as_deref(),
-        );
-        if let Some(id) = &r.resident_id {
-            keys.push((RULES[0], id.clone()));
+        let (name, pinyin, birth) = (r.simplified(), r.pinyin(), r.birth_date());
+        if let Some(id) = r.resident_id() {
+            keys.push((RULES[0], id.to_owned()));
         }
         if let (Some(n), Some(b)) = (name, birth) {
             if let Some(surname) = n.chars().next() {
@@ -164,8 +216,8 @@ impl Schema for PersonSchema {
         if let (Some(p), Some(b)) = (pinyin, birth) {
             keys.push((RULES[2], format!("{p}|{}", b.get(..4).unwrap_or(b))));
         }
-        if let Some(p) = &r.phone {
-            keys.push((RULES[3], p.clone()));
+        if let Some(p) = r.phone() {
+            keys.push((RULES[3], p.to_owned()));
         }
         let (community, building, room) = (r.part("community"), r.part("building"), r.part("room"));
         if let (Some(n), Some(c), Some(b)) = (name, community, building) {
@@ -202,7 +254,7 @@ impl Schema for PersonSchema {
     }
 
     fn hard_id<'a>(&self, r: &'a PersonRec) -> Option<&'a str> {
-        r.resident_id.as_deref().filter(|_| r.id_verified)
+        r.resident_id().filter(|_| r.id_verified)
     }
 
     fn tf_field(&self) -> Option<&'static str> {
@@ -210,17 +262,17 @@ impl Schema for PersonSchema {
     }
 
     fn tf_value<'a>(&self, r: &'a PersonRec) -> Option<&'a str> {
-        r.simplified.as_deref()
+        r.simplified()
     }
 
     fn show(&self, r: &PersonRec, comparison: usize) -> Option<String> {
         match comparison {
-            0 => r.name.clone(),
-            1 => r.birth_date.clone(),
-            2 => r.resident_id.clone(),
-            3 => r.phone.clone(),
+            0 => r.name().map(str::to_owned),
+            1 => r.birth_date().map(str::to_owned),
+            2 => r.resident_id().map(str::to_owned),
+            3 => r.phone().map(str::to_owned),
             4 => r.address_text(),
-            5 => r.sex.clone(),
+            5 => r.sex().map(str::to_owned),
             _ => None,
         }
     }

@@ -2,10 +2,11 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use tombolo_core::{EntityKind, Link, Partial, Resolution};
+use tombolo_core::{EntityKind, GoldenRecord, Link, Partial, Resolution};
 
 use crate::fs::{self, Decision, Engine, Explanation, Index, Model, ReviewReason, Schema, Verdict};
 use crate::person::{PersonRec, PersonSchema};
@@ -60,10 +61,27 @@ pub struct ReviewItem {
     pub explanation: Explanation,
 }
 
-/// What [`resolve`] produced.
-#[derive(Debug, Clone)]
-pub struct Resolved {
-    pub resolution: Resolution,
+/// What [`resolve`] produced: the clusters with their golden ids. Golden records and links
+/// are computed cluster range by cluster range ([`Resolved::chunk`]) as they are written, so
+/// that a resolution of a million records never holds them all at once.
+#[derive(Debug)]
+pub struct Resolved<'a> {
+    entity: EntityKind,
+    records: Cow<'a, [Input]>,
+    config: &'a ResolveConfig,
+    now: &'a str,
+    groups: Vec<Vec<usize>>,
+    ids: Vec<String>,
+    merged_from: BTreeMap<String, Vec<String>>,
+    /// Organisations: the rule that linked each record.
+    rules: HashMap<usize, String>,
+    /// People: the pair that ties each linked record to its cluster.
+    ties: HashMap<usize, Tie>,
+    given: Option<&'a Model>,
+    /// Retired golden id → the id it was merged into.
+    pub retired: BTreeMap<String, String>,
+    /// `None`: every record of the kind was resolved; `Some`: only these.
+    pub partial: Option<Partial>,
     /// Blocking keys skipped because too many records shared them (key, records).
     pub oversized: Vec<(String, usize)>,
     pub review: Vec<ReviewItem>,
@@ -75,6 +93,17 @@ pub struct Resolved {
     pub timings: Timings,
 }
 
+/// The strongest pair between a record and another member of its cluster: what its link
+/// evidence is computed from.
+#[derive(Debug, Clone)]
+struct Tie {
+    other: u32,
+    manual: bool,
+    gamma: crate::fs::Gamma,
+    /// The value whose frequency adjusted the weight, if any.
+    tf: Option<Box<str>>,
+}
+
 /// Where a resolution spent its time, in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Timings {
@@ -84,7 +113,7 @@ pub struct Timings {
     pub train_ms: u64,
     /// Scoring candidate pairs and clustering them.
     pub match_ms: u64,
-    /// Golden ids, survivorship, links and their evidence.
+    /// Golden ids (survivorship and link evidence are computed as they are written).
     pub golden_ms: u64,
 }
 
@@ -112,7 +141,7 @@ struct Clustered {
     nodes: Vec<usize>,
     groups: Vec<Vec<usize>>,
     rules: HashMap<usize, String>,
-    evidence: HashMap<usize, LinkEvidence>,
+    ties: HashMap<usize, Tie>,
     review: Vec<ReviewItem>,
     oversized: Vec<(String, usize)>,
     trained: Option<Model>,
@@ -131,22 +160,25 @@ fn people(req: &Request<'_>, recs: &[Input]) -> Clustered {
     let index = Index::build(&schema, &prepared, req.config.max_block);
     timings.prepare_ms = ms(t);
     let t = std::time::Instant::now();
-    let owned;
-    let model = match req.model {
-        Some(m) => m,
-        None => {
-            owned = fs::train(&schema, &prepared, &index, &req.config.training);
-            &owned
-        }
+    let trained = match req.model {
+        Some(_) => None,
+        None => Some(fs::train(&schema, &prepared, &index, &req.config.training)),
     };
-    let trained = req.model.is_none().then(|| model.clone());
+    let Some(model) = trained.as_ref().or(req.model) else {
+        unreachable!("a model was given or trained")
+    };
     timings.train_ms = ms(t);
     let t = std::time::Instant::now();
-    let position: HashMap<(&str, &str), usize> = recs
-        .iter()
-        .enumerate()
-        .map(|(i, r)| ((r.source.as_str(), r.record.key.as_str()), i))
-        .collect();
+    // Records by name, for decisions and changes (a full run without decisions needs none).
+    let position: HashMap<(&str, &str), usize> =
+        if req.decisions.is_empty() && req.changed.is_none() {
+            HashMap::new()
+        } else {
+            recs.iter()
+                .enumerate()
+                .map(|(i, r)| ((r.source.as_str(), r.record.key.as_str()), i))
+                .collect()
+        };
     let find = |r: &RecordRef| position.get(&(r.0.as_str(), r.1.as_str())).copied();
     let decisions: Vec<Decision> = req
         .decisions
@@ -204,29 +236,27 @@ fn people(req: &Request<'_>, recs: &[Input]) -> Clustered {
         let r = &recs[i as usize];
         (r.source.clone(), r.record.key.clone())
     };
-    let mut evidence = HashMap::new();
-    let mut rules = HashMap::new();
-    for (&node, s) in &outcome.evidence {
-        let other = if s.i == node { s.j } else { s.i };
-        // The values are in the records; `tombolo explain` shows them beside the weights.
-        let explanation = engine.weights(s);
-        rules.insert(
-            node as usize,
-            if s.manual {
-                "manual".to_owned()
-            } else {
-                format!("probabilistic p={:.6}", explanation.probability)
-            },
-        );
-        evidence.insert(
-            node as usize,
-            LinkEvidence {
-                with: key(other),
+    let tf_field = PersonSchema
+        .tf_field()
+        .and_then(|f| fs::schema::position(PersonSchema.comparisons(), f));
+    let ties = outcome
+        .evidence
+        .iter()
+        .map(|(&node, s)| {
+            let other = if s.i == node { s.j } else { s.i };
+            let tf = tf_field
+                .filter(|&c| s.gamma[c] == 0)
+                .and_then(|_| PersonSchema.tf_value(&prepared[s.i as usize]))
+                .map(Box::from);
+            let tie = Tie {
+                other,
                 manual: s.manual,
-                explanation,
-            },
-        );
-    }
+                gamma: s.gamma,
+                tf,
+            };
+            (node as usize, tie)
+        })
+        .collect();
     let review = outcome
         .review
         .iter()
@@ -244,8 +274,8 @@ fn people(req: &Request<'_>, recs: &[Input]) -> Clustered {
             .iter()
             .map(|g| g.iter().map(|&n| n as usize).collect())
             .collect(),
-        rules,
-        evidence,
+        rules: HashMap::new(),
+        ties,
         review,
         oversized: index.oversized.clone(),
         trained,
@@ -260,7 +290,7 @@ fn organisations(req: &Request<'_>, recs: &[Input]) -> Clustered {
         nodes: (0..recs.len()).collect(),
         rules: c.rules.into_iter().enumerate().collect(),
         groups: c.groups,
-        evidence: HashMap::new(),
+        ties: HashMap::new(),
         review: Vec::new(),
         oversized: c.oversized,
         trained: None,
@@ -271,11 +301,9 @@ fn organisations(req: &Request<'_>, recs: &[Input]) -> Clustered {
 
 /// How the model scores two person records, term by term, with the values compared.
 pub fn explain_people(model: &Model, a: &NormalizedRecord, b: &NormalizedRecord) -> Explanation {
-    let (pa, pb) = (PersonRec::prepare(a), PersonRec::prepare(b));
+    let (pa, pb) = (PersonRec::prepare(&a.into()), PersonRec::prepare(&b.into()));
     let gamma = PersonSchema.gamma(&pa, &pb);
-    let tf = (gamma[0] == 0)
-        .then_some(pa.simplified.as_deref())
-        .flatten();
+    let tf = (gamma[0] == 0).then_some(pa.simplified()).flatten();
     let mut e = model.explain(&gamma, tf);
     for (c, t) in e.terms.iter_mut().enumerate() {
         t.left = PersonSchema.show(&pa, c);
@@ -284,71 +312,17 @@ pub fn explain_people(model: &Model, a: &NormalizedRecord, b: &NormalizedRecord)
     e
 }
 
-/// Trains the people model on these records (what `tombolo train` does).
-pub fn train_people(records: &[Input], config: &ResolveConfig) -> Model {
-    let recs = canonical(records);
-    let prepared: Vec<PersonRec> = recs
-        .par_iter()
-        .map(|r| PersonRec::prepare(&r.record))
-        .collect();
-    let index = Index::build(&PersonSchema, &prepared, config.max_block);
-    fs::train(&PersonSchema, &prepared, &index, &config.training)
-}
-
-/// Resolves the records of one entity kind.
-pub fn resolve(req: &Request<'_>) -> Result<Resolved> {
-    let recs = canonical(req.records);
-    let recs: &[Input] = &recs;
+/// Resolves the records of one entity kind: clusters and golden ids. Golden records and links
+/// come from [`Resolved::chunk`] (or [`Resolved::into_resolution`], all at once).
+pub fn resolve<'a>(req: &Request<'a>) -> Result<Resolved<'a>> {
+    let records = canonical(req.records);
+    let recs: &[Input] = &records;
     let clustered = match req.entity {
         EntityKind::Person => people(req, recs),
         _ => organisations(req, recs),
     };
     let t = std::time::Instant::now();
     let assignment = ids::assign(req.entity, recs, &clustered.groups, req.previous);
-    let mut links = Vec::with_capacity(clustered.nodes.len());
-    let goldens = clustered
-        .groups
-        .par_iter()
-        .zip(assignment.ids.par_iter())
-        .map(|(members, id)| {
-            let mut g = survivorship::golden(
-                req.entity,
-                id,
-                recs,
-                members,
-                &req.config.survivorship,
-                req.now,
-            )?;
-            g.merged_from = assignment.merged_from.get(id).cloned().unwrap_or_default();
-            Ok(g)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    for (members, id) in clustered.groups.iter().zip(&assignment.ids) {
-        for &m in members {
-            let rule = if members.len() == 1 {
-                "singleton".to_owned()
-            } else {
-                clustered
-                    .rules
-                    .get(&m)
-                    .cloned()
-                    .unwrap_or_else(|| "transitive".to_owned())
-            };
-            let evidence = clustered
-                .evidence
-                .get(&m)
-                .map(serde_json::to_string)
-                .transpose()?;
-            links.push(Link {
-                source: recs[m].source.clone(),
-                record_key: recs[m].record.key.clone(),
-                golden_id: id.clone(),
-                rule,
-                evidence,
-            });
-        }
-    }
-    links.sort();
     let partial = req.changed.map(|changed| {
         let mut records: BTreeSet<RecordRef> = clustered
             .nodes
@@ -366,13 +340,18 @@ pub fn resolve(req: &Request<'_>) -> Result<Resolved> {
     let mut timings = clustered.timings;
     timings.golden_ms = ms(t);
     Ok(Resolved {
-        resolution: Resolution {
-            entity: req.entity,
-            links,
-            goldens,
-            retired: assignment.retired,
-            partial,
-        },
+        entity: req.entity,
+        records,
+        config: req.config,
+        now: req.now,
+        groups: clustered.groups,
+        ids: assignment.ids,
+        merged_from: assignment.merged_from,
+        rules: clustered.rules,
+        ties: clustered.ties,
+        given: req.model,
+        retired: assignment.retired,
+        partial,
         oversized: clustered.oversized,
         review: clustered.review,
         trained: clustered.trained,
@@ -380,6 +359,98 @@ pub fn resolve(req: &Request<'_>) -> Result<Resolved> {
         records_resolved,
         timings,
     })
+}
+
+impl Resolved<'_> {
+    /// Clusters (golden records) resolved.
+    pub fn clusters(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// The golden ids of the clusters, in cluster order.
+    pub fn golden_ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    /// Golden records (survivorship with provenance) and the links of their members, for the
+    /// clusters in `range`.
+    pub fn chunk(&self, range: Range<usize>) -> Result<(Vec<GoldenRecord>, Vec<Link>)> {
+        let range = range.start.min(self.groups.len())..range.end.min(self.groups.len());
+        let recs: &[Input] = &self.records;
+        let goldens = self.groups[range.clone()]
+            .par_iter()
+            .zip(self.ids[range.clone()].par_iter())
+            .map(|(members, id)| {
+                let mut g = survivorship::golden(
+                    self.entity,
+                    id,
+                    recs,
+                    members,
+                    &self.config.survivorship,
+                    self.now,
+                )?;
+                g.merged_from = self.merged_from.get(id).cloned().unwrap_or_default();
+                Ok(g)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut links = Vec::new();
+        for (members, id) in self.groups[range.clone()].iter().zip(&self.ids[range]) {
+            for &m in members {
+                let (rule, evidence) = self.why(m, members.len())?;
+                links.push(Link {
+                    source: recs[m].source.clone(),
+                    record_key: recs[m].record.key.clone(),
+                    golden_id: id.clone(),
+                    rule,
+                    evidence,
+                });
+            }
+        }
+        Ok((goldens, links))
+    }
+
+    /// The rule that put record `m` in its cluster of `size`, and the evidence as JSON.
+    fn why(&self, m: usize, size: usize) -> Result<(String, Option<String>)> {
+        if size == 1 {
+            return Ok(("singleton".to_owned(), None));
+        }
+        let model = self.trained.as_ref().or(self.given);
+        if let (Some(tie), Some(model)) = (self.ties.get(&m), model) {
+            // The values are in the records; `tombolo explain` shows them beside the weights.
+            let explanation = model.explain(&tie.gamma, tie.tf.as_deref());
+            let rule = if tie.manual {
+                "manual".to_owned()
+            } else {
+                format!("probabilistic p={:.6}", explanation.probability)
+            };
+            let other = &self.records[tie.other as usize];
+            let evidence = LinkEvidence {
+                with: (other.source.clone(), other.record.key.clone()),
+                manual: tie.manual,
+                explanation,
+            };
+            return Ok((rule, Some(serde_json::to_string(&evidence)?)));
+        }
+        let rule = self
+            .rules
+            .get(&m)
+            .cloned()
+            .unwrap_or_else(|| "transitive".to_owned());
+        Ok((rule, None))
+    }
+
+    /// The whole resolution at once (small sets and tests).
+    pub fn into_resolution(self) -> Result<Resolution> {
+        let (goldens, mut links) = self.chunk(0..self.groups.len())?;
+        links.sort();
+        Ok(Resolution {
+            entity: self.entity,
+            links,
+            goldens,
+            retired: self.retired,
+            partial: self.partial,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -458,7 +529,7 @@ mod tests {
         previous: &BTreeMap<RecordRef, String>,
         model: &Model,
         changed: Option<&BTreeSet<RecordRef>>,
-    ) -> Resolved {
+    ) -> Resolution {
         let config = ResolveConfig {
             thresholds: Thresholds {
                 link: 0.9,
@@ -476,6 +547,8 @@ mod tests {
             decisions: &[],
             changed,
         })
+        .unwrap()
+        .into_resolution()
         .unwrap()
     }
 
@@ -499,7 +572,7 @@ mod tests {
     fn incremental_loads_in_any_order_match_a_full_resolution() {
         let all = population();
         let m = model();
-        let full = partition(&run(&all, &BTreeMap::new(), &m, None).resolution);
+        let full = partition(&run(&all, &BTreeMap::new(), &m, None));
         assert!(full.iter().any(|g| g.len() == 3), "bridges link: {full:?}");
         for order in [["a", "b", "c"], ["c", "b", "a"], ["b", "a", "c"]] {
             let mut loaded: Vec<Input> = Vec::new();
@@ -513,7 +586,7 @@ mod tests {
                     .collect();
                 loaded.extend(batch);
                 let r = run(&loaded, &xw, &m, Some(&changed));
-                crosswalk(&r.resolution, &mut xw);
+                crosswalk(&r, &mut xw);
             }
             let mut by: BTreeMap<String, BTreeSet<RecordRef>> = BTreeMap::new();
             for (k, g) in &xw {
@@ -530,35 +603,32 @@ mod tests {
         let m = model();
         let first = run(&all, &BTreeMap::new(), &m, None);
         let mut xw = BTreeMap::new();
-        crosswalk(&first.resolution, &mut xw);
+        crosswalk(&first, &mut xw);
         let bridged = xw[&("c".to_owned(), "c0".to_owned())].clone();
         assert_eq!(xw[&("a".to_owned(), "a0".to_owned())], bridged);
         assert_eq!(xw[&("b".to_owned(), "b0".to_owned())], bridged);
         all.retain(|r| r.record.key != "c0");
         let changed = BTreeSet::from([("c".to_owned(), "c0".to_owned())]);
         let second = run(&all, &xw, &m, Some(&changed));
-        let p = second.resolution.partial.clone().unwrap();
+        let p = second.partial.clone().unwrap();
         assert!(
             p.records.len() < all.len(),
             "only the affected records: {p:?}"
         );
-        crosswalk(&second.resolution, &mut xw);
+        crosswalk(&second, &mut xw);
         let (a, b) = (
             &xw[&("a".to_owned(), "a0".to_owned())],
             &xw[&("b".to_owned(), "b0".to_owned())],
         );
         assert_ne!(a, b, "split");
         assert!(*a == bridged || *b == bridged, "one part keeps the id");
-        assert_eq!(
-            partition(&run(&all, &BTreeMap::new(), &m, None).resolution),
-            {
-                let mut by: BTreeMap<String, BTreeSet<RecordRef>> = BTreeMap::new();
-                for (k, g) in &xw {
-                    by.entry(g.clone()).or_default().insert(k.clone());
-                }
-                by.into_values().collect::<Partition>()
+        assert_eq!(partition(&run(&all, &BTreeMap::new(), &m, None)), {
+            let mut by: BTreeMap<String, BTreeSet<RecordRef>> = BTreeMap::new();
+            for (k, g) in &xw {
+                by.entry(g.clone()).or_default().insert(k.clone());
             }
-        );
+            by.into_values().collect::<Partition>()
+        });
     }
 
     #[test]
@@ -596,10 +666,11 @@ mod tests {
             decisions: &decisions,
             changed: None,
         })
+        .unwrap()
+        .into_resolution()
         .unwrap();
         let id = |k: &RecordRef| {
-            r.resolution
-                .links
+            r.links
                 .iter()
                 .find(|l| l.source == k.0 && l.record_key == k.1)
                 .unwrap()

@@ -24,7 +24,7 @@ pub fn golden(
 ) -> Result<GoldenRecord> {
     let groups: BTreeSet<&str> = members
         .iter()
-        .flat_map(|&m| records[m].record.values.keys().map(|k| group(k)))
+        .flat_map(|&m| records[m].record.values().map(|(k, _)| group(k)))
         .collect();
     let mut values = BTreeMap::new();
     let mut provenance = Vec::new();
@@ -40,7 +40,7 @@ pub fn golden(
                 .derived
                 .iter()
                 .any(|d| group(d.split(':').next().unwrap_or(d)) == g);
-            let parts = r.record.values.keys().filter(|k| group(k) == g).count();
+            let parts = r.record.values().filter(|(k, _)| group(k) == g).count();
             (
                 config.rank(g, &r.source),
                 issue,
@@ -54,20 +54,14 @@ pub fn golden(
         let mut candidates: Vec<_> = members
             .iter()
             .copied()
-            .filter(|&m| records[m].record.values.keys().any(|k| group(k) == g))
+            .filter(|&m| records[m].record.values().any(|(k, _)| group(k) == g))
             .map(|m| (sort_key(m), m))
             .collect();
         candidates.sort_unstable();
         let Some((best_key, best)) = candidates.first().cloned() else {
             continue;
         };
-        let value_of = |m: usize| {
-            records[m]
-                .record
-                .values
-                .iter()
-                .filter(|(k, _)| group(k) == g)
-        };
+        let value_of = |m: usize| records[m].record.values().filter(|(k, _)| group(k) == g);
         // The strongest candidate with another value: what the choice was made against.
         let runner_up = candidates
             .iter()
@@ -92,8 +86,8 @@ pub fn golden(
             }
         };
         let r = &records[best];
-        for (k, v) in r.record.values.iter().filter(|(k, _)| group(k) == g) {
-            values.insert(k.clone(), v.clone());
+        for (k, v) in r.record.values().filter(|(k, _)| group(k) == g) {
+            values.insert(k.to_owned(), v.to_owned());
         }
         provenance.push(Provenance {
             field: g.to_owned(),

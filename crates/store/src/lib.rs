@@ -2,11 +2,13 @@
 //! chosen by URL, through sqlx's `Any` driver so the same queries and migrations run on both.
 //!
 //! * [`records`]: source records, written batch by batch with their checkpoint.
-//! * [`golden`]: golden records and the crosswalk, replaced in one transaction per resolution.
+//! * [`apply`]: a resolution written in one transaction, chunk by chunk.
+//! * [`golden`]: golden records and the crosswalk as the last resolution left them.
 //! * [`outbox`]: what the publisher must send, in order.
 //! * [`resolution`]: trained parameters, resolution state, review queue, decisions.
 //! * [`status`]: counters, quarantine listing.
 
+pub mod apply;
 mod bulk;
 mod error;
 pub mod golden;

@@ -215,6 +215,20 @@ impl Store {
     /// All live source records of an entity kind, ordered by source and key. Rows are decoded
     /// as they stream in, so the raw JSON is never all in memory at once.
     pub async fn records(&self, entity: EntityKind) -> Result<Vec<StoredRecord>> {
+        Ok(self
+            .records_as::<NormalizedRecord>(entity)
+            .await?
+            .into_iter()
+            .map(|(source, record)| StoredRecord { source, record })
+            .collect())
+    }
+
+    /// [`records`](Self::records), each decoded straight into `T` (any type that reads a
+    /// stored [`NormalizedRecord`]'s JSON, such as a more compact form), with its source.
+    pub async fn records_as<T: serde::de::DeserializeOwned>(
+        &self,
+        entity: EntityKind,
+    ) -> Result<Vec<(String, T)>> {
         use futures::TryStreamExt;
         let mut rows = sqlx::query_as::<_, (String, String)>(
             "SELECT source, data FROM source_record WHERE entity = $1 AND deleted = 0 ORDER BY source, record_key",
@@ -223,10 +237,7 @@ impl Store {
         .fetch(self.pool());
         let mut out = Vec::new();
         while let Some((source, data)) = rows.try_next().await? {
-            out.push(StoredRecord {
-                source,
-                record: serde_json::from_str(&data)?,
-            });
+            out.push((source, serde_json::from_str(&data)?));
         }
         Ok(out)
     }

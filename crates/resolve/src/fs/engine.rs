@@ -250,17 +250,11 @@ impl<'a, S: Schema> Engine<'a, S> {
 
     fn cluster(&self, nodes: Vec<u32>, mut scored: Vec<Scored>) -> Outcome {
         let local: HashMap<u32, usize> = nodes.iter().enumerate().map(|(l, &n)| (n, l)).collect();
-        let ids = nodes
-            .iter()
-            .map(|&n| {
-                self.schema
-                    .hard_id(&self.recs[n as usize])
-                    .map(str::to_owned)
-                    .into_iter()
-                    .collect()
-            })
-            .collect();
-        let mut uf = UnionFind::new(ids);
+        let mut uf = UnionFind::new(
+            nodes
+                .iter()
+                .map(|&n| self.schema.hard_id(&self.recs[n as usize])),
+        );
         let both = |d: &Decision| Some((*local.get(&d.a)?, *local.get(&d.b)?));
         for d in self.decisions {
             if let (Verdict::Distinct, Some((a, b))) = (d.verdict, both(d)) {
