@@ -393,19 +393,22 @@ impl Resolved<'_> {
                 Ok(g)
             })
             .collect::<Result<Vec<_>>>()?;
-        let mut links = Vec::new();
-        for (members, id) in self.groups[range.clone()].iter().zip(&self.ids[range]) {
-            for &m in members {
-                let (rule, evidence) = self.why(m, members.len())?;
-                links.push(Link {
-                    source: recs[m].source.clone(),
-                    record_key: recs[m].record.key.clone(),
-                    golden_id: id.clone(),
-                    rule,
-                    evidence,
-                });
-            }
-        }
+        let links = self.groups[range.clone()]
+            .par_iter()
+            .zip(self.ids[range].par_iter())
+            .flat_map_iter(|(members, id)| {
+                members.iter().map(move |&m| {
+                    let (rule, evidence) = self.why(m, members.len())?;
+                    Ok(Link {
+                        source: recs[m].source.clone(),
+                        record_key: recs[m].record.key.clone(),
+                        golden_id: id.clone(),
+                        rule,
+                        evidence,
+                    })
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok((goldens, links))
     }
 
