@@ -1,6 +1,6 @@
 //! The pipeline: pull → normalise → store (with checkpoint) → resolve → outbox → publish.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -10,8 +10,9 @@ use tombolo_normalize::Mapping;
 use tombolo_publish::kafka::KafkaSink;
 use tombolo_publish::publisher::{drain, PublishStats};
 use tombolo_resolve::fs::{Model, Verdict};
+use tombolo_resolve::ids::Previous;
 use tombolo_resolve::{ManualDecision, Request};
-use tombolo_store::apply::ApplyOutcome;
+use tombolo_store::apply::{ApplyOutcome, PreviousLinks};
 use tombolo_store::records::QuarantineEntry;
 use tombolo_store::resolution::{NewReview, ResolveState};
 use tombolo_store::status::RunCounts;
@@ -19,6 +20,19 @@ use tombolo_store::Store;
 
 use crate::config::SourceConfig;
 use crate::{Config, Error, Result};
+
+/// The store's crosswalk as the resolver reads it.
+struct Links(PreviousLinks);
+
+impl Previous for Links {
+    fn golden(&self, source: &str, key: &str) -> Option<&str> {
+        self.0.golden(source, key)
+    }
+
+    fn golden_ids(&self) -> Vec<&str> {
+        self.0.golden_ids()
+    }
+}
 
 /// The process's peak resident memory so far, in MiB (Linux; 0 elsewhere), for the log.
 fn peak_memory_mib() -> u64 {
@@ -277,14 +291,12 @@ impl Hub {
             .map(|m| serde_json::from_str(&m.params))
             .transpose()
             .map_err(json)?;
-        let records = self.inputs(entity).await?;
-        let previous: BTreeMap<(String, String), String> = self
-            .store
-            .crosswalk(entity)
-            .await?
-            .into_iter()
-            .map(|l| ((l.source, l.record_key), l.golden_id))
-            .collect();
+        // Records and links read at once (two connections). The links are read once: the
+        // resolver's previous golden ids, then the writer's previous links.
+        let (records, previous) = tokio::try_join!(self.inputs(entity), async {
+            Ok(self.store.previous_links(entity).await?)
+        })?;
+        let previous = Links(previous);
         let decisions: Vec<ManualDecision> = self
             .store
             .decisions(entity)
@@ -323,9 +335,10 @@ impl Hub {
                     .collect();
                 c.extend(
                     previous
-                        .keys()
-                        .filter(|(s, k)| !live.contains(&(s.as_str(), k.as_str())))
-                        .cloned(),
+                        .0
+                        .records()
+                        .filter(|r| !live.contains(r))
+                        .map(|(s, k)| (s.to_owned(), k.to_owned())),
                 );
                 Some(c)
             }
@@ -365,13 +378,26 @@ impl Hub {
         // Golden records and links are computed and written a slice of clusters at a time.
         let mut writer = self
             .store
-            .begin_resolution(entity, resolved.partial.as_ref())
+            .begin_resolution(entity, resolved.partial.as_ref(), previous.0)
             .await?;
+        let (mut survivorship_ms, mut write_ms) = (0u64, 0u64);
         for start in (0..resolved.clusters()).step_by(WRITE_CLUSTERS) {
+            let s = Instant::now();
             let (goldens, links) = resolved.chunk(start..start + WRITE_CLUSTERS)?;
+            survivorship_ms += s.elapsed().as_millis() as u64;
+            let s = Instant::now();
             writer.write(&goldens, &links).await?;
+            write_ms += s.elapsed().as_millis() as u64;
         }
+        let s = Instant::now();
         let outcome = writer.finish(&resolved.retired).await?;
+        tracing::debug!(
+            %entity,
+            survivorship_ms,
+            write_ms,
+            finish_ms = s.elapsed().as_millis() as u64,
+            "written"
+        );
         let review: Vec<NewReview> = resolved
             .review
             .iter()

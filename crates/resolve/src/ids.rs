@@ -6,7 +6,7 @@
 //! golden records merge, the one with more members survives and the other is retired with a
 //! redirect; when a golden record splits, the larger part keeps the id.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashSet};
 
 use sha2::{Digest, Sha256};
 use tombolo_core::EntityKind;
@@ -41,40 +41,62 @@ pub fn derived_id(entity: EntityKind, source: &str, key: &str, salt: u32) -> Str
     )
 }
 
+/// The crosswalk before a resolution: the golden record each source record had.
+pub trait Previous: Sync {
+    /// The golden id `(source, key)` had, if any.
+    fn golden(&self, source: &str, key: &str) -> Option<&str>;
+    /// Every golden id in use (a new cluster must not take one).
+    fn golden_ids(&self) -> Vec<&str>;
+}
+
+impl Previous for BTreeMap<(String, String), String> {
+    fn golden(&self, source: &str, key: &str) -> Option<&str> {
+        self.get(&(source.to_owned(), key.to_owned()))
+            .map(String::as_str)
+    }
+
+    fn golden_ids(&self) -> Vec<&str> {
+        self.values().map(String::as_str).collect()
+    }
+}
+
 pub fn assign(
     entity: EntityKind,
     records: &[Input],
     groups: &[Vec<usize>],
-    previous: &BTreeMap<(String, String), String>,
+    previous: &dyn Previous,
 ) -> Assignment {
-    let prev_of =
-        |i: usize| previous.get(&(records[i].source.clone(), records[i].record.key.clone()));
+    let prev_of = |i: usize| previous.golden(&records[i].source, &records[i].record.key);
     // Claims: (members holding the old id, cluster size, old id, cluster).
-    let mut claims: Vec<(usize, usize, String, usize)> = Vec::new();
+    let mut claims: Vec<(usize, usize, &str, usize)> = Vec::new();
+    let mut counts: Vec<(&str, usize)> = Vec::new();
     for (ci, g) in groups.iter().enumerate() {
-        let mut counts: BTreeMap<&String, usize> = BTreeMap::new();
+        counts.clear();
         for &i in g {
             if let Some(id) = prev_of(i) {
-                *counts.entry(id).or_default() += 1;
+                match counts.iter_mut().find(|(x, _)| *x == id) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((id, 1)),
+                }
             }
         }
-        for (id, n) in counts {
-            claims.push((n, g.len(), id.clone(), ci));
-        }
+        claims.extend(counts.iter().map(|&(id, n)| (n, g.len(), id, ci)));
     }
-    claims.sort_by(|a, b| {
+    claims.sort_unstable_by(|a, b| {
         b.0.cmp(&a.0)
             .then(b.1.cmp(&a.1))
-            .then(a.2.cmp(&b.2))
+            .then(a.2.cmp(b.2))
             .then(a.3.cmp(&b.3))
     });
     let mut ids: Vec<Option<String>> = vec![None; groups.len()];
-    let mut taken: BTreeSet<String> = previous.values().cloned().collect();
-    let mut granted: BTreeSet<String> = BTreeSet::new();
-    for (_, _, id, ci) in &claims {
-        if ids[*ci].is_none() && !granted.contains(id) {
-            ids[*ci] = Some(id.clone());
-            granted.insert(id.clone());
+    let previous_ids = previous.golden_ids();
+    let taken: HashSet<&str> = previous_ids.iter().copied().collect();
+    let mut derived: HashSet<String> = HashSet::new();
+    let mut granted: HashSet<&str> = HashSet::new();
+    for &(_, _, id, ci) in &claims {
+        if ids[ci].is_none() && !granted.contains(id) {
+            ids[ci] = Some(id.to_owned());
+            granted.insert(id);
         }
     }
     let ids: Vec<String> = ids
@@ -92,7 +114,7 @@ pub fn assign(
                 let mut salt = 0;
                 loop {
                     let id = derived_id(entity, source, key, salt);
-                    if taken.insert(id.clone()) {
+                    if !taken.contains(id.as_str()) && derived.insert(id.clone()) {
                         break id;
                     }
                     salt += 1;
@@ -101,17 +123,17 @@ pub fn assign(
         })
         .collect();
     // Old ids not granted: retired into the cluster that took most of their members.
-    let mut retired = BTreeMap::new();
+    let mut retired: BTreeMap<String, String> = BTreeMap::new();
     let mut merged_from: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (_, _, id, ci) in &claims {
+    for &(_, _, id, ci) in &claims {
         if granted.contains(id) || retired.contains_key(id) {
             continue;
         }
-        retired.insert(id.clone(), ids[*ci].clone());
+        retired.insert(id.to_owned(), ids[ci].clone());
         merged_from
-            .entry(ids[*ci].clone())
+            .entry(ids[ci].clone())
             .or_default()
-            .push(id.clone());
+            .push(id.to_owned());
     }
     Assignment {
         ids,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use tombolo_core::{EntityKind, GoldenRecord, Link, Partial, Resolution};
 
 use crate::fs::{self, Decision, Engine, Explanation, Index, Model, ReviewReason, Schema, Verdict};
+use crate::ids::Previous;
 use crate::person::{PersonRec, PersonSchema};
 use crate::{ids, linking, survivorship, Input, ResolveConfig, Result};
 use tombolo_normalize::NormalizedRecord;
@@ -24,22 +25,33 @@ pub struct ManualDecision {
     pub verdict: Verdict,
 }
 
-/// What a resolution is asked to do.
-#[derive(Debug, Clone, Copy)]
-pub struct Request<'a> {
+/// What a resolution is asked to do. The records, config, clock and model (`'a`) are
+/// borrowed by the [`Resolved`] it gives; the rest (`'p`) only while resolving.
+#[derive(Clone, Copy)]
+pub struct Request<'a, 'p> {
     pub entity: EntityKind,
     /// Every live record of the kind.
     pub records: &'a [Input],
     /// The current crosswalk, `(source, key) → golden id`, for stable ids.
-    pub previous: &'a BTreeMap<RecordRef, String>,
+    pub previous: &'p dyn Previous,
     pub config: &'a ResolveConfig,
     pub now: &'a str,
     /// Trained parameters (people). `None`: trained here on `records`.
     pub model: Option<&'a Model>,
-    pub decisions: &'a [ManualDecision],
+    pub decisions: &'p [ManualDecision],
     /// `None`: resolve everything. `Some`: only what these records (new, changed or gone)
     /// affect; the rest of the crosswalk stands.
-    pub changed: Option<&'a BTreeSet<RecordRef>>,
+    pub changed: Option<&'p BTreeSet<RecordRef>>,
+}
+
+impl std::fmt::Debug for Request<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("entity", &self.entity)
+            .field("records", &self.records.len())
+            .field("changed", &self.changed.map(BTreeSet::len))
+            .finish_non_exhaustive()
+    }
 }
 
 /// The pair that ties a record to its golden record.
@@ -149,7 +161,7 @@ struct Clustered {
     timings: Timings,
 }
 
-fn people(req: &Request<'_>, recs: &[Input]) -> Clustered {
+fn people(req: &Request<'_, '_>, recs: &[Input]) -> Clustered {
     let mut timings = Timings::default();
     let t = std::time::Instant::now();
     let prepared: Vec<PersonRec> = recs
@@ -204,8 +216,8 @@ fn people(req: &Request<'_>, recs: &[Input]) -> Clustered {
         Some(changed) => {
             let mut by_golden: HashMap<&str, Vec<u32>> = HashMap::new();
             for (i, r) in recs.iter().enumerate() {
-                if let Some(g) = req.previous.get(&(r.source.clone(), r.record.key.clone())) {
-                    by_golden.entry(g.as_str()).or_default().push(i as u32);
+                if let Some(g) = req.previous.golden(&r.source, &r.record.key) {
+                    by_golden.entry(g).or_default().push(i as u32);
                 }
             }
             let mut seeds = Vec::new();
@@ -214,8 +226,8 @@ fn people(req: &Request<'_>, recs: &[Input]) -> Clustered {
                     Some(i) => seeds.push(i as u32),
                     // A record that is gone: its former cluster-mates are re-resolved.
                     None => {
-                        if let Some(g) = req.previous.get(c) {
-                            seeds.extend(by_golden.get(g.as_str()).into_iter().flatten());
+                        if let Some(g) = req.previous.golden(&c.0, &c.1) {
+                            seeds.extend(by_golden.get(g).into_iter().flatten());
                         }
                     }
                 }
@@ -223,8 +235,8 @@ fn people(req: &Request<'_>, recs: &[Input]) -> Clustered {
             let previous = |x: u32| -> Vec<u32> {
                 let r = &recs[x as usize];
                 req.previous
-                    .get(&(r.source.clone(), r.record.key.clone()))
-                    .and_then(|g| by_golden.get(g.as_str()))
+                    .golden(&r.source, &r.record.key)
+                    .and_then(|g| by_golden.get(g))
                     .cloned()
                     .unwrap_or_default()
             };
@@ -284,7 +296,7 @@ fn people(req: &Request<'_>, recs: &[Input]) -> Clustered {
     }
 }
 
-fn organisations(req: &Request<'_>, recs: &[Input]) -> Clustered {
+fn organisations(req: &Request<'_, '_>, recs: &[Input]) -> Clustered {
     let c = linking::cluster(req.entity, recs, req.config.max_block, &req.config.cities);
     Clustered {
         nodes: (0..recs.len()).collect(),
@@ -314,7 +326,7 @@ pub fn explain_people(model: &Model, a: &NormalizedRecord, b: &NormalizedRecord)
 
 /// Resolves the records of one entity kind: clusters and golden ids. Golden records and links
 /// come from [`Resolved::chunk`] (or [`Resolved::into_resolution`], all at once).
-pub fn resolve<'a>(req: &Request<'a>) -> Result<Resolved<'a>> {
+pub fn resolve<'a>(req: &Request<'a, '_>) -> Result<Resolved<'a>> {
     let records = canonical(req.records);
     let recs: &[Input] = &records;
     let clustered = match req.entity {
@@ -332,7 +344,7 @@ pub fn resolve<'a>(req: &Request<'a>) -> Result<Resolved<'a>> {
         records.extend(changed.iter().cloned());
         let goldens = records
             .iter()
-            .filter_map(|r| req.previous.get(r).cloned())
+            .filter_map(|r| req.previous.golden(&r.0, &r.1).map(str::to_owned))
             .collect();
         Partial { records, goldens }
     });

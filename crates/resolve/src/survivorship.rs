@@ -22,58 +22,80 @@ pub fn golden(
     config: &SurvivorshipConfig,
     now: &str,
 ) -> Result<GoldenRecord> {
-    let groups: BTreeSet<&str> = members
+    // Each member's values once, ordered by group then field, with the span of each group.
+    let vals: Vec<Vec<(&str, &str)>> = members
         .iter()
-        .flat_map(|&m| records[m].record.values().map(|(k, _)| group(k)))
+        .map(|&m| {
+            let mut v: Vec<(&str, &str)> = records[m].record.values().collect();
+            v.sort_by_key(|(f, _)| (group(f), *f));
+            v
+        })
         .collect();
+    let spans: Vec<Vec<(&str, std::ops::Range<usize>)>> = vals
+        .iter()
+        .map(|v| {
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < v.len() {
+                let (g, start) = (group(v[i].0), i);
+                while i < v.len() && group(v[i].0) == g {
+                    i += 1;
+                }
+                out.push((g, start..i));
+            }
+            out
+        })
+        .collect();
+    let groups: BTreeSet<&str> = spans.iter().flatten().map(|(g, _)| *g).collect();
     let mut values = BTreeMap::new();
     let mut provenance = Vec::new();
     for g in groups {
+        // Candidates: (member position, its values of the group).
+        let candidates = spans.iter().enumerate().filter_map(|(mi, sp)| {
+            sp.iter()
+                .find(|(x, _)| *x == g)
+                .map(|(_, r)| (mi, &vals[mi][r.clone()]))
+        });
         // Sort key: trust rank; a value without validation issue before one with; a typed
         // value before a derived one; more parts (completeness) before fewer; the most recent;
         // then source and key for determinism. Computed once per candidate.
-        let sort_key = |m: usize| {
-            let r = &records[m];
-            let issue = r.record.issues.iter().any(|i| group(&i.field) == g);
-            let derived = r
-                .record
-                .derived
-                .iter()
-                .any(|d| group(d.split(':').next().unwrap_or(d)) == g);
-            let parts = r.record.values().filter(|(k, _)| group(k) == g).count();
-            (
-                config.rank(g, &r.source),
-                issue,
-                derived,
-                Reverse(parts),
-                Reverse(r.record.observed_at.as_deref()),
-                r.source.as_str(),
-                r.record.key.as_str(),
-            )
-        };
-        let mut candidates: Vec<_> = members
-            .iter()
-            .copied()
-            .filter(|&m| records[m].record.values().any(|(k, _)| group(k) == g))
-            .map(|m| (sort_key(m), m))
+        let mut candidates: Vec<_> = candidates
+            .map(|(mi, slice)| {
+                let r = &records[members[mi]];
+                let issue = r.record.issues.iter().any(|i| group(&i.field) == g);
+                let derived = r
+                    .record
+                    .derived
+                    .iter()
+                    .any(|d| group(d.split(':').next().unwrap_or(d)) == g);
+                let key = (
+                    config.rank(g, &r.source),
+                    issue,
+                    derived,
+                    Reverse(slice.len()),
+                    Reverse(r.record.observed_at.as_deref()),
+                    r.source.as_str(),
+                    r.record.key.as_str(),
+                );
+                (key, mi, slice)
+            })
             .collect();
-        candidates.sort_unstable();
-        let Some((best_key, best)) = candidates.first().cloned() else {
+        candidates.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let Some((best_key, best, best_values)) = candidates.first().cloned() else {
             continue;
         };
-        let value_of = |m: usize| records[m].record.values().filter(|(k, _)| group(k) == g);
         // The strongest candidate with another value: what the choice was made against.
         let runner_up = candidates
             .iter()
             .skip(1)
-            .find(|(_, m)| !value_of(*m).eq(value_of(best)));
+            .find(|(_, _, slice)| *slice != best_values);
         let rule = match runner_up {
             None if candidates.len() == 1 => "only".to_owned(),
             None => "agreed".to_owned(),
-            Some((y, _)) => {
+            Some((y, _, _)) => {
                 let x = &best_key;
                 if x.0 != y.0 {
-                    format!("trust:{}", records[best].source)
+                    format!("trust:{}", records[members[best]].source)
                 } else if x.1 != y.1 || x.2 != y.2 {
                     "validity".to_owned()
                 } else if x.3 != y.3 {
@@ -85,9 +107,9 @@ pub fn golden(
                 }
             }
         };
-        let r = &records[best];
-        for (k, v) in r.record.values().filter(|(k, _)| group(k) == g) {
-            values.insert(k.to_owned(), v.to_owned());
+        let r = &records[members[best]];
+        for (k, v) in best_values {
+            values.insert((*k).to_owned(), (*v).to_owned());
         }
         provenance.push(Provenance {
             field: g.to_owned(),

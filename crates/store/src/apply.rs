@@ -47,9 +47,49 @@ fn rule_hash(rule: &str) -> u64 {
     h.finish()
 }
 
-/// `source` and `record_key` in one string (the unit separator cannot occur in either).
-fn record_id(source: &str, key: &str) -> Box<str> {
-    format!("{source}\u{1f}{key}").into_boxed_str()
+/// The crosswalk of one entity kind as it stands: source → record key → (golden id, hash of
+/// the rule). Read once per resolution, it gives the resolver the previous golden ids and the
+/// writer what each record's link was.
+#[derive(Debug, Default)]
+pub struct PreviousLinks {
+    links: HashMap<Box<str>, SourceLinks>,
+}
+
+/// One source's links: record key → (golden id, hash of the rule).
+type SourceLinks = HashMap<Box<str>, (Box<str>, u64)>;
+
+impl PreviousLinks {
+    /// The golden id a source record had.
+    pub fn golden(&self, source: &str, key: &str) -> Option<&str> {
+        self.links.get(source)?.get(key).map(|(g, _)| &**g)
+    }
+
+    /// Every golden id linked to.
+    pub fn golden_ids(&self) -> Vec<&str> {
+        self.links
+            .values()
+            .flat_map(|m| m.values().map(|(g, _)| &**g))
+            .collect()
+    }
+
+    /// Every linked record, `(source, key)`.
+    pub fn records(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.links
+            .iter()
+            .flat_map(|(s, m)| m.keys().map(move |k| (&**s, &**k)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.links.values().map(HashMap::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn remove(&mut self, source: &str, key: &str) -> Option<(Box<str>, u64)> {
+        self.links.get_mut(source)?.remove(key)
+    }
 }
 
 const XW: &str =
@@ -72,9 +112,9 @@ pub struct ResolutionWriter<'p> {
     partial: Option<&'p Partial>,
     /// Golden records of the kind: id → (version, content hash, retired into).
     existing: HashMap<String, (i64, String, Option<String>)>,
-    /// Links before this resolution, of the records it covers: record → (golden id, rule hash).
-    /// Entries are taken out as the new links arrive; what is left at the end was removed.
-    old: HashMap<Box<str>, (Box<str>, u64)>,
+    /// Links before this resolution, of the records it covers. Entries are taken out as the
+    /// new links arrive; what is left at the end was removed.
+    old: PreviousLinks,
     active: HashSet<String>,
     out: ApplyOutcome,
 }
@@ -89,12 +129,32 @@ impl std::fmt::Debug for ResolutionWriter<'_> {
 }
 
 impl Store {
+    /// The crosswalk of `entity` as it stands.
+    pub async fn previous_links(&self, entity: EntityKind) -> Result<PreviousLinks> {
+        use futures::TryStreamExt;
+        let mut out = PreviousLinks::default();
+        let mut rows = sqlx::query_as::<_, (String, String, String, String)>(
+            "SELECT source, record_key, golden_id, rule FROM crosswalk WHERE entity = $1",
+        )
+        .bind(entity.as_str())
+        .fetch(self.pool());
+        while let Some((s, k, g, rule)) = rows.try_next().await? {
+            out.links
+                .entry(s.into_boxed_str())
+                .or_default()
+                .insert(k.into_boxed_str(), (g.into_boxed_str(), rule_hash(&rule)));
+        }
+        Ok(out)
+    }
+
     /// Starts writing a resolution of `entity`: all of the kind (`partial` is `None`) or only
-    /// the records and golden records `partial` names.
+    /// the records and golden records `partial` names. `previous`: the crosswalk as it stood
+    /// when the resolution began ([`previous_links`](Self::previous_links)).
     pub async fn begin_resolution<'p>(
         &self,
         entity: EntityKind,
         partial: Option<&'p Partial>,
+        previous: PreviousLinks,
     ) -> Result<ResolutionWriter<'p>> {
         let mut tx = self.pool().begin().await?;
         let kind = entity.as_str();
@@ -109,18 +169,12 @@ impl Store {
             .into_iter()
             .map(|(id, v, h, ret)| (id, (v, h, ret)))
             .collect();
-        let mut old = HashMap::new();
-        {
-            use futures::TryStreamExt;
-            let mut rows = sqlx::query_as::<_, (String, String, String, String)>(
-                "SELECT source, record_key, golden_id, rule FROM crosswalk WHERE entity = $1",
-            )
-            .bind(kind)
-            .fetch(&mut *tx);
-            while let Some((s, k, g, rule)) = rows.try_next().await? {
-                let covered = partial.is_none_or(|p| p.records.contains(&(s.clone(), k.clone())));
-                if covered {
-                    old.insert(record_id(&s, &k), (g.into_boxed_str(), rule_hash(&rule)));
+        let mut old = previous;
+        if let Some(p) = partial {
+            let sources: Vec<Box<str>> = old.links.keys().cloned().collect();
+            for s in sources {
+                if let Some(m) = old.links.get_mut(&s) {
+                    m.retain(|k, _| p.records.contains(&(s.to_string(), k.to_string())));
                 }
             }
         }
@@ -139,7 +193,10 @@ impl Store {
 
     /// Writes a whole resolution in one transaction (see [`ResolutionWriter`]).
     pub async fn apply_resolution(&self, r: &Resolution) -> Result<ApplyOutcome> {
-        let mut w = self.begin_resolution(r.entity, r.partial.as_ref()).await?;
+        let previous = self.previous_links(r.entity).await?;
+        let mut w = self
+            .begin_resolution(r.entity, r.partial.as_ref(), previous)
+            .await?;
         w.write(&r.goldens, &r.links).await?;
         w.finish(&r.retired).await
     }
@@ -267,7 +324,7 @@ impl ResolutionWriter<'_> {
                     Arg::Text(self.at.clone()),
                     Arg::OptText(l.evidence.clone()),
                 ];
-                let prev = self.old.remove(&record_id(&l.source, &l.record_key));
+                let prev = self.old.remove(&l.source, &l.record_key);
                 match prev {
                     Some((g, rule)) if *g == *l.golden_id => {
                         // Same golden record; the evidence changed if the rule (with its
@@ -324,22 +381,21 @@ impl ResolutionWriter<'_> {
             versions.push((g, hash));
         }
         self.write_goldens(versions).await?;
-        let mut removed: Vec<(Box<str>, Box<str>)> = std::mem::take(&mut self.old)
+        let mut removed: Vec<(Box<str>, Box<str>, Box<str>)> = std::mem::take(&mut self.old.links)
             .into_iter()
-            .map(|(k, (g, _))| (k, g))
+            .flat_map(|(s, m)| m.into_iter().map(move |(k, (g, _))| (s.clone(), k, g)))
             .collect();
         removed.sort();
         let mut history_rows = Vec::new();
-        for (record, golden) in removed {
-            let (source, key) = record.split_once('\u{1f}').unwrap_or((&record, ""));
+        for (source, key, golden) in removed {
             sqlx::query("DELETE FROM crosswalk WHERE source = $1 AND record_key = $2")
-                .bind(source)
-                .bind(key)
+                .bind(&*source)
+                .bind(&*key)
                 .execute(&mut *self.tx)
                 .await?;
             history_rows.push(self.history(
-                source,
-                key,
+                &source,
+                &key,
                 Some(golden.into_string()),
                 None,
                 "record removed",

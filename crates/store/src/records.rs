@@ -230,16 +230,19 @@ impl Store {
         entity: EntityKind,
     ) -> Result<Vec<(String, T)>> {
         use futures::TryStreamExt;
-        let mut rows = sqlx::query_as::<_, (String, String)>(
-            "SELECT source, data FROM source_record WHERE entity = $1 AND deleted = 0 ORDER BY source, record_key",
+        // Sorted here rather than by the database: an ORDER BY makes SQLite sort every row
+        // with its data in a temporary B-tree, several times slower than sorting the keys.
+        let mut rows = sqlx::query_as::<_, (String, String, String)>(
+            "SELECT source, record_key, data FROM source_record WHERE entity = $1 AND deleted = 0",
         )
         .bind(entity.as_str())
         .fetch(self.pool());
         let mut out = Vec::new();
-        while let Some((source, data)) = rows.try_next().await? {
-            out.push((source, serde_json::from_str(&data)?));
+        while let Some((source, key, data)) = rows.try_next().await? {
+            out.push((source, key, serde_json::from_str(&data)?));
         }
-        Ok(out)
+        out.sort_unstable_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        Ok(out.into_iter().map(|(source, _, r)| (source, r)).collect())
     }
 
     /// One stored source record.
