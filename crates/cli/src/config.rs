@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tombolo_normalize::MappingConfig;
+use tombolo_publish::grants::{DepartmentConfig, Treatment};
 use tombolo_publish::KafkaConfig;
 use tombolo_resolve::ResolveConfig;
 
@@ -32,6 +33,23 @@ pub struct Config {
     /// The departmental sources.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
+    /// `[[departments]]`: who may receive which fields, for which purpose, treated how
+    /// (`docs/privacy.md`). Checked against the field catalogue at load; `tombolo catalog`
+    /// lists them.
+    #[serde(default)]
+    pub departments: Vec<DepartmentConfig>,
+    #[serde(default)]
+    pub pseudonyms: PseudonymConfig,
+}
+
+/// `[pseudonyms]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PseudonymConfig {
+    /// Environment variable holding the shared key of joinable pseudonyms (at least 32 bytes,
+    /// or 64 hex digits). Required when a grant says `joinable = true`.
+    #[serde(default)]
+    pub shared_key_env: Option<String>,
 }
 
 /// `[store]`.
@@ -206,6 +224,31 @@ impl Config {
             tombolo_normalize::Mapping::compile(&s.mapping, &codes)
                 .map_err(|e| format!("source {}: {e}", s.name))?;
         }
+        self.check_departments()
+    }
+
+    fn check_departments(&self) -> std::result::Result<(), String> {
+        let classify = |entity, field: &str| {
+            tombolo_normalize::fields::spec(entity, field).map(|s| s.classification)
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for d in &self.departments {
+            if !seen.insert(&d.name) {
+                return Err(format!("department {:?} is defined twice", d.name));
+            }
+            d.check(&classify).map_err(|e| e.to_string())?;
+            let joinable = d
+                .grants
+                .values()
+                .flat_map(|g| g.values())
+                .any(|t| *t == Treatment::Pseudonym { joinable: true });
+            if joinable && self.pseudonyms.shared_key_env.is_none() {
+                return Err(format!(
+                    "department {}: a joinable pseudonym needs [pseudonyms] shared_key_env",
+                    d.name
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -262,6 +305,53 @@ mod tests {
         );
         assert_eq!(expand_env("${TOMBOLO_SURELY_UNSET:-x}/a").unwrap(), "x/a");
         assert!(expand_env("${TOMBOLO_SURELY_UNSET}").is_err());
+    }
+
+    #[test]
+    fn department_grants_are_checked_at_load() {
+        let source = "[[sources]]\nname = \"a\"\n[sources.connector]\nkind = \"csv\"\npath = \"a.csv\"\nkey = \"id\"\n[sources.mapping]\nentity = \"person\"\n[sources.mapping.fields]\nname = { from = \"n\" }\n";
+        let dept = |grants: &str| {
+            format!("{source}[[departments]]\nname = \"health\"\npurpose = \"care\"\nkey_env = \"K\"\n[departments.grants.person]\n{grants}\n")
+        };
+        let c = Config::parse(&dept("phone = { treatment = \"pseudonym\" }")).unwrap();
+        assert_eq!(c.departments.len(), 1);
+        let err = Config::parse(&dept("resident_id = { treatment = \"clear\" }")).unwrap_err();
+        assert!(err.contains("justification"), "{err}");
+        let err = Config::parse(&dept(
+            "phone = { treatment = \"pseudonym\", joinable = true }",
+        ))
+        .unwrap_err();
+        assert!(err.contains("shared_key_env"), "{err}");
+        let twice = format!(
+            "{}[[departments]]\nname = \"health\"\npurpose = \"again\"\n",
+            dept("name = { treatment = \"mask\" }")
+        );
+        assert!(Config::parse(&twice).unwrap_err().contains("defined twice"));
+    }
+
+    #[test]
+    fn the_privacy_guide_example_is_a_valid_config() {
+        let guide = include_str!("../../../docs/privacy.md");
+        let example = guide
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|s| s.split("```").next())
+            .unwrap();
+        let text = format!(
+            "{}{example}",
+            include_str!("../../../examples/islands/tombolo.toml")
+        );
+        let c = Config::parse(&text).unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<&str> = c.departments.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["health", "civil", "stats"]);
+        let catalog = crate::catalog::Catalog::of(&c).unwrap();
+        let md = catalog.markdown();
+        assert!(md.contains("| `resident_id` | sensitive | mask |"), "{md}");
+        assert!(md.contains("Receives nothing of: organization."), "{md}");
+        assert!(md.contains("### hukou (sql, person)"), "{md}");
+        let health = &catalog.departments[0];
+        assert_eq!(health.receives.len(), 1);
+        assert_eq!(health.receives[0].fields.len(), 5);
     }
 
     #[test]

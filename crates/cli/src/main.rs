@@ -81,6 +81,10 @@ enum Command {
     },
     /// Check the configuration file and print what each source reads.
     Check,
+    /// The data catalogue, from the configuration: per source the columns read and the
+    /// unified fields they feed, per department its purpose and what it may receive (field,
+    /// classification, treatment). Markdown, or JSON with --json.
+    Catalog,
     /// Why a source record sits in its golden record: the linking rule, the field-by-field
     /// comparison with every other member, and where each golden value came from.
     Explain { source: String, record_key: String },
@@ -633,6 +637,15 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
         check(&config, cli.json)?;
         return Ok(ExitCode::SUCCESS);
     }
+    if let Command::Catalog = cli.command {
+        let catalog = tombolo_cli::catalog::Catalog::of(&config)?;
+        if cli.json {
+            println!("{}", serde_json::to_string_pretty(&catalog)?);
+        } else {
+            print!("{}", catalog.markdown());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let interval = config.run.follow_interval_secs;
     let hub = Hub::open(config, cli.store.as_deref()).await?;
     match cli.command {
@@ -694,7 +707,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
         Command::Quarantine {
             what: Quarantine::List { source, all, limit },
         } => quarantine_list(&hub, source, all, limit, cli.json).await?,
-        Command::Check => {}
+        Command::Check | Command::Catalog => {}
         Command::Explain { source, record_key } => {
             explain(&hub, &source, &record_key, cli.json).await?
         }

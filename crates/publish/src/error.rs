@@ -20,6 +20,10 @@ pub enum Error {
     Store(#[from] tombolo_store::Error),
     #[error("config: {0}")]
     Config(String),
+    /// A department grant that the field catalogue or the privacy floor refuses, or a missing
+    /// or unusable pseudonym key.
+    #[error("grant: {0}")]
+    Grant(String),
 }
 
 impl Classify for Error {

@@ -3,6 +3,8 @@
 //! * [`avro`]: the Rust types of the published records, checked against `schemas/*.avsc`, and
 //!   the two framings: Confluent wire format (magic byte, schema id, body) when a registry is
 //!   configured, Avro single-object encoding (`C3 01`, CRC-64-AVRO fingerprint, body) otherwise.
+//! * [`grants`]: what each department may receive, and its view of a golden record (masks,
+//!   generalisation, keyed pseudonyms).
 //! * [`registry`]: a client of the Confluent Schema Registry REST API.
 //! * [`kafka`]: topic creation (compacted) and an idempotent producer, broker-neutral.
 //! * [`publisher`]: drains the store's outbox to the topics; at-least-once, keyed by golden id,
@@ -11,6 +13,7 @@
 pub mod avro;
 mod config;
 mod error;
+pub mod grants;
 pub mod kafka;
 pub mod publisher;
 pub mod registry;
