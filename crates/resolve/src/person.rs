@@ -52,15 +52,37 @@ pub struct PersonRec {
 
 impl PersonRec {
     pub fn prepare(r: &Record) -> Self {
+        Self::prepare_with(r, &|name| {
+            let simplified = t2s(name);
+            let pinyin = pinyin_key(&simplified);
+            (simplified, pinyin)
+        })
+    }
+
+    /// [`prepare`](Self::prepare) with the name's Simplified form and pinyin from `forms`
+    /// (a cache: many records share a name).
+    pub fn prepare_with(r: &Record, forms: &dyn Fn(&str) -> (String, String)) -> Self {
+        const ADDRESS_FIELDS: [&str; 7] = [
+            "address.district",
+            "address.community",
+            "address.road",
+            "address.number",
+            "address.building",
+            "address.unit",
+            "address.room",
+        ];
+        debug_assert!(ADDRESS_FIELDS
+            .iter()
+            .zip(ADDRESS_PARTS)
+            .all(|(f, p)| f.strip_prefix("address.") == Some(p)));
         let get = |f: &str| r.get(f).filter(|v| !v.is_empty());
         let name = get("name");
-        let simplified = name.map(t2s);
-        let pinyin = simplified.as_deref().map(pinyin_key);
+        let (simplified, pinyin) = match name.map(forms) {
+            Some((s, p)) => (Some(s), Some(p)),
+            None => (None, None),
+        };
         let mut slots: [Option<&str>; SLOTS] = [None; SLOTS];
-        let address: Vec<Option<&str>> = ADDRESS_PARTS
-            .iter()
-            .map(|part| get(&format!("address.{part}")))
-            .collect();
+        let address: Vec<Option<&str>> = ADDRESS_FIELDS.iter().map(|f| get(f)).collect();
         slots[NAME_] = name;
         slots[SIMPLIFIED] = simplified.as_deref();
         slots[PINYIN] = pinyin.as_deref();

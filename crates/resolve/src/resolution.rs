@@ -1,17 +1,19 @@
 //! One resolution run: records in, crosswalk, golden records, review items out.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use tombolo_core::{EntityKind, GoldenRecord, Link, Partial, Resolution};
 
+use crate::compare::pinyin_key;
 use crate::fs::{self, Decision, Engine, Explanation, Index, Model, ReviewReason, Schema, Verdict};
 use crate::ids::Previous;
 use crate::person::{PersonRec, PersonSchema};
 use crate::{ids, linking, survivorship, Input, ResolveConfig, Result};
+use tombolo_normalize::text::t2s;
 use tombolo_normalize::NormalizedRecord;
 
 /// A source record by name.
@@ -164,10 +166,29 @@ struct Clustered {
 fn people(req: &Request<'_, '_>, recs: &[Input]) -> Clustered {
     let mut timings = Timings::default();
     let t = std::time::Instant::now();
+    // Simplified form and pinyin once per distinct name: sources share most names.
+    let names: HashSet<&str> = recs.iter().filter_map(|r| r.record.get("name")).collect();
+    let forms: HashMap<&str, (String, String)> = names
+        .into_par_iter()
+        .map(|n| {
+            let simplified = t2s(n);
+            let pinyin = pinyin_key(&simplified);
+            (n, (simplified, pinyin))
+        })
+        .collect();
     let prepared: Vec<PersonRec> = recs
         .par_iter()
-        .map(|r| PersonRec::prepare(&r.record))
+        .map(|r| {
+            PersonRec::prepare_with(&r.record, &|n| {
+                forms.get(n).cloned().unwrap_or_else(|| {
+                    let simplified = t2s(n);
+                    let pinyin = pinyin_key(&simplified);
+                    (simplified, pinyin)
+                })
+            })
+        })
         .collect();
+    drop(forms);
     let schema = PersonSchema;
     let index = Index::build(&schema, &prepared, req.config.max_block);
     timings.prepare_ms = ms(t);

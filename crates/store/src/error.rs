@@ -16,6 +16,9 @@ pub enum Error {
         name: &'static str,
         source: sqlx::Error,
     },
+    /// A background task of the store (decoding rows) failed.
+    #[error("store task: {0}")]
+    Task(String),
 }
 
 impl Classify for Error {

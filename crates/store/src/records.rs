@@ -225,7 +225,7 @@ impl Store {
 
     /// [`records`](Self::records), each decoded straight into `T` (any type that reads a
     /// stored [`NormalizedRecord`]'s JSON, such as a more compact form), with its source.
-    pub async fn records_as<T: serde::de::DeserializeOwned>(
+    pub async fn records_as<T: serde::de::DeserializeOwned + Send + 'static>(
         &self,
         entity: EntityKind,
     ) -> Result<Vec<(String, T)>> {
@@ -237,9 +237,32 @@ impl Store {
         )
         .bind(entity.as_str())
         .fetch(self.pool());
+        // Rows are decoded in batches on the blocking pool while the next ones are read.
+        const BATCH: usize = 16_384;
+        type Decoded<T> = Result<Vec<(String, String, T)>>;
+        let decode = |batch: Vec<(String, String, String)>| {
+            tokio::task::spawn_blocking(move || -> Decoded<T> {
+                batch
+                    .into_iter()
+                    .map(|(source, key, data)| Ok((source, key, serde_json::from_str(&data)?)))
+                    .collect()
+            })
+        };
+        let mut pending = Vec::new();
+        let mut batch = Vec::with_capacity(BATCH);
+        while let Some(row) = rows.try_next().await? {
+            batch.push(row);
+            if batch.len() == BATCH {
+                pending.push(decode(std::mem::replace(
+                    &mut batch,
+                    Vec::with_capacity(BATCH),
+                )));
+            }
+        }
+        pending.push(decode(batch));
         let mut out = Vec::new();
-        while let Some((source, key, data)) = rows.try_next().await? {
-            out.push((source, key, serde_json::from_str(&data)?));
+        for p in pending {
+            out.extend(p.await.map_err(|e| crate::Error::Task(e.to_string()))??);
         }
         out.sort_unstable_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         Ok(out.into_iter().map(|(source, _, r)| (source, r)).collect())

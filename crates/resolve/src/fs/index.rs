@@ -43,8 +43,9 @@ impl Index {
             })
             .collect();
         let mut rules: Vec<&'static str> = Vec::new();
-        let mut by_key: HashMap<(u16, u64), Vec<u32>> = HashMap::new();
         let mut keyed: HashMap<&'static str, u64> = HashMap::new();
+        // (rule, key hash, record), sorted: each run of equal keys is a block.
+        let mut entries: Vec<(u16, u64, u32)> = Vec::with_capacity(recs.len() * 4);
         for (i, ks) in keys.into_iter().enumerate() {
             for (rule, value) in ks {
                 let r = match rules.iter().position(|x| *x == rule) {
@@ -55,34 +56,43 @@ impl Index {
                     }
                 } as u16;
                 *keyed.entry(rule).or_default() += 1;
-                by_key.entry((r, value)).or_default().push(i as u32);
+                entries.push((r, value, i as u32));
             }
         }
-        let mut entries: Vec<((u16, u64), Vec<u32>)> = by_key.into_iter().collect();
-        entries.sort_unstable_by_key(|e| e.0);
+        entries.par_sort_unstable();
+        entries.dedup();
         let mut out = Index {
             of_record: vec![Vec::new(); recs.len()],
             keyed,
             ..Default::default()
         };
-        for ((r, value), mut members) in entries {
-            if members.len() < 2 {
+        let mut start = 0;
+        while start < entries.len() {
+            let (r, value, first) = entries[start];
+            let end = start
+                + entries[start..]
+                    .iter()
+                    .take_while(|e| e.0 == r && e.1 == value)
+                    .count();
+            let n = end - start;
+            let run = start..end;
+            start = end;
+            if n < 2 {
                 continue;
             }
             let rule = rules[usize::from(r)];
-            if members.len() > max_block {
+            if n > max_block {
                 // Name the key by recomputing it from its first record.
                 let shown = schema
-                    .keys(&recs[members[0] as usize])
+                    .keys(&recs[first as usize])
                     .into_iter()
                     .find(|(k, v)| *k == rule && hash(k, v) == value)
                     .map_or_else(|| format!("#{value:016x}"), |(_, v)| v);
-                out.oversized
-                    .push((format!("{rule}={shown}"), members.len()));
+                out.oversized.push((format!("{rule}={shown}"), n));
                 continue;
             }
-            members.sort_unstable();
-            members.dedup();
+            // Ascending and distinct: the entries are sorted and deduplicated.
+            let members: Vec<u32> = entries[run].iter().map(|e| e.2).collect();
             let b = out.blocks.len() as u32;
             for &m in &members {
                 out.of_record[m as usize].push(b);
