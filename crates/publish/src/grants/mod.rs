@@ -7,10 +7,13 @@
 //!   clear only with a recorded justification).
 //! * [`treat`]: the treatments themselves (Chinese display masks, generalisation of dates and
 //!   addresses, keyed HMAC-SHA-256 pseudonyms).
+//! * [`schema`]: the Avro schema of a department's view, derived from the unified schema and
+//!   the grant.
 //! * [`view`]: a golden record as one department sees it, with the list of fields and
 //!   treatments delivered (what the audit trail records).
 
 pub mod config;
+pub mod schema;
 pub mod treat;
 pub mod view;
 

@@ -1,0 +1,151 @@
+//! A department's Avro schema, derived from the unified schema (`schemas/*.avsc`) and its grant:
+//! the header fields, then each granted field in the unified schema's order. A field delivered
+//! in clear keeps its unified type (an address as the `Place` record); a masked, generalised or
+//! pseudonymised field is an optional string; a dropped or ungranted field is absent. Provenance
+//! and members (source record keys) are never part of a department's view.
+
+use apache_avro::Schema;
+use serde_json::{json, Value};
+use tombolo_core::EntityKind;
+
+use super::config::{DepartmentConfig, Treatment};
+use crate::avro::schema_text;
+use crate::{Error, Result};
+
+/// Fields every department view carries.
+const HEADER: [&str; 4] = ["golden_id", "version", "updated_at", "retired_into"];
+
+/// The schema of `dept`'s view of `entity` as JSON text, `None` when the department receives
+/// nothing of that kind. The record is `<Entity>_<department>` in `org.tombolo.v1.dept`.
+pub fn department_schema(dept: &DepartmentConfig, entity: EntityKind) -> Result<Option<String>> {
+    let Some(grant) = dept.grant(entity) else {
+        return Ok(None);
+    };
+    let bad = |m: String| Error::Schema(format!("{entity} for {}", dept.name), m);
+    let unified: Value =
+        serde_json::from_str(schema_text(entity)?).map_err(|e| bad(e.to_string()))?;
+    let fields = unified["fields"]
+        .as_array()
+        .ok_or_else(|| bad("the unified schema has no fields".into()))?;
+    let mut out = Vec::new();
+    for f in fields {
+        let name = f["name"].as_str().unwrap_or_default();
+        if HEADER.contains(&name) {
+            out.push(f.clone());
+            continue;
+        }
+        let Some(t) = grant.get(name) else { continue };
+        let classification = f["classification"].clone();
+        let field = match t {
+            Treatment::Drop => continue,
+            Treatment::Clear { .. } => f.clone(),
+            other => json!({
+                "name": name,
+                "type": ["null", "string"],
+                "default": null,
+                "classification": classification,
+                "treatment": other.name(),
+                "doc": format!("{} ({})", f["doc"].as_str().unwrap_or(name), describe(other)),
+            }),
+        };
+        out.push(field);
+    }
+    let record_name = match entity {
+        EntityKind::Person => "Person",
+        EntityKind::Organization => "Organization",
+        other => return Err(bad(format!("no schema for {other}"))),
+    };
+    let schema = json!({
+        "type": "record",
+        "name": format!("{record_name}_{}", dept.name.replace('-', "_")),
+        "namespace": "org.tombolo.v1.dept",
+        "doc": format!("{record_name} records as department {} receives them, for: {}", dept.name, dept.purpose),
+        "fields": out,
+    });
+    let text = schema.to_string();
+    Schema::parse_str(&text).map_err(|e| bad(e.to_string()))?;
+    Ok(Some(text))
+}
+
+fn describe(t: &Treatment) -> &'static str {
+    match t {
+        Treatment::Mask { .. } => "masked",
+        Treatment::Generalize { .. } => "generalised",
+        Treatment::Pseudonym { joinable: true } => "keyed pseudonym, shared key",
+        Treatment::Pseudonym { joinable: false } => "keyed pseudonym, department key",
+        Treatment::Clear { .. } => "clear",
+        Treatment::Drop => "dropped",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dept(grants: &str) -> DepartmentConfig {
+        toml::from_str(&format!(
+            "name = \"health-care\"\npurpose = \"p\"\nkey_env = \"K\"\n[grants.person]\n{grants}"
+        ))
+        .unwrap()
+    }
+
+    fn fields(text: &str) -> Vec<(String, Value)> {
+        let v: Value = serde_json::from_str(text).unwrap();
+        v["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["name"].as_str().unwrap().to_owned(), f["type"].clone()))
+            .collect()
+    }
+
+    #[test]
+    fn only_granted_fields_typed_by_treatment() {
+        let d = dept(
+            r#"resident_id = { treatment = "mask" }
+            phone = { treatment = "pseudonym" }
+            address = { treatment = "generalize", to = "district" }
+            name = { treatment = "drop" }
+            sex = { treatment = "clear" }"#,
+        );
+        let text = department_schema(&d, EntityKind::Person).unwrap().unwrap();
+        let f = fields(&text);
+        let names: Vec<&str> = f.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "golden_id",
+                "version",
+                "updated_at",
+                "retired_into",
+                "sex",
+                "resident_id",
+                "phone",
+                "address"
+            ]
+        );
+        let ty = |n: &str| f.iter().find(|(x, _)| x == n).unwrap().1.clone();
+        assert_eq!(
+            ty("address"),
+            json!(["null", "string"]),
+            "generalised: a string"
+        );
+        assert_eq!(ty("sex"), json!(["null", "string"]));
+        assert_eq!(ty("version"), json!("long"));
+        assert!(text.contains("\"name\":\"Person_health_care\""));
+        assert!(!text.contains("provenance") && !text.contains("members"));
+        assert_eq!(
+            department_schema(&d, EntityKind::Organization).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_clear_address_keeps_its_place_record() {
+        let d = dept(r#"address = { treatment = "clear", justification = "home visits" }"#);
+        let text = department_schema(&d, EntityKind::Person).unwrap().unwrap();
+        let f = fields(&text);
+        let address = &f.iter().find(|(n, _)| n == "address").unwrap().1;
+        assert_eq!(address[1]["name"], "Place");
+    }
+}
