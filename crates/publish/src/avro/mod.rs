@@ -6,6 +6,7 @@ mod types;
 
 pub use framing::{decode, encode, Framing, SINGLE_OBJECT_MAGIC};
 pub use schemas::{schema, schema_text, FieldClass};
+pub(crate) use types::place_of;
 pub use types::{OrganizationV1, PersonV1, PlaceV1, ProvenanceV1, Published, SourceRefV1};
 
 #[cfg(test)]

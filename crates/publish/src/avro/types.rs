@@ -81,9 +81,14 @@ pub enum Published {
 }
 
 fn place(g: &GoldenRecord) -> Option<PlaceV1> {
-    let part = |p: &str| g.values.get(&format!("address.{p}")).cloned();
+    place_of(&g.values)
+}
+
+/// The address of a value map (`address`, `address.<part>`) as the published record.
+pub(crate) fn place_of(values: &std::collections::BTreeMap<String, String>) -> Option<PlaceV1> {
+    let part = |p: &str| values.get(&format!("address.{p}")).cloned();
     let p = PlaceV1 {
-        line: g.values.get("address").cloned(),
+        line: values.get("address").cloned(),
         province: part("province"),
         city: part("city"),
         district: part("district"),

@@ -21,6 +21,8 @@ pub struct Delivered {
 pub struct DepartmentView {
     pub golden_id: String,
     pub version: i64,
+    pub updated_at: String,
+    pub retired_into: Option<String>,
     /// Field → delivered value (absent when the golden record has no value or the grant drops
     /// it).
     pub values: BTreeMap<String, String>,
@@ -100,8 +102,50 @@ impl DepartmentView {
         Ok(Some(Self {
             golden_id: g.golden_id.clone(),
             version: g.version,
+            updated_at: g.updated_at.clone(),
+            retired_into: g.retired_into.clone(),
             values,
         }))
+    }
+
+    /// The view as an Avro datum of the department's schema
+    /// ([`department_schema`](super::schema::department_schema)), unframed.
+    pub fn to_avro(&self, schema: &apache_avro::Schema) -> Result<Vec<u8>> {
+        use apache_avro::types::Value;
+        let apache_avro::Schema::Record(record) = schema else {
+            return Err(crate::Error::Avro("a department schema is a record".into()));
+        };
+        let optional = |v: Option<&String>| match v {
+            Some(s) => Value::Union(1, Box::new(Value::String(s.clone()))),
+            None => Value::Union(0, Box::new(Value::Null)),
+        };
+        let mut fields = Vec::with_capacity(record.fields.len());
+        for f in &record.fields {
+            let v = match f.name.as_str() {
+                "golden_id" => Value::String(self.golden_id.clone()),
+                "version" => Value::Long(self.version),
+                "updated_at" => Value::String(self.updated_at.clone()),
+                "retired_into" => optional(self.retired_into.as_ref()),
+                // In clear, the address keeps the unified `Place` record.
+                "address" if holds_record(&f.schema) => match crate::avro::place_of(&self.values) {
+                    Some(p) => Value::Union(1, Box::new(apache_avro::to_value(p)?)),
+                    None => Value::Union(0, Box::new(Value::Null)),
+                },
+                name => optional(self.values.get(name)),
+            };
+            fields.push((f.name.clone(), v));
+        }
+        let value = Value::Record(fields).resolve(schema)?;
+        Ok(apache_avro::to_avro_datum(schema, value)?)
+    }
+}
+
+/// A schema that is a record or a union with one.
+fn holds_record(s: &apache_avro::Schema) -> bool {
+    match s {
+        apache_avro::Schema::Record(_) => true,
+        apache_avro::Schema::Union(u) => u.variants().iter().any(holds_record),
+        _ => false,
     }
 }
 
@@ -206,6 +250,49 @@ mod tests {
                 ("resident_id".to_owned(), "mask"),
             ]
         );
+    }
+
+    #[test]
+    fn views_encode_with_the_department_schema() {
+        use apache_avro::types::Value;
+        let d = dept(
+            r#"resident_id = { treatment = "mask" }
+            phone = { treatment = "pseudonym" }
+            address = { treatment = "generalize", to = "district" }"#,
+        );
+        let text = super::super::schema::department_schema(&d, EntityKind::Person)
+            .unwrap()
+            .unwrap();
+        let schema = apache_avro::Schema::parse_str(&text).unwrap();
+        let v = DepartmentView::of(&d, &golden(), &keys(), "2026-11-27")
+            .unwrap()
+            .unwrap();
+        let bytes = v.to_avro(&schema).unwrap();
+        let decoded = apache_avro::from_avro_datum(&schema, &mut &bytes[..], None).unwrap();
+        let Value::Record(fields) = decoded else {
+            panic!("{decoded:?}")
+        };
+        let get = |n: &str| fields.iter().find(|(k, _)| k == n).unwrap().1.clone();
+        let s = |x: &str| Value::Union(1, Box::new(Value::String(x.into())));
+        assert_eq!(get("resident_id"), s("340104********1234"));
+        assert_eq!(get("address"), s("安徽省合肥市蜀山区"));
+        assert_eq!(get("golden_id"), Value::String("P-1".into()));
+        assert_eq!(fields.len(), 7);
+        let raw = String::from_utf8_lossy(&bytes);
+        assert!(!raw.contains("13800138000") && !raw.contains("340104199001021234"));
+        // A clear address is the Place record.
+        let d = dept(r#"address = { treatment = "clear", justification = "visits" }"#);
+        let text = super::super::schema::department_schema(&d, EntityKind::Person)
+            .unwrap()
+            .unwrap();
+        let schema = apache_avro::Schema::parse_str(&text).unwrap();
+        let v = DepartmentView::of(&d, &golden(), &keys(), "2026-11-27")
+            .unwrap()
+            .unwrap();
+        let decoded =
+            apache_avro::from_avro_datum(&schema, &mut &v.to_avro(&schema).unwrap()[..], None)
+                .unwrap();
+        assert!(format!("{decoded:?}").contains("长江西路"));
     }
 
     #[test]
