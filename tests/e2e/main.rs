@@ -5,6 +5,7 @@
 
 mod support;
 
+mod audit;
 mod crash;
 mod islands;
 mod malformed;

@@ -21,12 +21,14 @@ pub enum Error {
     Store(#[from] tombolo_store::Error),
     #[error(transparent)]
     Publish(#[from] tombolo_publish::Error),
+    #[error("encoding JSON: {0}")]
+    Json(#[from] serde_json::Error),
 }
 
 impl Classify for Error {
     fn class(&self) -> ErrorClass {
         match self {
-            Error::Config { .. } | Error::UnknownSource(_) => ErrorClass::Fatal,
+            Error::Config { .. } | Error::UnknownSource(_) | Error::Json(_) => ErrorClass::Fatal,
             Error::Source { error, .. } => error.class(),
             Error::Normalize(e) => e.class(),
             Error::Resolve(e) => e.class(),

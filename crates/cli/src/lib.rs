@@ -2,6 +2,7 @@
 //! runs each source through normalisation into the store, resolves golden records and
 //! publishes the outbox. The `tombolo` binary (`main.rs`) is a thin CLI over this library.
 
+pub mod audit;
 pub mod catalog;
 pub mod config;
 mod error;

@@ -18,6 +18,7 @@ use indicatif::MultiProgress;
 use tombolo_cli::pipeline::RunReport;
 use tombolo_cli::{Config, Hub};
 use tombolo_core::EntityKind;
+use tombolo_store::audit::{AuditFilter, AuditKind};
 
 /// Tombolo joins departmental "information islands" into one shared base of records.
 #[derive(Debug, Parser)]
@@ -81,6 +82,19 @@ enum Command {
     },
     /// Check the configuration file and print what each source reads.
     Check,
+    /// The audit trail, newest first: deliveries, grant changes, admin actions.
+    /// `--person GOLDEN_ID`: the deliveries that carried that golden record (which department,
+    /// which fields and treatments, when, for what purpose, under which grant version).
+    Audit {
+        #[arg(long, value_enum)]
+        kind: Option<AuditKindArg>,
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long)]
+        person: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
     /// The data catalogue, from the configuration: per source the columns read and the
     /// unified fields they feed, per department its purpose and what it may receive (field,
     /// classification, treatment). Markdown, or JSON with --json.
@@ -648,6 +662,15 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
     }
     let interval = config.run.follow_interval_secs;
     let hub = Hub::open(config, cli.store.as_deref()).await?;
+    let actor = tombolo_cli::audit::actor();
+    // Grants as configured now: a change is versioned and audited before anything runs.
+    hub.record_grants(&actor).await?;
+    if let Some(action) = admin_action(&cli.command) {
+        let detail = serde_json::json!({ "command": format!("{:?}", cli.command) });
+        hub.store
+            .audit_admin(&actor, action, &detail.to_string())
+            .await?;
+    }
     match cli.command {
         Command::Run {
             follow: false,
@@ -708,6 +731,22 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             what: Quarantine::List { source, all, limit },
         } => quarantine_list(&hub, source, all, limit, cli.json).await?,
         Command::Check | Command::Catalog => {}
+        Command::Audit {
+            kind,
+            department,
+            person,
+            limit,
+        } => {
+            let rows = hub
+                .audit(&AuditFilter {
+                    kind: kind.map(Into::into),
+                    department,
+                    golden_id: person,
+                    limit,
+                })
+                .await?;
+            tombolo_cli::audit::print(&rows, cli.json)?
+        }
         Command::Explain { source, record_key } => {
             explain(&hub, &source, &record_key, cli.json).await?
         }
@@ -742,6 +781,39 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
     }
     hub.store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The name an admin command is audited under; `None` for commands that only read.
+fn admin_action(c: &Command) -> Option<&'static str> {
+    Some(match c {
+        Command::Run { .. } => "run",
+        Command::Pull { .. } => "pull",
+        Command::Publish => "publish",
+        Command::Resolve { .. } => "resolve",
+        Command::Train => "train",
+        Command::Model {
+            what: admin::ModelCmd::Import { .. },
+        } => "model import",
+        Command::Decide { .. } => "decide",
+        _ => return None,
+    })
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum AuditKindArg {
+    Delivery,
+    Grant,
+    Admin,
+}
+
+impl From<AuditKindArg> for AuditKind {
+    fn from(k: AuditKindArg) -> Self {
+        match k {
+            AuditKindArg::Delivery => AuditKind::Delivery,
+            AuditKindArg::Grant => AuditKind::Grant,
+            AuditKindArg::Admin => AuditKind::Admin,
+        }
+    }
 }
 
 #[tokio::main]

@@ -7,8 +7,10 @@
 //! * [`outbox`]: what the publisher must send, in order.
 //! * [`resolution`]: trained parameters, resolution state, review queue, decisions.
 //! * [`status`]: counters, quarantine listing.
+//! * [`audit`]: department grant versions and the append-only audit trail.
 
 pub mod apply;
+pub mod audit;
 mod bulk;
 mod error;
 pub mod golden;

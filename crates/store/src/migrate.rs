@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "resolution",
         include_str!("../migrations/0002_resolution.sql"),
     ),
+    (3, "audit", include_str!("../migrations/0003_audit.sql")),
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -1,0 +1,347 @@
+//! Department grants, versioned, and the append-only audit trail: every delivery batch, every
+//! grant change, every admin action. Rows are only ever inserted.
+
+use serde::Serialize;
+
+use crate::bulk::{self, Arg};
+use crate::{now, sha256, Result, Store};
+
+/// What kind of event an audit entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditKind {
+    /// A batch of records delivered to a department.
+    Delivery,
+    /// A department's grant created or changed.
+    Grant,
+    /// A state-changing admin command.
+    Admin,
+}
+
+impl AuditKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delivery => "delivery",
+            Self::Grant => "grant",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// One audit entry as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: String,
+    pub kind: String,
+    pub actor: String,
+    pub department: Option<String>,
+    pub action: String,
+    /// JSON.
+    pub detail: String,
+}
+
+/// A delivery batch: what a department received, where, under which grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    pub department: String,
+    pub purpose: String,
+    pub topic: String,
+    pub partition: i32,
+    pub first_offset: i64,
+    pub last_offset: i64,
+    pub grant_version: i64,
+    /// `(field, treatment)` delivered.
+    pub fields: Vec<(String, String)>,
+    /// `(golden_id, version)` of each record delivered.
+    #[serde(skip)]
+    pub records: Vec<(String, i64)>,
+}
+
+/// Which entries [`Store::audit`] lists.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub kind: Option<AuditKind>,
+    pub department: Option<String>,
+    /// Only deliveries that carried this golden record.
+    pub golden_id: Option<String>,
+    pub limit: i64,
+}
+
+impl Store {
+    /// Records a department's grant (its configuration as JSON). When it differs from the
+    /// version in force, stores the next version and an audit entry, in one transaction, and
+    /// returns the new version; otherwise returns the version in force.
+    pub async fn record_grant(&self, department: &str, grants: &str, actor: &str) -> Result<i64> {
+        let hash = sha256(grants);
+        let mut tx = self.pool().begin().await?;
+        let current: Option<(i64, String)> = sqlx::query_as(
+            "SELECT version, content_hash FROM grant_version WHERE department = $1 ORDER BY version DESC LIMIT 1",
+        )
+        .bind(department)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((version, h)) = &current {
+            if *h == hash {
+                return Ok(*version);
+            }
+        }
+        let version = current.as_ref().map_or(1, |(v, _)| v + 1);
+        let at = now();
+        sqlx::query(
+            "INSERT INTO grant_version (department, version, grants, content_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(department)
+        .bind(version)
+        .bind(grants)
+        .bind(&hash)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        let detail = serde_json::json!({
+            "version": version,
+            "previous_version": current.map(|(v, _)| v),
+            "grants": serde_json::from_str::<serde_json::Value>(grants).unwrap_or(serde_json::Value::Null),
+        });
+        insert_entry(
+            &mut tx,
+            &at,
+            AuditKind::Grant,
+            actor,
+            Some(department),
+            if version == 1 {
+                "grant created"
+            } else {
+                "grant changed"
+            },
+            &detail.to_string(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    /// The grant version in force for a department, with its configuration (JSON).
+    pub async fn grant(&self, department: &str) -> Result<Option<(i64, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT version, grants FROM grant_version WHERE department = $1 ORDER BY version DESC LIMIT 1",
+        )
+        .bind(department)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Appends an admin action (`action` names the command, `detail` is JSON).
+    pub async fn audit_admin(&self, actor: &str, action: &str, detail: &str) -> Result<i64> {
+        let mut tx = self.pool().begin().await?;
+        let id = insert_entry(
+            &mut tx,
+            &now(),
+            AuditKind::Admin,
+            actor,
+            None,
+            action,
+            detail,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Appends a delivery batch with the golden records it carried.
+    pub async fn audit_delivery(&self, d: &Delivery) -> Result<i64> {
+        let mut tx = self.pool().begin().await?;
+        let detail = serde_json::to_string(&serde_json::json!({
+            "purpose": d.purpose,
+            "topic": d.topic,
+            "partition": d.partition,
+            "offsets": [d.first_offset, d.last_offset],
+            "records": d.records.len(),
+            "grant_version": d.grant_version,
+            "fields": d.fields,
+        }))?;
+        let id = insert_entry(
+            &mut tx,
+            &now(),
+            AuditKind::Delivery,
+            &d.department,
+            Some(&d.department),
+            "delivered",
+            &detail,
+        )
+        .await?;
+        let rows: Vec<Vec<Arg>> = d
+            .records
+            .iter()
+            .map(|(g, v)| vec![Arg::Int(id), Arg::Text(g.clone()), Arg::Int(*v)])
+            .collect();
+        bulk::insert(
+            &mut tx,
+            self.backend(),
+            "INSERT INTO audit_record (audit_id, golden_id, version)",
+            "",
+            &rows,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Audit entries, newest first.
+    pub async fn audit(&self, f: &AuditFilter) -> Result<Vec<AuditRow>> {
+        type Row = (i64, String, String, String, Option<String>, String, String);
+        let limit = if f.limit > 0 { f.limit } else { 100 };
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT a.id, a.at, a.kind, a.actor, a.department, a.action, a.detail FROM audit a \
+             WHERE ($1 = '' OR a.kind = $1) AND ($2 = '' OR a.department = $2) \
+             AND ($3 = '' OR a.id IN (SELECT audit_id FROM audit_record WHERE golden_id = $3)) \
+             ORDER BY a.id DESC LIMIT $4",
+        )
+        .bind(f.kind.map_or("", AuditKind::as_str))
+        .bind(f.department.as_deref().unwrap_or(""))
+        .bind(f.golden_id.as_deref().unwrap_or(""))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, at, kind, actor, department, action, detail)| AuditRow {
+                    id,
+                    at,
+                    kind,
+                    actor,
+                    department,
+                    action,
+                    detail,
+                },
+            )
+            .collect())
+    }
+}
+
+async fn insert_entry(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    at: &str,
+    kind: AuditKind,
+    actor: &str,
+    department: Option<&str>,
+    action: &str,
+    detail: &str,
+) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO audit (at, kind, actor, department, action, detail) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(at)
+    .bind(kind.as_str())
+    .bind(actor)
+    .bind(department)
+    .bind(action)
+    .bind(detail)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::stores;
+
+    #[tokio::test]
+    async fn grants_are_versioned_once_per_change_and_audited() {
+        for (store, _dir) in stores().await {
+            let g1 = r#"{"purpose":"care","grants":{"person":{"phone":{"treatment":"mask"}}}}"#;
+            assert_eq!(store.record_grant("health", g1, "ops").await.unwrap(), 1);
+            assert_eq!(
+                store.record_grant("health", g1, "ops").await.unwrap(),
+                1,
+                "the same grant is not a change"
+            );
+            let g2 =
+                r#"{"purpose":"care","grants":{"person":{"phone":{"treatment":"pseudonym"}}}}"#;
+            assert_eq!(store.record_grant("health", g2, "ops").await.unwrap(), 2);
+            assert_eq!(
+                store.grant("health").await.unwrap().unwrap(),
+                (2, g2.to_owned())
+            );
+            let grants = store
+                .audit(&AuditFilter {
+                    kind: Some(AuditKind::Grant),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            let actions: Vec<&str> = grants.iter().map(|r| r.action.as_str()).collect();
+            assert_eq!(actions, ["grant changed", "grant created"]);
+            assert!(grants[0].detail.contains("\"previous_version\":1"));
+            assert_eq!(grants[0].department.as_deref(), Some("health"));
+        }
+    }
+
+    #[tokio::test]
+    async fn deliveries_answer_for_a_person_and_admin_actions_are_kept() {
+        for (store, _dir) in stores().await {
+            let d = Delivery {
+                department: "health".into(),
+                purpose: "care".into(),
+                topic: "tombolo.person.v1.dept.health".into(),
+                partition: 0,
+                first_offset: 10,
+                last_offset: 11,
+                grant_version: 2,
+                fields: vec![("phone".into(), "pseudonym".into())],
+                records: vec![("P-1".into(), 3), ("P-2".into(), 1)],
+            };
+            store.audit_delivery(&d).await.unwrap();
+            store
+                .audit_delivery(&Delivery {
+                    department: "civil".into(),
+                    records: vec![("P-2".into(), 1)],
+                    ..d.clone()
+                })
+                .await
+                .unwrap();
+            store
+                .audit_admin("ops", "decide match", r#"{"a":["s","1"]}"#)
+                .await
+                .unwrap();
+            let for_p1 = store
+                .audit(&AuditFilter {
+                    golden_id: Some("P-1".into()),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(for_p1.len(), 1);
+            assert_eq!(for_p1[0].department.as_deref(), Some("health"));
+            assert!(for_p1[0].detail.contains("\"grant_version\":2"));
+            assert!(for_p1[0].detail.contains("pseudonym"));
+            let for_p2 = store
+                .audit(&AuditFilter {
+                    golden_id: Some("P-2".into()),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(for_p2.len(), 2);
+            let admin = store
+                .audit(&AuditFilter {
+                    kind: Some(AuditKind::Admin),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(admin.len(), 1);
+            assert_eq!(admin[0].action, "decide match");
+            let civil = store
+                .audit(&AuditFilter {
+                    department: Some("civil".into()),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(civil.len(), 1);
+        }
+    }
+}
