@@ -188,4 +188,35 @@ async fn hub_frames_values_for_the_registry() {
     assert!(messages
         .iter()
         .all(|m| m["framing"] == "registry" && m["schema_id"] == registered.id));
+    // `tombolo tail` decodes the same messages as the independent consumer.
+    let topic = format!("{prefix}.organization.v1");
+    let tailed = ok(&mut tombolo(
+        &config,
+        &store,
+        &BTreeMap::new(),
+        &["tail", &topic, "--max", "800", "--idle", "30"],
+    ));
+    let ours: std::collections::BTreeSet<(String, String, i64)> = tailed
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["key"].as_str().unwrap().to_owned(),
+                v["value"]["name"].as_str().unwrap_or_default().to_owned(),
+                v["value"]["version"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let theirs: std::collections::BTreeSet<(String, String, i64)> = messages
+        .iter()
+        .map(|m| {
+            (
+                m["key"].as_str().unwrap().to_owned(),
+                m["value"]["name"].as_str().unwrap_or_default().to_owned(),
+                m["value"]["version"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(ours.len(), 800);
+    assert_eq!(ours, theirs);
 }

@@ -95,6 +95,17 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         limit: i64,
     },
+    /// Every message of a topic the hub publishes, from the beginning, decoded with the schema
+    /// file into JSON lines (`partition`, `offset`, `key`, `value`).
+    Tail {
+        topic: String,
+        /// Stop after this many messages.
+        #[arg(long)]
+        max: Option<u64>,
+        /// Stop when nothing arrives for this many seconds.
+        #[arg(long, default_value_t = 10)]
+        idle: u64,
+    },
     /// The data catalogue, from the configuration: per source the columns read and the
     /// unified fields they feed, per department its purpose and what it may receive (field,
     /// classification, treatment). Markdown, or JSON with --json.
@@ -731,6 +742,16 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             what: Quarantine::List { source, all, limit },
         } => quarantine_list(&hub, source, all, limit, cli.json).await?,
         Command::Check | Command::Catalog => {}
+        Command::Tail { topic, max, idle } => {
+            let Some(kafka) = &hub.config.kafka else {
+                anyhow::bail!("tail needs a [kafka] section in the config");
+            };
+            let mut stdout = std::io::stdout().lock();
+            tombolo_publish::tail::tail(kafka, &topic, max, Duration::from_secs(idle), |v| {
+                writeln!(stdout, "{v}").map_err(|e| tombolo_publish::Error::Config(e.to_string()))
+            })
+            .await?;
+        }
         Command::Audit {
             kind,
             department,

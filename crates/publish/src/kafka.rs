@@ -49,7 +49,7 @@ impl std::fmt::Debug for KafkaSink {
     }
 }
 
-fn client_config(config: &KafkaConfig) -> ClientConfig {
+pub(crate) fn client_config(config: &KafkaConfig) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", &config.brokers);
     c.set("client.id", "tombolo");

@@ -5,6 +5,7 @@
 //!   configured, Avro single-object encoding (`C3 01`, CRC-64-AVRO fingerprint, body) otherwise.
 //! * [`grants`]: what each department may receive, and its view of a golden record (masks,
 //!   generalisation, keyed pseudonyms).
+//! * [`tail`]: a topic's messages decoded to JSON (`tombolo tail`).
 //! * [`registry`]: a client of the Confluent Schema Registry REST API.
 //! * [`kafka`]: topic creation (compacted) and an idempotent producer, broker-neutral.
 //! * [`publisher`]: drains the store's outbox to the topics; at-least-once, keyed by golden id,
@@ -17,6 +18,7 @@ pub mod grants;
 pub mod kafka;
 pub mod publisher;
 pub mod registry;
+pub mod tail;
 
 pub use config::{KafkaConfig, RegistryConfig};
 pub use error::{Error, Result};

@@ -1,0 +1,108 @@
+//! `tombolo tail TOPIC`: every message of a topic the hub publishes, from the beginning,
+//! decoded with the schema file (either framing) into JSON, for an engineer checking a feed.
+
+use std::time::Duration;
+
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::{Message, Offset, TopicPartitionList};
+use serde_json::{json, Value};
+use tombolo_core::EntityKind;
+
+use crate::avro::{decode, Published};
+use crate::kafka::client_config;
+use crate::{Error, KafkaConfig, Result};
+
+fn json(e: serde_json::Error) -> Error {
+    Error::Avro(format!("as JSON: {e}"))
+}
+
+/// The entity kind a hub topic carries: the `<entity>` of `<prefix>.<entity>.v1…`.
+pub fn topic_entity(topic: &str) -> Option<EntityKind> {
+    let parts: Vec<&str> = topic.split('.').collect();
+    parts
+        .windows(2)
+        .rev()
+        .find(|w| w[1] == "v1")
+        .and_then(|w| EntityKind::parse(w[0]))
+}
+
+/// Reads `topic` from the beginning of every partition and hands each message, decoded, to
+/// `out` as `{"partition", "offset", "key", "value"}` (`value` null for a tombstone, or
+/// `{"undecodable": reason}`). Stops after `max` messages or when nothing arrives for `idle`.
+/// Returns the number of messages read.
+pub async fn tail(
+    config: &KafkaConfig,
+    topic: &str,
+    max: Option<u64>,
+    idle: Duration,
+    mut out: impl FnMut(Value) -> Result<()>,
+) -> Result<u64> {
+    let entity = topic_entity(topic).ok_or_else(|| {
+        Error::Config(format!(
+            "{topic} is not a topic the hub publishes (<prefix>.<entity>.v1)"
+        ))
+    })?;
+    let consumer: StreamConsumer = client_config(config)
+        .set("group.id", format!("tombolo-tail-{}", std::process::id()))
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()?;
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(30))?;
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic)
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    if partitions.is_empty() {
+        return Err(Error::Config(format!("topic {topic} does not exist")));
+    }
+    let mut tpl = TopicPartitionList::new();
+    for p in partitions {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)?;
+    }
+    consumer.assign(&tpl)?;
+    let mut n = 0u64;
+    while max.is_none_or(|m| n < m) {
+        let Ok(received) = tokio::time::timeout(idle, consumer.recv()).await else {
+            break;
+        };
+        let m = received?;
+        let value = match m.payload() {
+            None => Value::Null,
+            Some(bytes) => match decode(entity, bytes) {
+                Ok(Published::Person(p)) => serde_json::to_value(p).map_err(json)?,
+                Ok(Published::Organization(o)) => serde_json::to_value(o).map_err(json)?,
+                Err(e) => json!({ "undecodable": e.to_string() }),
+            },
+        };
+        let key = m.key().map(|k| String::from_utf8_lossy(k).into_owned());
+        out(json!({
+            "partition": m.partition(),
+            "offset": m.offset(),
+            "key": key,
+            "value": value,
+        }))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_name_their_entity() {
+        assert_eq!(topic_entity("tombolo.person.v1"), Some(EntityKind::Person));
+        assert_eq!(
+            topic_entity("e2e.x.organization.v1"),
+            Some(EntityKind::Organization)
+        );
+        assert_eq!(
+            topic_entity("tombolo.person.v1.dept.health"),
+            Some(EntityKind::Person)
+        );
+        assert_eq!(topic_entity("orders"), None);
+    }
+}
