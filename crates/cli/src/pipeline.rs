@@ -108,10 +108,6 @@ pub struct Hub {
     pub store: Store,
 }
 
-fn json(e: serde_json::Error) -> Error {
-    Error::Resolve(tombolo_resolve::Error::Json(e))
-}
-
 fn excerpt(r: &RawRecord) -> String {
     let text = serde_json::to_string(&r.fields).unwrap_or_default();
     if text.chars().count() > 240 {
@@ -289,8 +285,7 @@ impl Hub {
         let model: Option<Model> = stored
             .as_ref()
             .map(|m| serde_json::from_str(&m.params))
-            .transpose()
-            .map_err(json)?;
+            .transpose()?;
         // Records and links read at once (two connections). The links are read once: the
         // resolver's previous golden ids, then the writer's previous links.
         let (records, previous) = tokio::try_join!(self.inputs(entity), async {
@@ -365,11 +360,7 @@ impl Hub {
         let model_id = match (&resolved.trained, &stored) {
             (Some(m), _) => Some(
                 self.store
-                    .save_model(
-                        entity,
-                        &serde_json::to_string(m).map_err(json)?,
-                        record_count,
-                    )
+                    .save_model(entity, &serde_json::to_string(m)?, record_count)
                     .await?,
             ),
             (None, Some(s)) => Some(s.id),
@@ -410,7 +401,7 @@ impl Hub {
                         .and_then(|v| v.as_str().map(str::to_owned))
                         .unwrap_or_default(),
                     probability: r.explanation.probability,
-                    explanation: serde_json::to_string(&r.explanation).map_err(json)?,
+                    explanation: serde_json::to_string(&r.explanation)?,
                 })
             })
             .collect::<Result<_>>()?;

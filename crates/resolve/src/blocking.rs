@@ -51,18 +51,7 @@ mod tests {
     use super::*;
 
     fn rec(pairs: &[(&str, &str)]) -> NormalizedRecord {
-        NormalizedRecord {
-            entity: tombolo_core::EntityKind::Person,
-            key: String::new(),
-            observed_at: None,
-            values: pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            issues: vec![],
-            derived: vec![],
-            deleted: false,
-        }
+        crate::linking::tests::normalized(tombolo_core::EntityKind::Person, "", pairs)
     }
 
     #[test]

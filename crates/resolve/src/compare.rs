@@ -204,6 +204,17 @@ pub const ADDRESS_PARTS: [&str; 7] = [
     "room",
 ];
 
+/// The record fields of [`ADDRESS_PARTS`], in the same order.
+pub const ADDRESS_FIELDS: [&str; 7] = [
+    "address.district",
+    "address.community",
+    "address.road",
+    "address.number",
+    "address.building",
+    "address.unit",
+    "address.room",
+];
+
 /// Structured address parts of a record, looked up by name (`district`, `road`, …).
 pub trait Parts {
     fn part(&self, name: &str) -> Option<&str>;
@@ -241,6 +252,13 @@ pub fn address(a: &dyn Parts, b: &dyn Parts) -> Option<usize> {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn address_fields_name_the_address_parts() {
+        for (f, p) in ADDRESS_FIELDS.iter().zip(ADDRESS_PARTS) {
+            assert_eq!(f.strip_prefix("address."), Some(p));
+        }
+    }
 
     #[test]
     fn names() {

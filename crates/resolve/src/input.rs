@@ -92,22 +92,17 @@ impl Record {
             .windows(2)
             .all(|w| name(w[0].0) <= name(w[1].0))
         {
-            let mut pairs: Vec<(&str, String)> = Vec::new();
+            let mut pairs: Vec<(u16, &str)> = Vec::new();
             let mut start = 0;
             for &(f, end) in &values.fields {
-                pairs.push((name(f), values.text[start..end as usize].to_owned()));
+                pairs.push((f, values.text.get(start..end as usize).unwrap_or("")));
                 start = end as usize;
             }
-            pairs.sort_by(|a, b| a.0.cmp(b.0));
+            pairs.sort_by_key(|(f, _)| name(*f));
             let mut sorted = Values::default();
             for (f, v) in pairs {
-                sorted.text.push_str(&v);
-                let n = values
-                    .fields
-                    .iter()
-                    .find(|(x, _)| name(*x) == f)
-                    .map_or(0, |x| x.0);
-                sorted.fields.push((n, sorted.text.len() as u32));
+                sorted.text.push_str(v);
+                sorted.fields.push((f, sorted.text.len() as u32));
             }
             values = sorted;
         }

@@ -134,22 +134,30 @@ pub(crate) mod tests {
     use super::*;
     use tombolo_normalize::NormalizedRecord;
 
+    /// A normalised record with these values and nothing else.
+    pub(crate) fn normalized(
+        entity: EntityKind,
+        key: &str,
+        pairs: &[(&str, &str)],
+    ) -> NormalizedRecord {
+        NormalizedRecord {
+            entity,
+            key: key.into(),
+            observed_at: None,
+            values: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            issues: vec![],
+            derived: vec![],
+            deleted: false,
+        }
+    }
+
     fn record(entity: EntityKind, source: &str, key: &str, pairs: &[(&str, &str)]) -> Input {
         Input {
             source: source.into(),
-            record: (&NormalizedRecord {
-                entity,
-                key: key.into(),
-                observed_at: None,
-                values: pairs
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                    .collect(),
-                issues: vec![],
-                derived: vec![],
-                deleted: false,
-            })
-                .into(),
+            record: (&normalized(entity, key, pairs)).into(),
         }
     }
 

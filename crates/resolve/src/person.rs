@@ -5,8 +5,8 @@
 use tombolo_normalize::text::t2s;
 
 use crate::compare::{
-    self, pinyin_key, Comparison, Parts, ADDRESS, ADDRESS_PARTS, BIRTH_DATE, NAME, PHONE,
-    RESIDENT_ID, SEX,
+    self, pinyin_key, Comparison, Parts, ADDRESS, ADDRESS_FIELDS, ADDRESS_PARTS, BIRTH_DATE, NAME,
+    PHONE, RESIDENT_ID, SEX,
 };
 use crate::fs::schema::{Gamma, Schema, Session, MISSING};
 use crate::Record;
@@ -22,6 +22,13 @@ pub const RULES: [&str; 6] = [
     "name+community+building",
     "pinyin+building+room",
 ];
+
+/// A name's Simplified form and its pinyin (what preparing a record computes from the name).
+pub fn name_forms(name: &str) -> (String, String) {
+    let simplified = t2s(name);
+    let pinyin = pinyin_key(&simplified);
+    (simplified, pinyin)
+}
 
 /// Slots of a prepared record: the values compared, then the address parts.
 const NAME_: usize = 0;
@@ -52,29 +59,12 @@ pub struct PersonRec {
 
 impl PersonRec {
     pub fn prepare(r: &Record) -> Self {
-        Self::prepare_with(r, &|name| {
-            let simplified = t2s(name);
-            let pinyin = pinyin_key(&simplified);
-            (simplified, pinyin)
-        })
+        Self::prepare_with(r, &name_forms)
     }
 
     /// [`prepare`](Self::prepare) with the name's Simplified form and pinyin from `forms`
     /// (a cache: many records share a name).
     pub fn prepare_with(r: &Record, forms: &dyn Fn(&str) -> (String, String)) -> Self {
-        const ADDRESS_FIELDS: [&str; 7] = [
-            "address.district",
-            "address.community",
-            "address.road",
-            "address.number",
-            "address.building",
-            "address.unit",
-            "address.room",
-        ];
-        debug_assert!(ADDRESS_FIELDS
-            .iter()
-            .zip(ADDRESS_PARTS)
-            .all(|(f, p)| f.strip_prefix("address.") == Some(p)));
         let get = |f: &str| r.get(f).filter(|v| !v.is_empty());
         let name = get("name");
         let (simplified, pinyin) = match name.map(forms) {

@@ -8,12 +8,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use tombolo_core::{EntityKind, GoldenRecord, Link, Partial, Resolution};
 
-use crate::compare::pinyin_key;
 use crate::fs::{self, Decision, Engine, Explanation, Index, Model, ReviewReason, Schema, Verdict};
 use crate::ids::Previous;
-use crate::person::{PersonRec, PersonSchema};
+use crate::person::{name_forms, PersonRec, PersonSchema};
 use crate::{ids, linking, survivorship, Input, ResolveConfig, Result};
-use tombolo_normalize::text::t2s;
 use tombolo_normalize::NormalizedRecord;
 
 /// A source record by name.
@@ -168,23 +166,13 @@ fn people(req: &Request<'_, '_>, recs: &[Input]) -> Clustered {
     let t = std::time::Instant::now();
     // Simplified form and pinyin once per distinct name: sources share most names.
     let names: HashSet<&str> = recs.iter().filter_map(|r| r.record.get("name")).collect();
-    let forms: HashMap<&str, (String, String)> = names
-        .into_par_iter()
-        .map(|n| {
-            let simplified = t2s(n);
-            let pinyin = pinyin_key(&simplified);
-            (n, (simplified, pinyin))
-        })
-        .collect();
+    let forms: HashMap<&str, (String, String)> =
+        names.into_par_iter().map(|n| (n, name_forms(n))).collect();
     let prepared: Vec<PersonRec> = recs
         .par_iter()
         .map(|r| {
             PersonRec::prepare_with(&r.record, &|n| {
-                forms.get(n).cloned().unwrap_or_else(|| {
-                    let simplified = t2s(n);
-                    let pinyin = pinyin_key(&simplified);
-                    (simplified, pinyin)
-                })
+                forms.get(n).cloned().unwrap_or_else(|| name_forms(n))
             })
         })
         .collect();

@@ -171,11 +171,8 @@ impl Store {
             .collect();
         let mut old = previous;
         if let Some(p) = partial {
-            let sources: Vec<Box<str>> = old.links.keys().cloned().collect();
-            for s in sources {
-                if let Some(m) = old.links.get_mut(&s) {
-                    m.retain(|k, _| p.records.contains(&(s.to_string(), k.to_string())));
-                }
+            for (s, m) in old.links.iter_mut() {
+                m.retain(|k, _| p.records.contains(&(s.to_string(), k.to_string())));
             }
         }
         Ok(ResolutionWriter {

@@ -255,20 +255,24 @@ mod tests {
     #[test]
     fn views_encode_with_the_department_schema() {
         use apache_avro::types::Value;
-        let d = dept(
+        // The golden record under `d`'s grant, encoded with its derived schema: (bytes, decoded).
+        let encoded = |d: &DepartmentConfig| {
+            let text = super::super::schema::department_schema(d, EntityKind::Person)
+                .unwrap()
+                .unwrap();
+            let schema = apache_avro::Schema::parse_str(&text).unwrap();
+            let v = DepartmentView::of(d, &golden(), &keys(), "2026-11-27")
+                .unwrap()
+                .unwrap();
+            let bytes = v.to_avro(&schema).unwrap();
+            let decoded = apache_avro::from_avro_datum(&schema, &mut &bytes[..], None).unwrap();
+            (bytes, decoded)
+        };
+        let (bytes, decoded) = encoded(&dept(
             r#"resident_id = { treatment = "mask" }
             phone = { treatment = "pseudonym" }
             address = { treatment = "generalize", to = "district" }"#,
-        );
-        let text = super::super::schema::department_schema(&d, EntityKind::Person)
-            .unwrap()
-            .unwrap();
-        let schema = apache_avro::Schema::parse_str(&text).unwrap();
-        let v = DepartmentView::of(&d, &golden(), &keys(), "2026-11-27")
-            .unwrap()
-            .unwrap();
-        let bytes = v.to_avro(&schema).unwrap();
-        let decoded = apache_avro::from_avro_datum(&schema, &mut &bytes[..], None).unwrap();
+        ));
         let Value::Record(fields) = decoded else {
             panic!("{decoded:?}")
         };
@@ -281,17 +285,9 @@ mod tests {
         let raw = String::from_utf8_lossy(&bytes);
         assert!(!raw.contains("13800138000") && !raw.contains("340104199001021234"));
         // A clear address is the Place record.
-        let d = dept(r#"address = { treatment = "clear", justification = "visits" }"#);
-        let text = super::super::schema::department_schema(&d, EntityKind::Person)
-            .unwrap()
-            .unwrap();
-        let schema = apache_avro::Schema::parse_str(&text).unwrap();
-        let v = DepartmentView::of(&d, &golden(), &keys(), "2026-11-27")
-            .unwrap()
-            .unwrap();
-        let decoded =
-            apache_avro::from_avro_datum(&schema, &mut &v.to_avro(&schema).unwrap()[..], None)
-                .unwrap();
+        let (_, decoded) = encoded(&dept(
+            r#"address = { treatment = "clear", justification = "visits" }"#,
+        ));
         assert!(format!("{decoded:?}").contains("长江西路"));
     }
 
