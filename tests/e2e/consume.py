@@ -2,10 +2,15 @@
 """Independent consumer for the end-to-end tests: reads a topic from the beginning with
 confluent-kafka (its own librdkafka) and decodes every value with fastavro and the schema file
 alone (not with Tombolo's decoder). Prints one JSON object per message:
-{"key", "partition", "offset", "headers", "framing", "schema_id", "value"}. Exits non-zero if
-any value fails to decode.
+{"key", "partition", "offset", "headers", "framing", "schema_id", "value"} (and "raw", the
+value's bytes in hex, with --raw; a tombstone's value is null). Exits non-zero if any value
+fails to decode.
 
     consume.py --brokers 127.0.0.1:9092 --topic tombolo.person.v1 --schema schemas/person.avsc
+
+--schema may be given more than once (a topic written under several schema versions): a
+single-object frame is read with the schema whose fingerprint it carries, a registry frame with
+the last schema given.
 """
 import argparse, io, json, struct, sys, time
 
@@ -31,14 +36,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--brokers", required=True)
     ap.add_argument("--topic", required=True)
-    ap.add_argument("--schema", required=True)
+    ap.add_argument("--schema", required=True, action="append")
+    ap.add_argument("--raw", action="store_true", help="also print each value's bytes in hex")
     ap.add_argument("--idle", type=float, default=60.0, help="give up after this many seconds without progress")
     a = ap.parse_args()
-    with open(a.schema, encoding="utf-8") as f:
-        raw = json.load(f)
-    schema = fastavro.parse_schema(raw)
-    canonical = fastavro.schema.to_parsing_canonical_form(raw)
-    fingerprint = struct.pack("<Q", crc64_avro(canonical.encode("utf-8")))
+    schemas = {}
+    for path in a.schema:
+        with open(path, encoding="utf-8") as f:
+            raw = json.load(f)
+        canonical = fastavro.schema.to_parsing_canonical_form(raw)
+        schema = fastavro.parse_schema(raw)
+        schemas[struct.pack("<Q", crc64_avro(canonical.encode("utf-8")))] = schema
 
     # Generous timeouts: the local test broker can stall for tens of seconds under load.
     c = Consumer({"bootstrap.servers": a.brokers, "group.id": f"tombolo-e2e-{time.time_ns()}",
@@ -87,22 +95,28 @@ def main():
             del remaining[m.partition()]
         v = m.value()
         try:
-            if v[:2] == b"\xc3\x01":
-                if v[2:10] != fingerprint:
-                    raise ValueError("fingerprint does not match the schema file")
-                framing, schema_id, body = "single_object", None, v[10:]
-            elif v[:1] == b"\x00":
-                framing, schema_id, body = "registry", struct.unpack(">I", v[1:5])[0], v[5:]
+            if v is None:
+                framing, schema_id, value = None, None, None
             else:
-                raise ValueError("unknown framing")
-            value = fastavro.schemaless_reader(io.BytesIO(body), schema)
+                if v[:2] == b"\xc3\x01":
+                    if v[2:10] not in schemas:
+                        raise ValueError("fingerprint does not match any schema file given")
+                    framing, schema_id, body, writer = "single_object", None, v[10:], schemas[v[2:10]]
+                elif v[:1] == b"\x00":
+                    framing, schema_id, body, writer = "registry", struct.unpack(">I", v[1:5])[0], v[5:], schema
+                else:
+                    raise ValueError("unknown framing")
+                value = fastavro.schemaless_reader(io.BytesIO(body), writer)
         except Exception as e:  # noqa: BLE001 - report every undecodable message
             bad += 1
             print(f"undecodable message at {m.partition()}:{m.offset()}: {e}", file=sys.stderr)
             continue
         headers = {k: (val.decode() if val is not None else None) for k, val in (m.headers() or [])}
-        print(json.dumps({"key": m.key().decode() if m.key() else None, "partition": m.partition(), "offset": m.offset(),
-                          "headers": headers, "framing": framing, "schema_id": schema_id, "value": value}, ensure_ascii=False))
+        out = {"key": m.key().decode() if m.key() else None, "partition": m.partition(), "offset": m.offset(),
+               "headers": headers, "framing": framing, "schema_id": schema_id, "value": value}
+        if a.raw:
+            out["raw"] = v.hex() if v is not None else None
+        print(json.dumps(out, ensure_ascii=False))
     c.close()
     if remaining:
         print(f"gave up with partitions unread: {remaining}", file=sys.stderr)

@@ -7,6 +7,7 @@ mod support;
 
 mod audit;
 mod crash;
+mod departments;
 mod islands;
 mod malformed;
 mod registry;

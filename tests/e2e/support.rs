@@ -273,6 +273,39 @@ pub fn consume(topic: &str, entity: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Every message of a topic decoded by the independent consumer with the given schema files
+/// (several when the topic was written under several schema versions), each with its value's
+/// bytes in hex (`raw`); `None` when the topic does not exist.
+pub fn consume_raw(topic: &str, schemas: &[&Path]) -> Option<Vec<Value>> {
+    let mut cmd = Command::new("python3");
+    cmd.arg(root().join("tests/e2e/consume.py")).args([
+        "--brokers",
+        &brokers(),
+        "--topic",
+        topic,
+        "--raw",
+    ]);
+    for s in schemas {
+        cmd.arg("--schema").arg(s);
+    }
+    let out = cmd.output().unwrap();
+    if out.status.code() == Some(2) {
+        return None;
+    }
+    assert!(
+        out.status.success(),
+        "consume {topic}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect(),
+    )
+}
+
 /// The latest message per key.
 pub fn latest(messages: &[Value]) -> BTreeMap<String, Value> {
     let mut out: BTreeMap<String, Value> = BTreeMap::new();

@@ -248,6 +248,13 @@ impl Config {
                     d.name
                 ));
             }
+            if d.key_env.is_none() && self.pseudonyms.shared_key_env.is_none() {
+                return Err(format!(
+                    "department {}: its record ids are pseudonymised, so it needs a key_env \
+                     (or [pseudonyms] shared_key_env)",
+                    d.name
+                ));
+            }
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ pub mod config;
 mod error;
 pub mod pipeline;
 pub mod registry;
+pub mod secrets;
 
 pub use config::Config;
 pub use error::{Error, Result};

@@ -18,6 +18,9 @@ use indicatif::MultiProgress;
 use tombolo_cli::pipeline::RunReport;
 use tombolo_cli::{Config, Hub};
 use tombolo_core::EntityKind;
+use tombolo_publish::feeds::Feeds;
+use tombolo_publish::grants::PseudonymKeys;
+use tombolo_publish::tail::Decoder;
 use tombolo_store::audit::{AuditFilter, AuditKind};
 
 /// Tombolo joins departmental "information islands" into one shared base of records.
@@ -95,8 +98,9 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         limit: i64,
     },
-    /// Every message of a topic the hub publishes, from the beginning, decoded with the schema
-    /// file into JSON lines (`partition`, `offset`, `key`, `value`).
+    /// Every message of a topic the hub publishes, from the beginning, decoded into JSON lines
+    /// (`partition`, `offset`, `key`, `value`): a hub topic with its schema file, a department
+    /// topic (`….dept.<name>`) with the schema derived from that department's grant.
     Tail {
         topic: String,
         /// Stop after this many messages.
@@ -110,6 +114,14 @@ enum Command {
     /// unified fields they feed, per department its purpose and what it may receive (field,
     /// classification, treatment). Markdown, or JSON with --json.
     Catalog,
+    /// The Avro schema (JSON) of a kind's topic: the schema file, or with --department the
+    /// schema derived from that department's grant, which its topic carries.
+    Schema {
+        entity: Entity,
+        /// A configured department.
+        #[arg(long)]
+        department: Option<String>,
+    },
     /// Why a source record sits in its golden record: the linking rule, the field-by-field
     /// comparison with every other member, and where each golden value came from.
     Explain { source: String, record_key: String },
@@ -671,6 +683,13 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    if let Command::Schema { entity, department } = &cli.command {
+        println!(
+            "{}",
+            schema_of(&config, (*entity).into(), department.as_deref())?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let interval = config.run.follow_interval_secs;
     let hub = Hub::open(config, cli.store.as_deref()).await?;
     let actor = tombolo_cli::audit::actor();
@@ -741,13 +760,23 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
         Command::Quarantine {
             what: Quarantine::List { source, all, limit },
         } => quarantine_list(&hub, source, all, limit, cli.json).await?,
-        Command::Check | Command::Catalog => {}
+        Command::Check | Command::Catalog | Command::Schema { .. } => {}
         Command::Tail { topic, max, idle } => {
             let Some(kafka) = &hub.config.kafka else {
                 anyhow::bail!("tail needs a [kafka] section in the config");
             };
+            // Only the schemas are needed: no keys, no grant versions.
+            let departments: Vec<_> = hub
+                .config
+                .departments
+                .iter()
+                .map(|d| (d.clone(), 0))
+                .collect();
+            let feeds = Feeds::new(kafka, &departments, PseudonymKeys::default(), "")?;
+            let decoder = Decoder::for_topic(&topic, &feeds)?;
             let mut stdout = std::io::stdout().lock();
-            tombolo_publish::tail::tail(kafka, &topic, max, Duration::from_secs(idle), |v| {
+            let idle = Duration::from_secs(idle);
+            tombolo_publish::tail::tail(kafka, &topic, &decoder, max, idle, |v| {
                 writeln!(stdout, "{v}").map_err(|e| tombolo_publish::Error::Config(e.to_string()))
             })
             .await?;
@@ -802,6 +831,20 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
     }
     hub.store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The schema text of `entity`'s hub topic, or of a department's topic.
+fn schema_of(config: &Config, entity: EntityKind, department: Option<&str>) -> Result<String> {
+    let Some(name) = department else {
+        return Ok(tombolo_publish::avro::schema_text(entity)?.to_owned());
+    };
+    let Some(d) = config.departments.iter().find(|d| d.name == name) else {
+        anyhow::bail!("no department named {name:?} in the config");
+    };
+    match tombolo_publish::grants::schema::department_schema(d, entity)? {
+        Some(text) => Ok(text),
+        None => anyhow::bail!("department {name} receives nothing of kind {entity}"),
+    }
 }
 
 /// The name an admin command is audited under; `None` for commands that only read.

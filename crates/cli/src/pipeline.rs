@@ -7,6 +7,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 use tombolo_core::{EntityKind, ErrorClass, Pulled, RawRecord};
 use tombolo_normalize::Mapping;
+use tombolo_publish::feeds::{today, Feeds};
+use tombolo_publish::grants::DepartmentConfig;
 use tombolo_publish::kafka::KafkaSink;
 use tombolo_publish::publisher::{drain, PublishStats};
 use tombolo_resolve::fs::{Model, Verdict};
@@ -462,8 +464,24 @@ impl Hub {
             return Ok(None);
         };
         let sink = KafkaSink::connect(kafka).await?;
+        let feeds = if self.config.departments.is_empty() {
+            Feeds::none()
+        } else {
+            let versions = self.record_grants(&crate::audit::actor()).await?;
+            let departments: Vec<(DepartmentConfig, i64)> = self
+                .config
+                .departments
+                .iter()
+                .cloned()
+                .zip(versions.into_iter().map(|(_, v)| v))
+                .collect();
+            let keys = crate::secrets::pseudonym_keys(&self.config)?;
+            let mut feeds = Feeds::new(kafka, &departments, keys, &today())?;
+            feeds.connect(kafka).await?;
+            feeds
+        };
         Ok(Some(
-            drain(&self.store, &sink, self.config.run.publish_batch).await?,
+            drain(&self.store, &sink, &feeds, self.config.run.publish_batch).await?,
         ))
     }
 

@@ -67,4 +67,9 @@ impl KafkaConfig {
     pub fn topic(&self, entity: tombolo_core::EntityKind) -> String {
         format!("{}.{}.v1", self.topic_prefix, entity.as_str())
     }
+
+    /// A department's topic of an entity kind, e.g. `tombolo.person.v1.dept.health`.
+    pub fn department_topic(&self, entity: tombolo_core::EntityKind, department: &str) -> String {
+        format!("{}.dept.{department}", self.topic(entity))
+    }
 }

@@ -1,4 +1,4 @@
-//! Drains the outbox to the topics.
+//! Drains the outbox to the topics: the hub's topics and every department's feed.
 
 use std::collections::BTreeMap;
 
@@ -6,6 +6,7 @@ use serde::Serialize;
 use tombolo_store::Store;
 
 use crate::avro::{encode, Published};
+use crate::feeds::Feeds;
 use crate::kafka::{KafkaSink, Outgoing};
 use crate::{Error, Result};
 
@@ -13,20 +14,39 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PublishStats {
     pub published: u64,
-    /// Per topic.
+    /// Messages per topic (the hub's and the departments').
     pub by_topic: BTreeMap<String, u64>,
+    /// Delivery audit entries written (one per department, topic and partition of a batch).
+    pub deliveries: u64,
 }
 
-/// Publishes every pending outbox entry, in order, `batch` at a time: a batch is marked
-/// published only after the broker acknowledged all of it.
-pub async fn drain(store: &Store, sink: &KafkaSink, batch: i64) -> Result<PublishStats> {
+impl PublishStats {
+    pub(crate) fn count(&mut self, messages: &[Outgoing]) {
+        for m in messages {
+            *self.by_topic.entry(m.topic.clone()).or_default() += 1;
+        }
+    }
+}
+
+/// Brings every department feed up to its grant (see [`Feeds`]), then publishes every pending
+/// outbox entry, in order, `batch` at a time, to the hub's topic of its kind and to each
+/// department that receives that kind: a batch is audited and marked published only after the
+/// broker acknowledged all of it.
+pub async fn drain(
+    store: &Store,
+    sink: &KafkaSink,
+    feeds: &Feeds,
+    batch: i64,
+) -> Result<PublishStats> {
     let mut stats = PublishStats::default();
+    let skips = feeds.backfill(store, sink, batch, &mut stats).await?;
     loop {
         let pending = store.outbox_pending(batch).await?;
         if pending.is_empty() {
             return Ok(stats);
         }
         let mut messages = Vec::with_capacity(pending.len());
+        let (mut department, mut meta) = (Vec::new(), Vec::new());
         for e in &pending {
             let record = Published::from_golden(&e.record).ok_or_else(|| {
                 Error::Config(format!("no published form for {}", e.record.entity))
@@ -42,14 +62,17 @@ pub async fn drain(store: &Store, sink: &KafkaSink, batch: i64) -> Result<Publis
                     ("tombolo.entity".into(), e.record.entity.as_str().into()),
                 ],
             });
+            let covered = |i: usize| skips.get(i).is_some_and(|s| e.id <= *s);
+            feeds.messages(&e.record, &e.event, covered, &mut department, &mut meta)?;
         }
-        sink.send_all(&messages).await?;
+        let hub = messages.len();
+        messages.append(&mut department);
+        let delivered = sink.send_all(&messages).await?;
+        stats.deliveries += feeds.audit(store, &meta, &delivered[hub..]).await?;
         let ids: Vec<i64> = pending.iter().map(|e| e.id).collect();
         store.mark_published(&ids).await?;
-        for m in &messages {
-            *stats.by_topic.entry(m.topic.clone()).or_default() += 1;
-        }
-        stats.published += messages.len() as u64;
+        stats.count(&messages);
+        stats.published += hub as u64;
         tracing::debug!(count = messages.len(), "published outbox batch");
     }
 }

@@ -1,5 +1,7 @@
 //! `tombolo tail TOPIC`: every message of a topic the hub publishes, from the beginning,
-//! decoded with the schema file (either framing) into JSON, for an engineer checking a feed.
+//! decoded into JSON (either framing) with the schema file of its kind, or for a department
+//! topic with the schema derived from the department's grant in force, for an engineer
+//! checking a feed.
 
 use std::time::Duration;
 
@@ -8,7 +10,10 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use serde_json::{json, Value};
 use tombolo_core::EntityKind;
 
-use crate::avro::{decode, Published};
+use apache_avro::Schema;
+
+use crate::avro::{decode, unframe, Published};
+use crate::feeds::Feeds;
 use crate::kafka::client_config;
 use crate::{Error, KafkaConfig, Result};
 
@@ -26,6 +31,50 @@ pub fn topic_entity(topic: &str) -> Option<EntityKind> {
         .and_then(|w| EntityKind::parse(w[0]))
 }
 
+/// How a topic's values are decoded.
+#[derive(Debug)]
+pub enum Decoder<'a> {
+    /// A hub topic: the unified schema of its kind.
+    Entity(EntityKind),
+    /// A department topic: the schema derived from the department's grant in force.
+    Department(&'a Schema),
+}
+
+impl<'a> Decoder<'a> {
+    /// The decoder of a topic the hub publishes: a department topic of `feeds`, or the hub's
+    /// topic of a kind.
+    pub fn for_topic(topic: &str, feeds: &'a Feeds) -> Result<Self> {
+        if let Some(schema) = feeds.schema_of(topic) {
+            return Ok(Self::Department(schema));
+        }
+        if topic.contains(".dept.") {
+            return Err(Error::Config(format!(
+                "{topic}: no configured department publishes to this topic"
+            )));
+        }
+        topic_entity(topic).map(Self::Entity).ok_or_else(|| {
+            Error::Config(format!(
+                "{topic} is not a topic the hub publishes (<prefix>.<entity>.v1)"
+            ))
+        })
+    }
+
+    /// A framed value as JSON.
+    pub fn decode(&self, bytes: &[u8]) -> Result<Value> {
+        match self {
+            Self::Entity(entity) => match decode(*entity, bytes)? {
+                Published::Person(p) => serde_json::to_value(p).map_err(json),
+                Published::Organization(o) => serde_json::to_value(o).map_err(json),
+            },
+            Self::Department(schema) => {
+                let body = unframe(schema, bytes)?;
+                let value = apache_avro::from_avro_datum(schema, &mut &body[..], None)?;
+                Value::try_from(value).map_err(|e| Error::Avro(format!("as JSON: {e}")))
+            }
+        }
+    }
+}
+
 /// Reads `topic` from the beginning of every partition and hands each message, decoded, to
 /// `out` as `{"partition", "offset", "key", "value"}` (`value` null for a tombstone, or
 /// `{"undecodable": reason}`). Stops after `max` messages or when nothing arrives for `idle`.
@@ -33,15 +82,11 @@ pub fn topic_entity(topic: &str) -> Option<EntityKind> {
 pub async fn tail(
     config: &KafkaConfig,
     topic: &str,
+    decoder: &Decoder<'_>,
     max: Option<u64>,
     idle: Duration,
     mut out: impl FnMut(Value) -> Result<()>,
 ) -> Result<u64> {
-    let entity = topic_entity(topic).ok_or_else(|| {
-        Error::Config(format!(
-            "{topic} is not a topic the hub publishes (<prefix>.<entity>.v1)"
-        ))
-    })?;
     let consumer: StreamConsumer = client_config(config)
         .set("group.id", format!("tombolo-tail-{}", std::process::id()))
         .set("enable.auto.commit", "false")
@@ -70,11 +115,9 @@ pub async fn tail(
         let m = received?;
         let value = match m.payload() {
             None => Value::Null,
-            Some(bytes) => match decode(entity, bytes) {
-                Ok(Published::Person(p)) => serde_json::to_value(p).map_err(json)?,
-                Ok(Published::Organization(o)) => serde_json::to_value(o).map_err(json)?,
-                Err(e) => json!({ "undecodable": e.to_string() }),
-            },
+            Some(bytes) => decoder
+                .decode(bytes)
+                .unwrap_or_else(|e| json!({ "undecodable": e.to_string() })),
         };
         let key = m.key().map(|k| String::from_utf8_lossy(k).into_owned());
         out(json!({

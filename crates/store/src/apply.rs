@@ -4,13 +4,15 @@
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use serde::Serialize;
 use sqlx::{Any, Transaction};
 use tombolo_core::{EntityKind, GoldenRecord, Link, Partial, Resolution};
 
 use crate::bulk::{self, Arg};
-use crate::{now, sha256, Backend, Result, Store};
+use crate::seal::column;
+use crate::{now, seal, sha256, unseal, Backend, Keyring, Result, Store};
 
 /// What applying a resolution changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -107,6 +109,7 @@ const HISTORY: &str = "INSERT INTO crosswalk_history (source, record_key, entity
 pub struct ResolutionWriter<'p> {
     tx: Transaction<'static, Any>,
     backend: Backend,
+    keyring: Option<Arc<Keyring>>,
     entity: EntityKind,
     at: String,
     partial: Option<&'p Partial>,
@@ -178,6 +181,7 @@ impl Store {
         Ok(ResolutionWriter {
             tx,
             backend: self.backend(),
+            keyring: self.keyring.clone(),
             entity,
             at: now(),
             partial,
@@ -251,7 +255,7 @@ impl ResolutionWriter<'_> {
                     Arg::Text(g.golden_id.clone()),
                     Arg::Int(g.version),
                     Arg::Text(event.to_owned()),
-                    Arg::Text(data.clone()),
+                    Arg::Text(seal(self.keyring.as_deref(), column::OUTBOX, data.clone())?),
                     Arg::Text(self.at.clone()),
                 ]);
                 golden_rows.push(vec![
@@ -259,7 +263,7 @@ impl ResolutionWriter<'_> {
                     Arg::Text(entity.to_owned()),
                     Arg::Int(g.version),
                     Arg::Text(hash),
-                    Arg::Text(data),
+                    Arg::Text(seal(self.keyring.as_deref(), column::GOLDEN, data)?),
                     Arg::Text(self.at.clone()),
                     Arg::Text(self.at.clone()),
                     Arg::OptText(g.retired_into),
@@ -319,7 +323,12 @@ impl ResolutionWriter<'_> {
                     Arg::Text(l.golden_id.clone()),
                     Arg::Text(l.rule.clone()),
                     Arg::Text(self.at.clone()),
-                    Arg::OptText(l.evidence.clone()),
+                    Arg::OptText(
+                        l.evidence
+                            .clone()
+                            .map(|e| seal(self.keyring.as_deref(), column::EVIDENCE, e))
+                            .transpose()?,
+                    ),
                 ];
                 let prev = self.old.remove(&l.source, &l.record_key);
                 match prev {
@@ -369,6 +378,7 @@ impl ResolutionWriter<'_> {
                 .bind(&id)
                 .fetch_one(&mut *self.tx)
                 .await?;
+            let data = unseal(self.keyring.as_deref(), column::GOLDEN, data)?;
             let mut g: GoldenRecord = serde_json::from_str(&data)?;
             g.version = version + 1;
             g.retired_into = Some(retired.get(&id).cloned().unwrap_or_default());

@@ -19,6 +19,9 @@ pub enum Error {
     /// A background task of the store (decoding rows) failed.
     #[error("store task: {0}")]
     Task(String),
+    /// The keyring is missing, malformed, or lacks the key a value was sealed under.
+    #[error("store encryption: {0}")]
+    Key(String),
 }
 
 impl Classify for Error {

@@ -2,6 +2,7 @@
 
 use tombolo_core::{EntityKind, GoldenRecord, Link};
 
+use crate::seal::column;
 use crate::{Result, Store};
 
 impl Store {
@@ -41,7 +42,7 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.into_iter()
-            .map(|(d,)| serde_json::from_str(&d).map_err(Into::into))
+            .map(|(d,)| serde_json::from_str(&self.unseal(column::GOLDEN, d)?).map_err(Into::into))
             .collect()
     }
 
@@ -54,20 +55,28 @@ impl Store {
         .bind(record_key)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.and_then(|(entity, golden_id, rule, evidence)| {
-            EntityKind::parse(&entity).map(|e| {
-                (
-                    e,
-                    Link {
-                        source: source.to_owned(),
-                        record_key: record_key.to_owned(),
-                        golden_id,
-                        rule,
-                        evidence,
-                    },
-                )
-            })
-        }))
+        let Some((entity, golden_id, rule, evidence)) = row else {
+            return Ok(None);
+        };
+        let evidence = evidence
+            .map(|e| self.unseal(column::EVIDENCE, e))
+            .transpose()?;
+        Ok(Some((entity, golden_id, rule, evidence)).and_then(
+            |(entity, golden_id, rule, evidence)| {
+                EntityKind::parse(&entity).map(|e| {
+                    (
+                        e,
+                        Link {
+                            source: source.to_owned(),
+                            record_key: record_key.to_owned(),
+                            golden_id,
+                            rule,
+                            evidence,
+                        },
+                    )
+                })
+            },
+        ))
     }
 
     /// One golden record (retired ones too).
@@ -76,7 +85,7 @@ impl Store {
             .bind(golden_id)
             .fetch_optional(self.pool())
             .await?;
-        row.map(|(d,)| serde_json::from_str(&d).map_err(Into::into))
+        row.map(|(d,)| serde_json::from_str(&self.unseal(column::GOLDEN, d)?).map_err(Into::into))
             .transpose()
     }
 
@@ -93,14 +102,14 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::testing::stores;
     use std::collections::BTreeMap;
     use tombolo_core::Resolution;
     use tombolo_core::SourceRef;
 
-    fn golden(id: &str, name: &str, members: &[&str]) -> GoldenRecord {
+    pub(crate) fn golden(id: &str, name: &str, members: &[&str]) -> GoldenRecord {
         GoldenRecord {
             golden_id: id.into(),
             entity: EntityKind::Person,
@@ -120,7 +129,7 @@ mod tests {
         }
     }
 
-    fn link(key: &str, id: &str) -> Link {
+    pub(crate) fn link(key: &str, id: &str) -> Link {
         Link {
             source: "s".into(),
             record_key: key.into(),

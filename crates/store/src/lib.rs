@@ -8,18 +8,25 @@
 //! * [`resolution`]: trained parameters, resolution state, review queue, decisions.
 //! * [`status`]: counters, quarantine listing.
 //! * [`audit`]: department grant versions and the append-only audit trail.
+//! * [`rekey`]: key rotation (every sealed value rewritten under the current key), key usage.
+//! * [`seal`]: encryption at rest of the personal-data columns (AES-256-GCM, key ids, rotation).
+//! * [`feeds`]: where each department's feed stands (grant version, backfill cursor).
 
 pub mod apply;
 pub mod audit;
 mod bulk;
 mod error;
+pub mod feeds;
 pub mod golden;
 mod migrate;
 pub mod outbox;
 pub mod records;
+pub mod rekey;
 pub mod resolution;
+pub mod seal;
 pub mod status;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -28,6 +35,7 @@ use sqlx::AnyPool;
 use sqlx::Executor;
 
 pub use error::{Error, Result};
+pub use seal::Keyring;
 
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +49,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Seals the personal-data columns when set ([`seal`]).
+    keyring: Option<Arc<Keyring>>,
 }
 
 impl Store {
@@ -76,9 +86,33 @@ impl Store {
             options = options.max_connections(8);
         }
         let pool = options.connect(&url).await?;
-        let store = Self { pool, backend };
+        let store = Self {
+            pool,
+            backend,
+            keyring: None,
+        };
         migrate::run(&store).await?;
         Ok(store)
+    }
+
+    /// Seals the personal-data columns with `keyring` from now on (and opens sealed ones).
+    pub fn with_keyring(mut self, keyring: Keyring) -> Self {
+        self.keyring = Some(Arc::new(keyring));
+        self
+    }
+
+    pub fn keyring(&self) -> Option<&Keyring> {
+        self.keyring.as_deref()
+    }
+
+    /// `plain` as it is stored in `column`: sealed when the store has a keyring.
+    pub(crate) fn seal(&self, column: &str, plain: String) -> Result<String> {
+        seal(self.keyring.as_deref(), column, plain)
+    }
+
+    /// A stored value of `column` in plaintext.
+    pub(crate) fn unseal(&self, column: &str, stored: String) -> Result<String> {
+        unseal(self.keyring.as_deref(), column, stored)
     }
 
     pub fn backend(&self) -> Backend {
@@ -91,6 +125,27 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// `plain` as it is stored in `column`: sealed when there is a keyring.
+pub(crate) fn seal(keyring: Option<&Keyring>, column: &str, plain: String) -> Result<String> {
+    match keyring {
+        Some(k) => k.seal(column, &plain),
+        None => Ok(plain),
+    }
+}
+
+/// A stored value in plaintext: opened with `keyring` when sealed, as it is otherwise.
+pub(crate) fn unseal(keyring: Option<&Keyring>, column: &str, stored: String) -> Result<String> {
+    if seal::key_id(&stored).is_none() {
+        return Ok(stored);
+    }
+    match keyring {
+        Some(k) => k.open(column, &stored),
+        None => Err(Error::Key(format!(
+            "{column} is encrypted: configure the store's keyring ([store.encryption])"
+        ))),
     }
 }
 

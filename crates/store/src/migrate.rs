@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0002_resolution.sql"),
     ),
     (3, "audit", include_str!("../migrations/0003_audit.sql")),
+    (4, "feeds", include_str!("../migrations/0004_feeds.sql")),
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -2,6 +2,7 @@
 
 use tombolo_core::GoldenRecord;
 
+use crate::seal::column;
 use crate::{bulk, now, Result, Store};
 
 /// One pending publication.
@@ -26,7 +27,7 @@ impl Store {
                 Ok(OutboxEntry {
                     id,
                     event,
-                    record: serde_json::from_str(&payload)?,
+                    record: serde_json::from_str(&self.unseal(column::OUTBOX, payload)?)?,
                 })
             })
             .collect()
@@ -50,6 +51,14 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The newest entry's id (0 when the outbox is empty).
+    pub async fn outbox_high_water(&self) -> Result<i64> {
+        let (n,): (Option<i64>,) = sqlx::query_as("SELECT MAX(id) FROM outbox")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(n.unwrap_or(0))
     }
 
     /// Number of entries not yet published.

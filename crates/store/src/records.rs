@@ -7,7 +7,8 @@ use tombolo_normalize::NormalizedRecord;
 use std::collections::BTreeMap;
 
 use crate::bulk::{self, Arg};
-use crate::{now, sha256, Result, Store};
+use crate::seal::column;
+use crate::{now, sha256, unseal, Result, Store};
 
 /// A record or piece of input that goes to quarantine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,7 +118,7 @@ impl Store {
                 Arg::Text(rec.key.clone()),
                 Arg::Text(rec.entity.as_str().to_owned()),
                 Arg::Text(hash),
-                Arg::Text(serde_json::to_string(rec)?),
+                Arg::Text(self.seal(column::SOURCE_RECORD, serde_json::to_string(rec)?)?),
                 Arg::OptText(rec.observed_at.clone()),
                 Arg::Text(at.clone()),
                 Arg::Text(at.clone()),
@@ -171,8 +172,8 @@ impl Store {
             .bind(source)
             .bind(&q.record_key)
             .bind(q.class.as_str())
-            .bind(&q.reason)
-            .bind(&q.excerpt)
+            .bind(self.seal(column::QUARANTINE_REASON, q.reason.clone())?)
+            .bind(self.seal(column::QUARANTINE, q.excerpt.clone())?)
             .bind(&at)
             .execute(&mut *tx)
             .await?;
@@ -241,10 +242,14 @@ impl Store {
         const BATCH: usize = 16_384;
         type Decoded<T> = Result<Vec<(String, String, T)>>;
         let decode = |batch: Vec<(String, String, String)>| {
+            let keyring = self.keyring.clone();
             tokio::task::spawn_blocking(move || -> Decoded<T> {
                 batch
                     .into_iter()
-                    .map(|(source, key, data)| Ok((source, key, serde_json::from_str(&data)?)))
+                    .map(|(source, key, data)| {
+                        let data = unseal(keyring.as_deref(), column::SOURCE_RECORD, data)?;
+                        Ok((source, key, serde_json::from_str(&data)?))
+                    })
                     .collect()
             })
         };
@@ -277,8 +282,11 @@ impl Store {
         .bind(key)
         .fetch_optional(self.pool())
         .await?;
-        row.map(|(d,)| serde_json::from_str(&d).map_err(Into::into))
-            .transpose()
+        row.map(|(d,)| {
+            let d = self.unseal(column::SOURCE_RECORD, d)?;
+            serde_json::from_str(&d).map_err(Into::into)
+        })
+        .transpose()
     }
 }
 

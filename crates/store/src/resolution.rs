@@ -5,6 +5,7 @@ use serde::Serialize;
 use tombolo_core::EntityKind;
 
 use crate::bulk::{self, Arg};
+use crate::seal::column;
 use crate::{now, Result, Store};
 
 /// A record by source and key.
@@ -99,7 +100,7 @@ impl Store {
             "INSERT INTO model (entity, params, records, trained_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(entity.as_str())
-        .bind(params)
+        .bind(self.seal(column::MODEL, params.to_owned())?)
         .bind(i64::try_from(records).unwrap_or(i64::MAX))
         .bind(now())
         .execute(self.pool())
@@ -119,13 +120,16 @@ impl Store {
         .bind(entity.as_str())
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(|(id, params, records, trained_at)| StoredModel {
-            id,
-            entity,
-            params,
-            records: u64::try_from(records).unwrap_or(0),
-            trained_at,
-        }))
+        row.map(|(id, params, records, trained_at)| {
+            Ok(StoredModel {
+                id,
+                entity,
+                params: self.unseal(column::MODEL, params)?,
+                records: u64::try_from(records).unwrap_or(0),
+                trained_at,
+            })
+        })
+        .transpose()
     }
 
     pub async fn resolve_state(&self, entity: EntityKind) -> Result<Option<ResolveState>> {
@@ -205,7 +209,7 @@ impl Store {
             .iter()
             .map(|i| {
                 let (a, b) = ordered(&i.a, &i.b);
-                vec![
+                Ok(vec![
                     Arg::Text(entity.as_str().to_owned()),
                     Arg::Text(a.0),
                     Arg::Text(a.1),
@@ -213,12 +217,12 @@ impl Store {
                     Arg::Text(b.1),
                     Arg::Text(i.reason.clone()),
                     Arg::Real(i.probability),
-                    Arg::Text(i.explanation.clone()),
+                    Arg::Text(self.seal(column::REVIEW, i.explanation.clone())?),
                     Arg::Text("open".to_owned()),
                     Arg::Text(at.clone()),
-                ]
+                ])
             })
-            .collect();
+            .collect::<Result<_>>()?;
         bulk::insert(
             &mut tx,
             self.backend(),
@@ -241,22 +245,23 @@ impl Store {
         .bind(status.unwrap_or(""))
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| ReviewRow {
-                id: r.0,
-                entity: r.1,
-                a: (r.2, r.3),
-                b: (r.4, r.5),
-                reason: r.6,
-                probability: r.7,
-                explanation: r.8,
-                status: r.9,
-                created_at: r.10,
-                decided_at: r.11,
-                decided_by: r.12,
+        rows.into_iter()
+            .map(|r| {
+                Ok(ReviewRow {
+                    id: r.0,
+                    entity: r.1,
+                    a: (r.2, r.3),
+                    b: (r.4, r.5),
+                    reason: r.6,
+                    probability: r.7,
+                    explanation: self.unseal(column::REVIEW, r.8)?,
+                    status: r.9,
+                    created_at: r.10,
+                    decided_at: r.11,
+                    decided_by: r.12,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Records a reviewer's decision (replacing an earlier one on the same pair) and closes the

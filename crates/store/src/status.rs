@@ -4,6 +4,7 @@ use serde::Serialize;
 use tombolo_core::EntityKind;
 
 use crate::records::BatchOutcome;
+use crate::seal::column;
 use crate::{now, Result, Store};
 
 /// Counts of one run of one source. `pulled == accepted + quarantined` always holds.
@@ -169,18 +170,19 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| QuarantineRow {
-                id: r.0,
-                source: r.1,
-                record_key: r.2,
-                error_class: r.3,
-                reason: r.4,
-                excerpt: r.5,
-                at: r.6,
-                resolved_at: r.7,
+        rows.into_iter()
+            .map(|r| {
+                Ok(QuarantineRow {
+                    id: r.0,
+                    source: r.1,
+                    record_key: r.2,
+                    error_class: r.3,
+                    reason: self.unseal(column::QUARANTINE_REASON, r.4)?,
+                    excerpt: self.unseal(column::QUARANTINE, r.5)?,
+                    at: r.6,
+                    resolved_at: r.7,
+                })
             })
-            .collect())
+            .collect()
     }
 }

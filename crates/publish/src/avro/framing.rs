@@ -1,7 +1,7 @@
 //! Framing of Avro bodies on the wire.
 
 use apache_avro::rabin::Rabin;
-use apache_avro::{from_avro_datum, from_value, to_avro_datum, to_value};
+use apache_avro::{from_avro_datum, from_value, to_avro_datum, to_value, Schema};
 use tombolo_core::EntityKind;
 
 use super::{schema, OrganizationV1, PersonV1, Published};
@@ -33,40 +33,52 @@ pub fn encode(record: &Published, framing: Framing) -> Result<Vec<u8>> {
     };
     let value = value.resolve(s)?;
     let body = to_avro_datum(s, value)?;
+    Ok(frame(framing, &fingerprint(entity)?, &body))
+}
+
+/// Frames an Avro body: `fingerprint` is the writer schema's CRC-64-AVRO fingerprint (used by
+/// the single-object framing).
+pub fn frame(framing: Framing, fingerprint: &[u8], body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len() + 10);
     match framing {
         Framing::SingleObject => {
             out.extend_from_slice(&SINGLE_OBJECT_MAGIC);
-            out.extend_from_slice(&fingerprint(entity)?);
+            out.extend_from_slice(fingerprint);
         }
         Framing::Registry(id) => {
             out.push(0);
             out.extend_from_slice(&id.to_be_bytes());
         }
     }
-    out.extend_from_slice(&body);
-    Ok(out)
+    out.extend_from_slice(body);
+    out
+}
+
+/// The body of a framed value written with `schema` (a single-object frame must carry that
+/// schema's fingerprint; the schema id of a registry frame is not looked up).
+pub fn unframe<'b>(schema: &Schema, bytes: &'b [u8]) -> Result<&'b [u8]> {
+    if bytes.starts_with(&SINGLE_OBJECT_MAGIC) {
+        let fp = bytes
+            .get(2..10)
+            .ok_or_else(|| Error::Avro("short single-object header".into()))?;
+        if fp != schema.fingerprint::<Rabin>().bytes.as_slice() {
+            return Err(Error::Avro(format!(
+                "schema fingerprint {fp:02x?} is not the expected schema's"
+            )));
+        }
+        Ok(&bytes[10..])
+    } else if bytes.first() == Some(&0) && bytes.len() >= 5 {
+        Ok(&bytes[5..])
+    } else {
+        Err(Error::Avro("unknown framing".into()))
+    }
 }
 
 /// Decodes a framed value of an entity kind (either framing; the schema id of a registry
 /// frame is not looked up: the schema file is the contract).
 pub fn decode(entity: EntityKind, bytes: &[u8]) -> Result<Published> {
-    let body = if bytes.starts_with(&SINGLE_OBJECT_MAGIC) {
-        let fp = bytes
-            .get(2..10)
-            .ok_or_else(|| Error::Avro("short single-object header".into()))?;
-        if fp != fingerprint(entity)?.as_slice() {
-            return Err(Error::Avro(format!(
-                "schema fingerprint {fp:02x?} is not the {entity} schema's"
-            )));
-        }
-        &bytes[10..]
-    } else if bytes.first() == Some(&0) && bytes.len() >= 5 {
-        &bytes[5..]
-    } else {
-        return Err(Error::Avro("unknown framing".into()));
-    };
     let s = schema(entity)?;
+    let body = unframe(s, bytes)?;
     let value = from_avro_datum(s, &mut &body[..], None)?;
     Ok(match entity {
         EntityKind::Organization => Published::Organization(from_value::<OrganizationV1>(&value)?),

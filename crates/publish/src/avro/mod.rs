@@ -4,7 +4,7 @@ mod framing;
 mod schemas;
 mod types;
 
-pub use framing::{decode, encode, Framing, SINGLE_OBJECT_MAGIC};
+pub use framing::{decode, encode, frame, unframe, Framing, SINGLE_OBJECT_MAGIC};
 pub use schemas::{schema, schema_text, FieldClass};
 pub(crate) use types::place_of;
 pub use types::{OrganizationV1, PersonV1, PlaceV1, ProvenanceV1, Published, SourceRefV1};

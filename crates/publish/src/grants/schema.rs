@@ -31,7 +31,15 @@ pub fn department_schema(dept: &DepartmentConfig, entity: EntityKind) -> Result<
     for f in fields {
         let name = f["name"].as_str().unwrap_or_default();
         if HEADER.contains(&name) {
-            out.push(f.clone());
+            let mut f = f.clone();
+            if matches!(name, "golden_id" | "retired_into") {
+                // The department sees its own pseudonym of the hub's id (`record_id`).
+                f["doc"] = json!(format!(
+                    "{} (the department's keyed pseudonym of the hub's golden id)",
+                    f["doc"].as_str().unwrap_or(name)
+                ));
+            }
+            out.push(f);
             continue;
         }
         let Some(t) = grant.get(name) else { continue };

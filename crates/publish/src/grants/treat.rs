@@ -159,6 +159,17 @@ impl PseudonymKeys {
     }
 }
 
+impl PseudonymKeys {
+    /// The department's id for a golden record: its golden id pseudonymised under the
+    /// department's key, or under the shared key when the department has none of its own
+    /// (departments without an own key can then join on it, which their grants allow). Stable
+    /// across versions, so it keys the department's compacted topics.
+    pub fn record_id(&self, department: &str, golden_id: &str) -> Result<String> {
+        let joinable = !self.departments.contains_key(department);
+        self.pseudonym(department, joinable, "golden_id", golden_id)
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -19,6 +19,8 @@ pub struct Delivered {
 /// The department's view of one golden record: only granted fields, each treated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DepartmentView {
+    /// The department's record id ([`PseudonymKeys::record_id`]), not the hub's golden id, so
+    /// departments with separate keys cannot join their feeds on it.
     pub golden_id: String,
     pub version: i64,
     pub updated_at: String,
@@ -100,10 +102,14 @@ impl DepartmentView {
             }
         }
         Ok(Some(Self {
-            golden_id: g.golden_id.clone(),
+            golden_id: keys.record_id(&dept.name, &g.golden_id)?,
             version: g.version,
             updated_at: g.updated_at.clone(),
-            retired_into: g.retired_into.clone(),
+            retired_into: g
+                .retired_into
+                .as_deref()
+                .map(|r| keys.record_id(&dept.name, r))
+                .transpose()?,
             values,
         }))
     }
@@ -236,7 +242,9 @@ mod tests {
                 ("birth_date".to_owned(), "30-39".to_owned()),
             ])
         );
-        assert_eq!((v.golden_id.as_str(), v.version), ("P-1", 3));
+        assert_eq!(v.version, 3);
+        assert_eq!(v.golden_id, keys().record_id("health", "P-1").unwrap());
+        assert_eq!(v.golden_id.len(), 64, "a pseudonym, not the hub's id");
         let fields: Vec<(String, &str)> = delivered(&d, EntityKind::Person)
             .into_iter()
             .map(|d| (d.field, d.treatment))
@@ -280,7 +288,10 @@ mod tests {
         let s = |x: &str| Value::Union(1, Box::new(Value::String(x.into())));
         assert_eq!(get("resident_id"), s("340104********1234"));
         assert_eq!(get("address"), s("安徽省合肥市蜀山区"));
-        assert_eq!(get("golden_id"), Value::String("P-1".into()));
+        assert_eq!(
+            get("golden_id"),
+            Value::String(keys().record_id("health", "P-1").unwrap())
+        );
         assert_eq!(fields.len(), 7);
         let raw = String::from_utf8_lossy(&bytes);
         assert!(!raw.contains("13800138000") && !raw.contains("340104199001021234"));

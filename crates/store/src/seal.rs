@@ -1,0 +1,237 @@
+//! Encryption at rest: the columns that hold personal data (source records with the raw values
+//! of their validation issues, golden records, the outbox, quarantine excerpts and reasons, link
+//! evidence, review explanations, trained parameters with their term frequencies) are sealed with AES-256-GCM when the store has a keyring.
+//!
+//! A sealed value is `tmb1:<key id>:<base64 of 12-byte nonce ‖ ciphertext ‖ tag>`, the column's
+//! name bound in as associated data (a value copied into another column does not open). The key
+//! id beside each value lets keys rotate: [`Store::reseal`](crate::Store::reseal) rewrites
+//! every value under the current key. A value without the prefix is plaintext (a store written
+//! before encryption was configured) and is read as it is until it is resealed.
+//!
+//! Blocking and matching work on the decrypted records in the resolver's memory; the database
+//! never needs a plaintext value.
+
+use std::fmt;
+
+use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+
+use crate::{Error, Result};
+
+const PREFIX: &str = "tmb1:";
+
+/// The sealed columns, as `table.column`.
+pub mod column {
+    pub const SOURCE_RECORD: &str = "source_record.data";
+    pub const QUARANTINE: &str = "quarantine.excerpt";
+    /// A reason may quote the offending value.
+    pub const QUARANTINE_REASON: &str = "quarantine.reason";
+    pub const GOLDEN: &str = "golden.data";
+    pub const OUTBOX: &str = "outbox.payload";
+    pub const EVIDENCE: &str = "crosswalk.evidence";
+    pub const REVIEW: &str = "review_queue.explanation";
+    pub const MODEL: &str = "model.params";
+}
+
+/// Data keys: the last one seals, all of them open.
+pub struct Keyring {
+    keys: Vec<(String, Aes256Gcm)>,
+}
+
+impl fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Key ids only, never key material.
+        f.debug_struct("Keyring").field("ids", &self.ids()).finish()
+    }
+}
+
+fn bad_key(m: impl Into<String>) -> Error {
+    Error::Key(m.into())
+}
+
+impl Keyring {
+    /// Parses a keyring: one key per line, `<id> <64 hex digits>` (ids of letters, digits, `_`
+    /// and `-`), `#` comments and blank lines ignored; the last key is the current one.
+    pub fn parse(text: &str) -> Result<Self> {
+        let mut keys: Vec<(String, Aes256Gcm)> = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let at = || format!("keyring line {}", n + 1);
+            let (id, hex_key) = line
+                .split_once(char::is_whitespace)
+                .ok_or_else(|| bad_key(format!("{}: expected `<id> <64 hex digits>`", at())))?;
+            let id_ok = !id.is_empty()
+                && id.len() <= 32
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !id_ok {
+                return Err(bad_key(format!(
+                    "{}: a key id is 1-32 letters, digits, '_' or '-'",
+                    at()
+                )));
+            }
+            let bytes = hex::decode(hex_key.trim())
+                .ok()
+                .filter(|b| b.len() == 32)
+                .ok_or_else(|| bad_key(format!("{}: a key is 64 hex digits", at())))?;
+            if keys.iter().any(|(k, _)| k == id) {
+                return Err(bad_key(format!("{}: key id {id} appears twice", at())));
+            }
+            let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|e| bad_key(e.to_string()))?;
+            keys.push((id.to_owned(), cipher));
+        }
+        if keys.is_empty() {
+            return Err(bad_key("the keyring holds no key"));
+        }
+        Ok(Self { keys })
+    }
+
+    /// A keyring line with a new random key.
+    pub fn new_key_line(id: &str) -> String {
+        let key = Aes256Gcm::generate_key(OsRng);
+        format!("{id} {}", hex::encode(key.as_slice()))
+    }
+
+    /// Key ids, oldest first; the last seals.
+    pub fn ids(&self) -> Vec<&str> {
+        self.keys.iter().map(|(id, _)| id.as_str()).collect()
+    }
+
+    /// The id of the key that seals.
+    pub fn current_id(&self) -> &str {
+        self.keys.last().map_or("", |(id, _)| id.as_str())
+    }
+
+    /// Seals `plain` for `column` under the current key.
+    pub fn seal(&self, column: &str, plain: &str) -> Result<String> {
+        let (id, cipher) = self
+            .keys
+            .last()
+            .ok_or_else(|| bad_key("the keyring holds no key"))?;
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let sealed = cipher
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plain.as_bytes(),
+                    aad: column.as_bytes(),
+                },
+            )
+            .map_err(|_| bad_key("encryption failed"))?;
+        let mut raw = Vec::with_capacity(12 + sealed.len());
+        raw.extend_from_slice(&nonce);
+        raw.extend_from_slice(&sealed);
+        Ok(format!("{PREFIX}{id}:{}", B64.encode(raw)))
+    }
+
+    /// Opens a value of `column` sealed under any key of the ring.
+    pub fn open(&self, column: &str, sealed: &str) -> Result<String> {
+        let (id, body) = split(sealed).ok_or_else(|| bad_key("not a sealed value"))?;
+        let cipher = self
+            .keys
+            .iter()
+            .find(|(k, _)| k == id)
+            .map(|(_, c)| c)
+            .ok_or_else(|| {
+                bad_key(format!(
+                    "{column}: sealed under key {id}, which the keyring does not hold"
+                ))
+            })?;
+        let raw = B64
+            .decode(body)
+            .map_err(|e| Error::Corrupt(format!("{column}: sealed value: {e}")))?;
+        if raw.len() < 12 {
+            return Err(Error::Corrupt(format!("{column}: sealed value too short")));
+        }
+        let (nonce, ct) = raw.split_at(12);
+        let plain = cipher
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: column.as_bytes(),
+                },
+            )
+            .map_err(|_| {
+                Error::Corrupt(format!(
+                    "{column}: a value sealed under key {id} does not open (wrong key or altered)"
+                ))
+            })?;
+        String::from_utf8(plain).map_err(|e| Error::Corrupt(format!("{column}: {e}")))
+    }
+}
+
+/// `(key id, base64 body)` of a sealed value; `None` for plaintext.
+pub fn split(value: &str) -> Option<(&str, &str)> {
+    value.strip_prefix(PREFIX)?.split_once(':')
+}
+
+/// The key id a stored value is sealed under; `None` for plaintext.
+pub fn key_id(value: &str) -> Option<&str> {
+    split(value).map(|(id, _)| id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring(lines: &[&str]) -> Keyring {
+        Keyring::parse(&lines.join("\n")).unwrap()
+    }
+
+    #[test]
+    fn seals_open_under_any_held_key_and_only_in_their_column() {
+        let k1 = Keyring::new_key_line("k1");
+        let k2 = Keyring::new_key_line("k2");
+        let old = ring(&["# store keys", &k1]);
+        let both = ring(&[&k1, "", &k2]);
+        assert_eq!(both.current_id(), "k2");
+        assert_eq!(both.ids(), ["k1", "k2"]);
+        let plain = r#"{"resident_id":"340104199001021234","name":"张三"}"#;
+        let s1 = old.seal(column::GOLDEN, plain).unwrap();
+        assert!(s1.starts_with("tmb1:k1:"));
+        assert!(!s1.contains("340104199001021234") && !s1.contains("张三"));
+        assert_ne!(s1, old.seal(column::GOLDEN, plain).unwrap(), "fresh nonce");
+        assert_eq!(both.open(column::GOLDEN, &s1).unwrap(), plain);
+        let s2 = both.seal(column::GOLDEN, plain).unwrap();
+        assert_eq!(key_id(&s2), Some("k2"));
+        assert!(old
+            .open(column::GOLDEN, &s2)
+            .unwrap_err()
+            .to_string()
+            .contains("k2"));
+        assert!(
+            both.open(column::OUTBOX, &s1).is_err(),
+            "bound to its column"
+        );
+        let mut altered = s1.clone();
+        altered.replace_range(20..21, if &s1[20..21] == "A" { "B" } else { "A" });
+        assert!(both.open(column::GOLDEN, &altered).is_err());
+        assert_eq!(key_id(plain), None);
+    }
+
+    #[test]
+    fn refuses_malformed_keyrings_without_echoing_keys() {
+        for (text, want) in [
+            ("", "no key"),
+            ("k1", "expected"),
+            ("k1 abcd", "64 hex"),
+            ("b@d 00", "key id"),
+        ] {
+            let e = Keyring::parse(text).unwrap_err().to_string();
+            assert!(e.contains(want), "{text}: {e}");
+        }
+        let line = Keyring::new_key_line("k1");
+        let e = Keyring::parse(&format!("{line}\n{line}"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("twice") && !e.contains(&line[3..]), "{e}");
+        assert!(!format!("{:?}", ring(&[&line])).contains(&line[3..]));
+    }
+}
