@@ -5,6 +5,7 @@
 
 mod support;
 
+mod at_rest;
 mod audit;
 mod crash;
 mod departments;

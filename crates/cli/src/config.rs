@@ -59,6 +59,26 @@ pub struct StoreConfig {
     /// `sqlite:PATH` (relative paths are relative to the config file) or `postgres://…`.
     #[serde(default = "default_store")]
     pub url: String,
+    /// `[store.encryption]`: encryption at rest of the columns holding personal data
+    /// (`docs/privacy.md`). Without it the store is written in plaintext, with a warning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<EncryptionConfig>,
+}
+
+/// `[store.encryption]`: where the keyring is, one of the two. A keyring holds one key per line,
+/// `<id> <64 hex digits>`; the last key seals, every key opens (`tombolo keys rotate`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionConfig {
+    /// A keyring file (relative to the config file). Created with a new random key when it
+    /// does not exist; `tombolo keys rotate` appends a key to it. Keep it apart from the
+    /// store's backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
+    /// An environment variable holding the keyring (lines, or entries separated by `;`). To
+    /// rotate, add the new key last and run `tombolo keys rotate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_env: Option<String>,
 }
 
 fn default_store() -> String {
@@ -69,6 +89,7 @@ impl Default for StoreConfig {
     fn default() -> Self {
         Self {
             url: default_store(),
+            encryption: None,
         }
     }
 }
@@ -186,6 +207,14 @@ impl Config {
                 _ => {}
             }
         }
+        if let Some(path) = self
+            .store
+            .encryption
+            .as_mut()
+            .and_then(|e| e.key_file.as_mut())
+        {
+            rebase(dir, path);
+        }
         if let Some(p) = self.store.url.strip_prefix("sqlite:") {
             let p = p.trim_start_matches("//");
             let (file, query) = p
@@ -223,6 +252,11 @@ impl Config {
             let codes = self.code_tables();
             tombolo_normalize::Mapping::compile(&s.mapping, &codes)
                 .map_err(|e| format!("source {}: {e}", s.name))?;
+        }
+        if let Some(e) = &self.store.encryption {
+            if e.key_file.is_some() == e.key_env.is_some() {
+                return Err("[store.encryption]: give exactly one of key_file and key_env".into());
+            }
         }
         self.check_departments()
     }

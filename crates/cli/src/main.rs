@@ -114,6 +114,11 @@ enum Command {
     /// unified fields they feed, per department its purpose and what it may receive (field,
     /// classification, treatment). Markdown, or JSON with --json.
     Catalog,
+    /// Encryption at rest: which keys the store's values are sealed under, and rotation.
+    Keys {
+        #[command(subcommand)]
+        what: KeysCmd,
+    },
     /// The Avro schema (JSON) of a kind's topic: the schema file, or with --department the
     /// schema derived from that department's grant, which its topic carries.
     Schema {
@@ -191,6 +196,19 @@ enum Export {
         retired: bool,
         #[arg(long, short)]
         output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCmd {
+    /// The keyring's key ids and, per sealed column, how many values each key sealed.
+    Status,
+    /// Re-encrypts every sealed value under the current key. With a key file, first adds a new
+    /// key to it; with a key in the environment, add the new key last there before running.
+    Rotate {
+        /// After every value is resealed, remove the older keys from the key file.
+        #[arg(long)]
+        drop_old: bool,
     },
 }
 
@@ -761,6 +779,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             what: Quarantine::List { source, all, limit },
         } => quarantine_list(&hub, source, all, limit, cli.json).await?,
         Command::Check | Command::Catalog | Command::Schema { .. } => {}
+        Command::Keys { what } => keys(&hub, what, cli.json).await?,
         Command::Tail { topic, max, idle } => {
             let Some(kafka) = &hub.config.kafka else {
                 anyhow::bail!("tail needs a [kafka] section in the config");
@@ -833,6 +852,78 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `tombolo keys status|rotate`.
+async fn keys(hub: &Hub, what: KeysCmd, json: bool) -> Result<()> {
+    let Some(encryption) = &hub.config.store.encryption else {
+        anyhow::bail!("the store is not encrypted: configure [store.encryption] first");
+    };
+    let mut out = serde_json::Map::new();
+    let store = match what {
+        KeysCmd::Status => hub.store.clone(),
+        KeysCmd::Rotate { drop_old } => {
+            if let Some(path) = &encryption.key_file {
+                let id = tombolo_cli::secrets::add_key(path)?;
+                eprintln!("added key {id} to {}", path.display());
+            }
+            let ring = tombolo_cli::secrets::keyring(encryption)?;
+            let store = hub.store.clone().with_keyring(ring);
+            let report = store.reseal().await?;
+            let left: u64 = store
+                .key_usage()
+                .await?
+                .values()
+                .flat_map(|c| c.iter())
+                .filter(|(id, _)| {
+                    store
+                        .keyring()
+                        .is_some_and(|k| k.current_id() != id.as_str())
+                })
+                .map(|(_, n)| n)
+                .sum();
+            anyhow::ensure!(left == 0, "{left} values are still under older keys");
+            out.insert("resealed".into(), serde_json::to_value(&report)?);
+            if drop_old {
+                match &encryption.key_file {
+                    Some(path) => tombolo_cli::secrets::drop_old_keys(path)?,
+                    None => anyhow::bail!("--drop-old edits a key file; remove old keys from the environment yourself"),
+                }
+                // The keyring as it is now in the file.
+                store.with_keyring(tombolo_cli::secrets::keyring(encryption)?)
+            } else {
+                store
+            }
+        }
+    };
+    let ring = store.keyring();
+    out.insert(
+        "current".into(),
+        ring.map(|k| k.current_id()).unwrap_or_default().into(),
+    );
+    out.insert(
+        "keys".into(),
+        serde_json::to_value(ring.map(|k| k.ids()).unwrap_or_default())?,
+    );
+    out.insert(
+        "usage".into(),
+        serde_json::to_value(store.key_usage().await?)?,
+    );
+    if json {
+        println!("{}", serde_json::Value::Object(out));
+        return Ok(());
+    }
+    println!(
+        "current key: {}  (keyring: {})",
+        out["current"], out["keys"]
+    );
+    if let Some(r) = out.get("resealed") {
+        println!("resealed: {r}");
+    }
+    for (column, counts) in out["usage"].as_object().into_iter().flatten() {
+        println!("{column:<26} {counts}");
+    }
+    Ok(())
+}
+
 /// The schema text of `entity`'s hub topic, or of a department's topic.
 fn schema_of(config: &Config, entity: EntityKind, department: Option<&str>) -> Result<String> {
     let Some(name) = department else {
@@ -859,6 +950,9 @@ fn admin_action(c: &Command) -> Option<&'static str> {
             what: admin::ModelCmd::Import { .. },
         } => "model import",
         Command::Decide { .. } => "decide",
+        Command::Keys {
+            what: KeysCmd::Rotate { .. },
+        } => "keys rotate",
         _ => return None,
     })
 }

@@ -141,7 +141,13 @@ impl Hub {
                 })?;
             }
         }
-        let store = Store::open(&url).await?;
+        let mut store = Store::open(&url).await?;
+        match &config.store.encryption {
+            Some(e) => store = store.with_keyring(crate::secrets::keyring(e)?),
+            None => tracing::warn!(
+                "the store is not encrypted at rest: configure [store.encryption] (docs/privacy.md)"
+            ),
+        }
         Ok(Self { config, store })
     }
 

@@ -1,7 +1,13 @@
-//! Keys the configuration names by environment variable: pseudonym keys of the departments
-//! and the shared one. Read when they are needed, never logged.
+//! Keys the configuration names: pseudonym keys of the departments and the shared one (by
+//! environment variable), and the store's keyring (a file or an environment variable). Read
+//! when they are needed, never logged.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+
+use tombolo_store::Keyring;
+
+use crate::config::EncryptionConfig;
 
 use tombolo_publish::grants::treat::parse_key;
 use tombolo_publish::grants::PseudonymKeys;
@@ -39,9 +45,141 @@ pub fn pseudonym_keys(config: &Config) -> Result<PseudonymKeys> {
     Ok(PseudonymKeys::new(departments, shared))
 }
 
+fn key_error(path: &Path, message: impl std::fmt::Display) -> Error {
+    Error::Config {
+        path: path.display().to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// Writes a keyring file readable by its owner only, replacing it atomically.
+fn write_keyring(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| key_error(dir, e))?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(&tmp).map_err(|e| key_error(&tmp, e))?;
+    f.write_all(text.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| key_error(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| key_error(path, e))
+}
+
+/// The keyring text of `[store.encryption]`; a missing key file is created with a new key.
+fn keyring_text(e: &EncryptionConfig) -> Result<String> {
+    if let Some(var) = &e.key_env {
+        let text = std::env::var(var).map_err(|_| Error::Config {
+            path: format!("${var}"),
+            message: "store keyring: the environment variable is not set".into(),
+        })?;
+        return Ok(text.replace(';', "\n"));
+    }
+    let Some(path) = &e.key_file else {
+        return Err(Error::Config {
+            path: "[store.encryption]".into(),
+            message: "give key_file or key_env".into(),
+        });
+    };
+    if !path.exists() {
+        tracing::warn!(file = %path.display(), "created a new store keyring: back it up apart from the store");
+        let text = format!(
+            "# Tombolo store keyring: `<id> <64 hex digits>` per line, the last one seals.\n{}\n",
+            Keyring::new_key_line("k1")
+        );
+        write_keyring(path, &text)?;
+    }
+    std::fs::read_to_string(path).map_err(|e| key_error(path, e))
+}
+
+/// The store's keyring as configured.
+pub fn keyring(e: &EncryptionConfig) -> Result<Keyring> {
+    let where_ = e
+        .key_file
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .or_else(|| e.key_env.as_ref().map(|v| format!("${v}")))
+        .unwrap_or_default();
+    Keyring::parse(&keyring_text(e)?).map_err(|err| Error::Config {
+        path: where_,
+        message: err.to_string(),
+    })
+}
+
+/// Appends a new random key to a keyring file (it seals from now on); returns its id.
+pub fn add_key(path: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(path).map_err(|e| key_error(path, e))?;
+    let ring = Keyring::parse(&text).map_err(|e| key_error(path, e))?;
+    let ids = ring.ids();
+    let id = (ids.len() + 1..)
+        .map(|n| format!("k{n}"))
+        .find(|id| !ids.contains(&id.as_str()))
+        .unwrap_or_else(|| "k".into());
+    let mut text = text;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&Keyring::new_key_line(&id));
+    text.push('\n');
+    write_keyring(path, &text)?;
+    Ok(id)
+}
+
+/// Rewrites a keyring file with its current key only (after every value was resealed).
+pub fn drop_old_keys(path: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(path).map_err(|e| key_error(path, e))?;
+    let last = text
+        .lines()
+        .rfind(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .ok_or_else(|| key_error(path, "the keyring holds no key"))?;
+    write_keyring(
+        path,
+        &format!("# Tombolo store keyring: `<id> <64 hex digits>` per line, the last one seals.\n{last}\n"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keyring_files_are_created_extended_and_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/store.keyring");
+        let e = EncryptionConfig {
+            key_file: Some(path.clone()),
+            key_env: None,
+        };
+        assert_eq!(keyring(&e).unwrap().ids(), ["k1"]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(add_key(&path).unwrap(), "k2");
+        let ring = keyring(&e).unwrap();
+        assert_eq!((ring.ids(), ring.current_id()), (vec!["k1", "k2"], "k2"));
+        drop_old_keys(&path).unwrap();
+        assert_eq!(keyring(&e).unwrap().ids(), ["k2"]);
+        std::env::set_var(
+            "TOMBOLO_TEST_KEYRING",
+            format!(
+                "{};{}",
+                Keyring::new_key_line("a"),
+                Keyring::new_key_line("b")
+            ),
+        );
+        let env = EncryptionConfig {
+            key_file: None,
+            key_env: Some("TOMBOLO_TEST_KEYRING".into()),
+        };
+        assert_eq!(keyring(&env).unwrap().current_id(), "b");
+    }
 
     #[test]
     fn keys_come_from_the_environment_and_errors_name_the_variable_only() {
