@@ -105,6 +105,40 @@ async fn islands_load_resolve_publish_and_follow_changes() {
         status["golden_records"]["organization"].as_u64().unwrap()
     );
 
+    // The health department's feed: one masked, pseudonymised view per golden person, and
+    // the resident's question answered from the audit trail.
+    let schema = out.join("health_person.avsc");
+    std::fs::write(
+        &schema,
+        ok(f.tombolo(&["schema", "person", "--department", "health"])),
+    )
+    .unwrap();
+    let health = consume_raw(&format!("{}.dept.health", f.topic("person")), &[&schema]).unwrap();
+    assert_eq!(latest(&health).len() as u64, golden_people);
+    assert!(health.iter().all(|m| m["value"].get("members").is_none()));
+    assert!(
+        consume_raw(
+            &format!("{}.dept.health", f.topic("organization")),
+            &[&schema]
+        )
+        .is_none(),
+        "no organisation grant, no organisation topic"
+    );
+    let someone = latest_people.keys().next().unwrap();
+    let mine = json(f.tombolo(&["--json", "audit", "--person", someone]));
+    let mine = mine.as_array().unwrap();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0]["department"], "health");
+    let detail: serde_json::Value =
+        serde_json::from_str(mine[0]["detail"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        detail["purpose"],
+        "vaccination and chronic-disease follow-up of residents"
+    );
+    assert!(detail["fields"]
+        .to_string()
+        .contains("[\"phone\",\"pseudonym\"]"));
+
     // Second run, nothing changed: nothing new pulled, nothing published.
     let report = json(f.tombolo(&["--json", "run"]));
     for s in report["sources"].as_array().unwrap() {

@@ -208,6 +208,8 @@ impl Islands {
             ("HRSS_URL".to_owned(), http),
             ("KAFKA_BROKERS".to_owned(), brokers()),
             ("TOPIC_PREFIX".to_owned(), prefix.clone()),
+            ("TOMBOLO_KEY_HEALTH".to_owned(), "e2e-health-".repeat(4)),
+            ("TOMBOLO_KEY_TAX".to_owned(), "e2e-tax-key-".repeat(4)),
         ]);
         Self {
             data,
