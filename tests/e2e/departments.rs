@@ -43,7 +43,12 @@ const PEOPLE: [(&str, &str, &str, &str, &str); 3] = [
     ),
 ];
 
-fn config(dir: &Path, prefix: &str, health_phone: &str) -> PathBuf {
+fn config(dir: &Path, prefix: &str, health_phone: &str, civil_orgs: bool) -> PathBuf {
+    let civil_orgs = if civil_orgs {
+        "[departments.grants.organization]\nname = { treatment = \"clear\" }\ncredit_code = { treatment = \"clear\" }"
+    } else {
+        ""
+    };
     let path = dir.join("tombolo.toml");
     std::fs::write(
         &path,
@@ -90,6 +95,7 @@ legal_rep = {{ from = "rep" }}
 name = "health"
 purpose = "vaccination follow-up"
 key_env = "E2E_HEALTH_KEY"
+principal = "User:health"
 [departments.grants.person]
 resident_id = {{ treatment = "mask" }}
 phone = {{ treatment = "{health_phone}" }}
@@ -102,9 +108,7 @@ key_env = "E2E_CIVIL_KEY"
 [departments.grants.person]
 phone = {{ treatment = "pseudonym" }}
 resident_id = {{ treatment = "pseudonym", joinable = true }}
-[departments.grants.organization]
-name = {{ treatment = "clear" }}
-credit_code = {{ treatment = "clear" }}
+{civil_orgs}
 
 [[departments]]
 name = "stats"
@@ -180,12 +184,17 @@ async fn departments_receive_exactly_their_grants() {
         ("E2E_SHARED_KEY".to_owned(), SHARED_KEY.to_owned()),
         ("TOMBOLO_ACTOR".to_owned(), "e2e-operator".to_owned()),
     ]);
-    let cfg = config(dir, &prefix, "pseudonym");
+    let cfg = config(dir, &prefix, "pseudonym", true);
     ok(tombolo(&cfg, &store, &env, &["run"]));
 
     // The schemas a department engineer would be handed, written to files.
     let schema_file = |dept: &str, entity: &str, tag: &str| {
-        let cfg = config(dir, &prefix, if tag == "v2" { "mask" } else { "pseudonym" });
+        let cfg = config(
+            dir,
+            &prefix,
+            if tag == "v2" { "mask" } else { "pseudonym" },
+            true,
+        );
         let text = ok(tombolo(
             &cfg,
             &store,
@@ -365,9 +374,27 @@ async fn departments_receive_exactly_their_grants() {
         .collect();
     assert_eq!(depts, BTreeSet::from(["civil", "health", "stats"]));
 
+    // The ACLs: health's principal reads its own topic and nothing else; the departments
+    // without a principal get none.
+    let acls = json(tombolo(&cfg, &store, &env, &["--json", "acls"]));
+    let topics: BTreeSet<&str> = acls
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["resource_type"] == "topic")
+        .map(|b| b["resource_name"].as_str().unwrap())
+        .collect();
+    let health_topic = topic("person", "health");
+    assert_eq!(topics, BTreeSet::from([health_topic.as_str()]));
+    assert!(acls
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|b| b["principal"] == "User:health" && b["permission"] == "allow"));
+
     // A grant change (health's phone masked instead of pseudonymised): one audit entry, and the
     // department's whole view republished under version 2.
-    let cfg = config(dir, &prefix, "mask");
+    let cfg = config(dir, &prefix, "mask", true);
     ok(tombolo(&cfg, &store, &env, &["publish"]));
     ok(tombolo(&cfg, &store, &env, &["publish"]));
     let grants = json(tombolo(
@@ -413,4 +440,17 @@ async fn departments_receive_exactly_their_grants() {
         read("person", "civil", &[&schema_file("civil", "person", "v1")]).len(),
         3
     );
+
+    // Withdrawing civil's organisation grant: every organisation it held is tombstoned, so the
+    // compacted topic drops them.
+    let civil_org_schema = schema_file("civil", "organization", "v1");
+    let cfg = config(dir, &prefix, "mask", false);
+    ok(tombolo(&cfg, &store, &env, &["publish"]));
+    let orgs = read("organization", "civil", &[&civil_org_schema]);
+    let mut last: BTreeMap<String, Value> = BTreeMap::new();
+    for m in &orgs {
+        last.insert(m["key"].as_str().unwrap().to_owned(), m["value"].clone());
+    }
+    assert_eq!(last.len(), 2, "{orgs:?}");
+    assert!(last.values().all(Value::is_null), "{last:?}");
 }

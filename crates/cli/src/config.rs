@@ -324,6 +324,20 @@ mod tests {
         let kinds: std::collections::BTreeSet<&str> =
             c.sources.iter().map(|s| s.connector.kind()).collect();
         assert_eq!(kinds, ["csv", "excel", "http", "sql"].into_iter().collect());
+        assert_eq!(c.departments.len(), 2);
+        let quickstart =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart/tombolo.toml");
+        let q = Config::load(&quickstart).unwrap();
+        let key_file = q.store.encryption.and_then(|e| e.key_file).unwrap();
+        assert!(key_file.is_absolute() && key_file.ends_with(".tombolo/quickstart.keyring"));
+    }
+
+    #[test]
+    fn encryption_names_one_keyring() {
+        let both = "[store]\nencryption = { key_file = \"k\", key_env = \"K\" }\n";
+        assert!(Config::parse(both).unwrap_err().contains("exactly one"));
+        let neither = "[store]\nencryption = {}\n";
+        assert!(Config::parse(neither).unwrap_err().contains("exactly one"));
     }
 
     #[test]
@@ -378,10 +392,10 @@ mod tests {
             .nth(1)
             .and_then(|s| s.split("```").next())
             .unwrap();
-        let text = format!(
-            "{}{example}",
-            include_str!("../../../examples/islands/tombolo.toml")
-        );
+        // The islands sources, without the islands example's own departments.
+        let islands = include_str!("../../../examples/islands/tombolo.toml");
+        let sources = islands.split("\n[[departments]]").next().unwrap();
+        let text = format!("{sources}\n{example}");
         let c = Config::parse(&text).unwrap_or_else(|e| panic!("{e}"));
         let names: Vec<&str> = c.departments.iter().map(|d| d.name.as_str()).collect();
         assert_eq!(names, ["health", "civil", "stats"]);

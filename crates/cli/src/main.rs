@@ -114,6 +114,14 @@ enum Command {
     /// unified fields they feed, per department its purpose and what it may receive (field,
     /// classification, treatment). Markdown, or JSON with --json.
     Catalog,
+    /// The Kafka ACLs each department's principal needs (read and describe its own topics, use
+    /// consumer groups named `<department>.…`), as `kafka-acls.sh` commands or, with --json,
+    /// as bindings.
+    Acls {
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Encryption at rest: which keys the store's values are sealed under, and rotation.
     Keys {
         #[command(subcommand)]
@@ -701,6 +709,10 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    if let Command::Acls { output } = &cli.command {
+        acls(&config, output.as_ref(), cli.json)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Command::Schema { entity, department } = &cli.command {
         println!(
             "{}",
@@ -778,7 +790,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
         Command::Quarantine {
             what: Quarantine::List { source, all, limit },
         } => quarantine_list(&hub, source, all, limit, cli.json).await?,
-        Command::Check | Command::Catalog | Command::Schema { .. } => {}
+        Command::Check | Command::Catalog | Command::Schema { .. } | Command::Acls { .. } => {}
         Command::Keys { what } => keys(&hub, what, cli.json).await?,
         Command::Tail { topic, max, idle } => {
             let Some(kafka) = &hub.config.kafka else {
@@ -850,6 +862,26 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
     }
     hub.store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `tombolo acls`.
+fn acls(config: &Config, output: Option<&PathBuf>, json: bool) -> Result<()> {
+    let Some(kafka) = &config.kafka else {
+        anyhow::bail!("acls needs a [kafka] section in the config");
+    };
+    let (bindings, unnamed) = tombolo_publish::acl::department_acls(kafka, &config.departments);
+    for d in unnamed {
+        eprintln!("department {d} names no principal: its feed cannot be restricted");
+    }
+    let text = if json {
+        serde_json::to_string_pretty(&bindings)? + "\n"
+    } else {
+        tombolo_publish::acl::kafka_acls_script(&bindings, &kafka.brokers)
+    };
+    let mut out = open_output(&output.cloned())?;
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
 }
 
 /// `tombolo keys status|rotate`.

@@ -56,6 +56,7 @@ pub(crate) struct FeedMessage {
 /// Every department's feed.
 #[derive(Debug)]
 pub struct Feeds {
+    kafka: Option<KafkaConfig>,
     feeds: Vec<Feed>,
     keys: PseudonymKeys,
     /// `YYYY-MM-DD`, for age bands.
@@ -66,6 +67,7 @@ impl Feeds {
     /// No departments: nothing beyond the hub's own topics.
     pub fn none() -> Self {
         Self {
+            kafka: None,
             feeds: Vec::new(),
             keys: PseudonymKeys::default(),
             today: String::new(),
@@ -111,6 +113,7 @@ impl Feeds {
             });
         }
         Ok(Self {
+            kafka: Some(config.clone()),
             feeds,
             keys,
             today: today.to_owned(),
@@ -182,7 +185,7 @@ impl Feeds {
             out.push(Outgoing {
                 topic: topic.topic.clone(),
                 key: view.golden_id.clone(),
-                payload: frame(topic.framing, &topic.fingerprint, &body),
+                payload: Some(frame(topic.framing, &topic.fingerprint, &body)),
                 headers: vec![
                     ("tombolo.event".into(), event.to_owned()),
                     ("tombolo.version".into(), g.version.to_string()),
@@ -260,11 +263,17 @@ impl Feeds {
                     continue;
                 }
                 Some(s) if s.grant_version == feed.grant_version => s,
-                _ => FeedState {
-                    grant_version: feed.grant_version,
-                    cursor: Some(String::new()),
-                    skip_through: store.outbox_high_water().await?,
-                },
+                previous => {
+                    if let Some(p) = previous {
+                        self.withdraw(store, sink, feed, p.grant_version, batch, stats)
+                            .await?;
+                    }
+                    FeedState {
+                        grant_version: feed.grant_version,
+                        cursor: Some(String::new()),
+                        skip_through: store.outbox_high_water().await?,
+                    }
+                }
             };
             store.set_feed_state(name, &state).await?;
             let entities: Vec<EntityKind> = feed.topics.keys().copied().collect();
@@ -289,6 +298,62 @@ impl Feeds {
             skips.push(state.skip_through);
         }
         Ok(skips)
+    }
+}
+
+impl Feeds {
+    /// Tombstones, on the department's topic of every kind its grant at `previous` covered and
+    /// the grant in force does not, for each golden record of that kind: compaction then
+    /// removes what the department may no longer hold. (Not audited as deliveries: they carry
+    /// no data.)
+    async fn withdraw(
+        &self,
+        store: &Store,
+        sink: &KafkaSink,
+        feed: &Feed,
+        previous: i64,
+        batch: i64,
+        stats: &mut PublishStats,
+    ) -> Result<()> {
+        let name = &feed.department.name;
+        let Some(kafka) = &self.kafka else {
+            return Ok(());
+        };
+        let Some(json) = store.grant_at(name, previous).await? else {
+            return Ok(());
+        };
+        let old: DepartmentConfig = serde_json::from_str(&json)
+            .map_err(|e| Error::Grant(format!("stored grant of {name} v{previous}: {e}")))?;
+        for entity in EntityKind::ALL {
+            if old.grant(entity).is_none() || feed.topics.contains_key(&entity) {
+                continue;
+            }
+            let topic = kafka.department_topic(entity, name);
+            tracing::info!(department = %name, %topic, "grant withdrawn: tombstoning the department's records");
+            let mut after = String::new();
+            loop {
+                let page = store.golden_page(&[entity], &after, batch).await?;
+                let Some(last) = page.last() else { break };
+                let out = page
+                    .iter()
+                    .map(|g| {
+                        Ok(Outgoing {
+                            topic: topic.clone(),
+                            key: self.keys.record_id(name, &g.golden_id)?,
+                            payload: None,
+                            headers: vec![(
+                                "tombolo.grant_version".into(),
+                                feed.grant_version.to_string(),
+                            )],
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                sink.send_all(&out).await?;
+                stats.count(&out);
+                after = last.golden_id.clone();
+            }
+        }
+        Ok(())
     }
 }
 

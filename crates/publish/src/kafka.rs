@@ -22,7 +22,8 @@ use crate::{Error, KafkaConfig, Result};
 pub struct Outgoing {
     pub topic: String,
     pub key: String,
-    pub payload: Vec<u8>,
+    /// `None`: a tombstone (the key's record withdrawn from a compacted topic).
+    pub payload: Option<Vec<u8>>,
     pub headers: Vec<(String, String)>,
 }
 
@@ -147,10 +148,10 @@ impl KafkaSink {
                     value: Some(v.as_bytes()),
                 });
             }
-            let record = FutureRecord::to(&m.topic)
-                .key(&m.key)
-                .payload(&m.payload)
-                .headers(headers);
+            let mut record = FutureRecord::to(&m.topic).key(&m.key).headers(headers);
+            if let Some(p) = &m.payload {
+                record = record.payload(p);
+            }
             self.producer.send(record, timeout)
         });
         let mut out = Vec::with_capacity(messages.len());

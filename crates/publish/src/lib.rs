@@ -8,11 +8,13 @@
 //! * [`tail`]: a topic's messages decoded to JSON (`tombolo tail`).
 //! * [`registry`]: a client of the Confluent Schema Registry REST API.
 //! * [`kafka`]: topic creation (compacted) and an idempotent producer, broker-neutral.
+//! * [`acl`]: the Kafka ACLs each department principal needs (its own topics, its groups).
 //! * [`feeds`]: each department's view on topics of its own, backfilled when its grant is new
 //!   or changed, every delivered batch in the audit trail.
 //! * [`publisher`]: drains the store's outbox to the topics; at-least-once, keyed by golden id,
 //!   versioned, so a crash between produce and mark only republishes the same version.
 
+pub mod acl;
 pub mod avro;
 mod config;
 mod error;

@@ -55,7 +55,7 @@ pub async fn drain(
             messages.push(Outgoing {
                 topic,
                 key: e.record.golden_id.clone(),
-                payload: encode(&record, sink.framing(e.record.entity))?,
+                payload: Some(encode(&record, sink.framing(e.record.entity))?),
                 headers: vec![
                     ("tombolo.event".into(), e.event.clone()),
                     ("tombolo.version".into(), e.record.version.to_string()),

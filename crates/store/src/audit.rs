@@ -131,6 +131,18 @@ impl Store {
         .await?)
     }
 
+    /// A department's grant (its configuration, JSON) as it was at `version`.
+    pub async fn grant_at(&self, department: &str, version: i64) -> Result<Option<String>> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT grants FROM grant_version WHERE department = $1 AND version = $2",
+        )
+        .bind(department)
+        .bind(version)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|(g,)| g))
+    }
+
     /// Appends an admin action (`action` names the command, `detail` is JSON).
     pub async fn audit_admin(&self, actor: &str, action: &str, detail: &str) -> Result<i64> {
         let mut tx = self.pool().begin().await?;
@@ -265,6 +277,11 @@ mod tests {
                 store.grant("health").await.unwrap().unwrap(),
                 (2, g2.to_owned())
             );
+            assert_eq!(
+                store.grant_at("health", 1).await.unwrap().as_deref(),
+                Some(g1)
+            );
+            assert_eq!(store.grant_at("health", 3).await.unwrap(), None);
             let grants = store
                 .audit(&AuditFilter {
                     kind: Some(AuditKind::Grant),
