@@ -167,13 +167,16 @@ async fn hub_frames_values_for_the_registry() {
         format!(
             "[kafka]\nbrokers = {brokers:?}\ntopic_prefix = {prefix:?}\n[kafka.registry]\nurl = {url:?}\n\n\
              [[sources]]\nname = \"market\"\n[sources.connector]\nkind = \"csv\"\npath = \"market.csv\"\nkey = \"统一社会信用代码\"\n\
-             [sources.mapping]\nentity = \"organization\"\n[sources.mapping.fields]\ncredit_code = {{ from = \"统一社会信用代码\" }}\nname = {{ from = \"企业名称\" }}\n",
+             [sources.mapping]\nentity = \"organization\"\n[sources.mapping.fields]\ncredit_code = {{ from = \"统一社会信用代码\" }}\nname = {{ from = \"企业名称\" }}\n\n\
+             [[departments]]\nname = \"tax\"\npurpose = \"reconciliation\"\nkey_env = \"E2E_TAX_KEY\"\n\
+             [departments.grants.organization]\nname = {{ treatment = \"clear\" }}\ncredit_code = {{ treatment = \"pseudonym\" }}\n",
             brokers = brokers()
         ),
     )
     .unwrap();
     let store = format!("sqlite:{}", tmp.path().join("t.db").display());
-    ok(&mut tombolo(&config, &store, &BTreeMap::new(), &["run"]));
+    let env = BTreeMap::from([("E2E_TAX_KEY".to_owned(), "t".repeat(40))]);
+    ok(&mut tombolo(&config, &store, &env, &["run"]));
     let messages = consume(&format!("{prefix}.organization.v1"), "organization");
     assert_eq!(messages.len(), 800);
     let c = RegistryClient::new(&url).unwrap();
@@ -193,7 +196,7 @@ async fn hub_frames_values_for_the_registry() {
     let tailed = ok(&mut tombolo(
         &config,
         &store,
-        &BTreeMap::new(),
+        &env,
         &["tail", &topic, "--max", "800", "--idle", "30"],
     ));
     let ours: std::collections::BTreeSet<(String, String, i64)> = tailed
@@ -214,6 +217,59 @@ async fn hub_frames_values_for_the_registry() {
                 m["key"].as_str().unwrap().to_owned(),
                 m["value"]["name"].as_str().unwrap_or_default().to_owned(),
                 m["value"]["version"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(ours.len(), 800);
+    assert_eq!(ours, theirs);
+
+    // The department's topic: its derived schema registered like the hub's, values framed
+    // with its id, decoded by the independent consumer with the schema `tombolo schema` prints.
+    let dept_topic = format!("{topic}.dept.tax");
+    let schema_text = ok(&mut tombolo(
+        &config,
+        &store,
+        &env,
+        &["schema", "organization", "--department", "tax"],
+    ));
+    let schema_file = tmp.path().join("tax.avsc");
+    std::fs::write(&schema_file, &schema_text).unwrap();
+    let dept = consume_raw(&dept_topic, &[&schema_file]).unwrap();
+    assert_eq!(dept.len(), 800);
+    let registered = c
+        .lookup(&format!("{dept_topic}-value"), schema_text.trim())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(dept
+        .iter()
+        .all(|m| m["framing"] == "registry" && m["schema_id"] == registered.id));
+    assert!(dept.iter().all(|m| m["value"]["credit_code"]
+        .as_str()
+        .is_some_and(|p| p.len() == 64)));
+    // `tombolo tail` decodes the department topic with the same schema.
+    let tailed = ok(&mut tombolo(
+        &config,
+        &store,
+        &env,
+        &["tail", &dept_topic, "--max", "800", "--idle", "30"],
+    ));
+    let ours: std::collections::BTreeSet<(String, String)> = tailed
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["key"].as_str().unwrap().to_owned(),
+                v["value"]["credit_code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let theirs: std::collections::BTreeSet<(String, String)> = dept
+        .iter()
+        .map(|m| {
+            (
+                m["key"].as_str().unwrap().to_owned(),
+                m["value"]["credit_code"].as_str().unwrap().to_owned(),
             )
         })
         .collect();

@@ -262,11 +262,24 @@ pub fn json(cmd: impl std::borrow::BorrowMut<Command>) -> Value {
     serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
 }
 
+/// Seconds the independent consumer waits without progress before it gives up: the local
+/// test broker (tansu with SQLite storage) was seen to stall for over a minute after a heavy
+/// test, then carry on.
+const IDLE: &str = "240";
+
 /// Every message of a topic, decoded by the independent consumer with the schema file.
 pub fn consume(topic: &str, entity: &str) -> Vec<Value> {
     let out = run(Command::new("python3")
         .arg(root().join("tests/e2e/consume.py"))
-        .args(["--brokers", &brokers(), "--topic", topic, "--schema"])
+        .args([
+            "--brokers",
+            &brokers(),
+            "--topic",
+            topic,
+            "--idle",
+            IDLE,
+            "--schema",
+        ])
         .arg(root().join(format!("schemas/{entity}.avsc"))));
     String::from_utf8(out.stdout)
         .unwrap()
@@ -285,6 +298,8 @@ pub fn consume_raw(topic: &str, schemas: &[&Path]) -> Option<Vec<Value>> {
         &brokers(),
         "--topic",
         topic,
+        "--idle",
+        IDLE,
         "--raw",
     ]);
     for s in schemas {
