@@ -46,6 +46,13 @@ async fn islands_load_resolve_publish_and_follow_changes() {
     assert_eq!(pulled, 21867 + 1427, "every record of the seven sources");
     let status = json(f.tombolo(&["--json", "status"]));
     counts_add_up(&status);
+    // Everything below runs on a store sealed at rest.
+    let keys = json(f.tombolo(&["--json", "keys", "status"]));
+    for (column, counts) in keys["usage"].as_object().unwrap() {
+        let ids: Vec<&String> = counts.as_object().unwrap().keys().collect();
+        assert!(ids.iter().all(|id| *id == "k1"), "{column}: {counts}");
+    }
+    assert!(keys["usage"]["source_record.data"]["k1"].as_u64().unwrap() > 20_000);
 
     // Resolution quality against the ground truth.
     let out = f._tmp.path();

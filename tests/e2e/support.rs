@@ -174,9 +174,12 @@ pub fn copy_dir(from: &Path, to: &Path) {
 /// serves one such load well, two at once slowly.
 pub static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The islands data set wired up for one test: databases, HTTP API, store, topic prefix.
+/// The islands data set wired up for one test: databases, HTTP API, store, topic prefix, and
+/// the islands example config with the store sealed at rest (so every test of the full path
+/// resolves and publishes through encryption).
 pub struct Islands {
     pub data: PathBuf,
+    config: PathBuf,
     pub env: BTreeMap<String, String>,
     pub store: String,
     pub prefix: String,
@@ -211,8 +214,19 @@ impl Islands {
             ("TOMBOLO_KEY_HEALTH".to_owned(), "e2e-health-".repeat(4)),
             ("TOMBOLO_KEY_TAX".to_owned(), "e2e-tax-key-".repeat(4)),
         ]);
+        let example =
+            std::fs::read_to_string(root().join("examples/islands/tombolo.toml")).unwrap();
+        let sealed = example.replacen(
+            "\n[store]\n",
+            "\n[store]\nencryption = { key_file = \"store.keyring\" }\n",
+            1,
+        );
+        assert_ne!(sealed, example, "the example has a [store] section");
+        let config = tmp.path().join("tombolo.toml");
+        std::fs::write(&config, sealed).unwrap();
         Self {
             data,
+            config,
             env,
             store,
             prefix,
@@ -222,7 +236,7 @@ impl Islands {
     }
 
     pub fn config(&self) -> PathBuf {
-        root().join("examples/islands/tombolo.toml")
+        self.config.clone()
     }
 
     /// A `tombolo` command against this fixture.
