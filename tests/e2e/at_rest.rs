@@ -45,22 +45,18 @@ fn config(dir: &Path, name: &str, encryption: &str, prefix: &str) -> PathBuf {
 [kafka]
 brokers = "{brokers}"
 topic_prefix = "{prefix}"
-
-[[sources]]
-name = "grid"
-[sources.connector]
-kind = "csv"
-path = "people.csv"
-encoding = "utf-8"
-key = "id"
-[sources.mapping]
-entity = "person"
-[sources.mapping.fields]
-name = {{ from = "name", required = true }}
-phone = {{ from = "phone" }}
-resident_id = {{ from = "id_no" }}
-"#,
-            brokers = brokers()
+{source}"#,
+            brokers = brokers(),
+            source = csv_source(
+                "grid",
+                "people.csv",
+                "id",
+                "person",
+                r#"[sources.mapping.fields]
+name = { from = "name", required = true }
+phone = { from = "phone" }
+resident_id = { from = "id_no" }"#
+            )
         ),
     )
     .unwrap();

@@ -11,21 +11,7 @@ fn config(dir: &std::path::Path, phone: &str) -> std::path::PathBuf {
     std::fs::write(
         &path,
         format!(
-            r#"
-[[sources]]
-name = "grid"
-[sources.connector]
-kind = "csv"
-path = "people.csv"
-encoding = "utf-8"
-key = "id"
-[sources.mapping]
-entity = "person"
-[sources.mapping.fields]
-name = {{ from = "name" }}
-phone = {{ from = "phone" }}
-resident_id = {{ from = "id_no" }}
-
+            r#"{source}
 [[departments]]
 name = "health"
 purpose = "vaccination follow-up"
@@ -33,7 +19,17 @@ key_env = "TOMBOLO_E2E_HEALTH_KEY"
 [departments.grants.person]
 resident_id = {{ treatment = "mask" }}
 phone = {{ treatment = "{phone}" }}
-"#
+"#,
+            source = csv_source(
+                "grid",
+                "people.csv",
+                "id",
+                "person",
+                r#"[sources.mapping.fields]
+name = { from = "name" }
+phone = { from = "phone" }
+resident_id = { from = "id_no" }"#
+            )
         ),
     )
     .unwrap();

@@ -60,37 +60,7 @@ topic_prefix = "{prefix}"
 
 [pseudonyms]
 shared_key_env = "E2E_SHARED_KEY"
-
-[[sources]]
-name = "grid"
-[sources.connector]
-kind = "csv"
-path = "people.csv"
-encoding = "utf-8"
-key = "id"
-[sources.mapping]
-entity = "person"
-[sources.mapping.fields]
-name = {{ from = "name" }}
-phone = {{ from = "phone" }}
-resident_id = {{ from = "id_no" }}
-birth_date = {{ from = "birth" }}
-address = {{ from = "address" }}
-
-[[sources]]
-name = "market"
-[sources.connector]
-kind = "csv"
-path = "orgs.csv"
-encoding = "utf-8"
-key = "code"
-[sources.mapping]
-entity = "organization"
-[sources.mapping.fields]
-credit_code = {{ from = "code" }}
-name = {{ from = "name" }}
-legal_rep = {{ from = "rep" }}
-
+{people}{orgs}
 [[departments]]
 name = "health"
 purpose = "vaccination follow-up"
@@ -118,7 +88,29 @@ key_env = "E2E_STATS_KEY"
 resident_id = {{ treatment = "pseudonym", joinable = true }}
 birth_date = {{ treatment = "generalize", to = "year" }}
 "#,
-            brokers = brokers()
+            brokers = brokers(),
+            people = csv_source(
+                "grid",
+                "people.csv",
+                "id",
+                "person",
+                r#"[sources.mapping.fields]
+name = { from = "name" }
+phone = { from = "phone" }
+resident_id = { from = "id_no" }
+birth_date = { from = "birth" }
+address = { from = "address" }"#
+            ),
+            orgs = csv_source(
+                "market",
+                "orgs.csv",
+                "code",
+                "organization",
+                r#"[sources.mapping.fields]
+credit_code = { from = "code" }
+name = { from = "name" }
+legal_rep = { from = "rep" }"#
+            ),
         ),
     )
     .unwrap();

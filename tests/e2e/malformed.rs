@@ -47,21 +47,7 @@ async fn malformed_input_is_quarantined_with_reasons() {
     std::fs::write(
         &config,
         format!(
-            r#"
-[[sources]]
-name = "csv"
-[sources.connector]
-kind = "csv"
-path = "people.csv"
-encoding = "utf-8"
-key = "id"
-[sources.mapping]
-entity = "person"
-[sources.mapping.fields]
-name = {{ from = "name", required = true }}
-birth_date = {{ from = "birth", required = true }}
-phone = {{ from = "phone" }}
-
+            r#"{csv}
 [[sources]]
 name = "api"
 [sources.connector]
@@ -87,7 +73,17 @@ watermark = "upd"
 entity = "person"
 [sources.mapping.fields]
 name = {{ from = "name", required = true }}
-"#
+"#,
+            csv = csv_source(
+                "csv",
+                "people.csv",
+                "id",
+                "person",
+                r#"[sources.mapping.fields]
+name = { from = "name", required = true }
+birth_date = { from = "birth", required = true }
+phone = { from = "phone" }"#
+            )
         ),
     )
     .unwrap();

@@ -99,32 +99,28 @@ fn config(dir: &Path, prefix: &str) -> std::path::PathBuf {
     std::fs::write(
         &path,
         format!(
-            r#"
-[[sources]]
-name = "grid"
-[sources.connector]
-kind = "csv"
-path = "people.csv"
-encoding = "utf-8"
-key = "id"
-[sources.mapping]
-entity = "person"
-deleted = {{ column = "deleted", values = ["1"] }}
-[sources.mapping.fields]
-name = {{ from = "name", required = true }}
-birth_date = {{ from = "birth" }}
-phone = {{ from = "phone" }}
-resident_id = {{ from = "id_no" }}
-"address.community" = {{ from = "community" }}
-"address.building" = {{ from = "building" }}
-"address.room" = {{ from = "room" }}
-
+            r#"{source}
 [kafka]
 brokers = "{brokers}"
 topic_prefix = "{prefix}"
 partitions = 1
 "#,
-            brokers = brokers()
+            brokers = brokers(),
+            source = csv_source(
+                "grid",
+                "people.csv",
+                "id",
+                "person",
+                r#"deleted = { column = "deleted", values = ["1"] }
+[sources.mapping.fields]
+name = { from = "name", required = true }
+birth_date = { from = "birth" }
+phone = { from = "phone" }
+resident_id = { from = "id_no" }
+"address.community" = { from = "community" }
+"address.building" = { from = "building" }
+"address.room" = { from = "room" }"#
+            )
         ),
     )
     .unwrap();

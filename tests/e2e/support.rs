@@ -249,6 +249,17 @@ impl Islands {
     }
 }
 
+/// A `[[sources]]` block of the config: a UTF-8 CSV file (relative to the config) keyed by
+/// `key`, mapped to `entity`; `mapping` is the rest of `[sources.mapping]` (its fields table,
+/// and anything before it such as a soft-delete marker).
+pub fn csv_source(name: &str, file: &str, key: &str, entity: &str, mapping: &str) -> String {
+    format!(
+        "\n[[sources]]\nname = \"{name}\"\n[sources.connector]\nkind = \"csv\"\npath = \"{file}\"\n\
+         encoding = \"utf-8\"\nkey = \"{key}\"\n[sources.mapping]\nentity = \"{entity}\"\n{}\n",
+        mapping.trim()
+    )
+}
+
 pub fn tombolo(
     config: &Path,
     store: &str,
@@ -283,23 +294,8 @@ const IDLE: &str = "240";
 
 /// Every message of a topic, decoded by the independent consumer with the schema file.
 pub fn consume(topic: &str, entity: &str) -> Vec<Value> {
-    let out = run(Command::new("python3")
-        .arg(root().join("tests/e2e/consume.py"))
-        .args([
-            "--brokers",
-            &brokers(),
-            "--topic",
-            topic,
-            "--idle",
-            IDLE,
-            "--schema",
-        ])
-        .arg(root().join(format!("schemas/{entity}.avsc"))));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    let schema = root().join(format!("schemas/{entity}.avsc"));
+    consume_raw(topic, &[&schema]).unwrap_or_else(|| panic!("no topic {topic}"))
 }
 
 /// Every message of a topic decoded by the independent consumer with the given schema files
