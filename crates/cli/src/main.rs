@@ -890,31 +890,28 @@ async fn keys(hub: &Hub, what: KeysCmd, json: bool) -> Result<()> {
         anyhow::bail!("the store is not encrypted: configure [store.encryption] first");
     };
     let mut out = serde_json::Map::new();
-    let store = match what {
-        KeysCmd::Status => hub.store.clone(),
+    let (store, usage) = match what {
+        KeysCmd::Status => (hub.store.clone(), hub.store.key_usage().await?),
         KeysCmd::Rotate { drop_old } => {
             if let Some(path) = &encryption.key_file {
                 let id = tombolo_cli::secrets::add_key(path)?;
                 eprintln!("added key {id} to {}", path.display());
             }
             let ring = tombolo_cli::secrets::keyring(encryption)?;
+            let current = ring.current_id().to_owned();
             let store = hub.store.clone().with_keyring(ring);
             let report = store.reseal().await?;
-            let left: u64 = store
-                .key_usage()
-                .await?
+            // Verified before any old key is dropped.
+            let usage = store.key_usage().await?;
+            let left: u64 = usage
                 .values()
                 .flat_map(|c| c.iter())
-                .filter(|(id, _)| {
-                    store
-                        .keyring()
-                        .is_some_and(|k| k.current_id() != id.as_str())
-                })
+                .filter(|(id, _)| **id != current)
                 .map(|(_, n)| n)
                 .sum();
             anyhow::ensure!(left == 0, "{left} values are still under older keys");
             out.insert("resealed".into(), serde_json::to_value(&report)?);
-            if drop_old {
+            let store = if drop_old {
                 match &encryption.key_file {
                     Some(path) => tombolo_cli::secrets::drop_old_keys(path)?,
                     None => anyhow::bail!("--drop-old edits a key file; remove old keys from the environment yourself"),
@@ -923,7 +920,8 @@ async fn keys(hub: &Hub, what: KeysCmd, json: bool) -> Result<()> {
                 store.with_keyring(tombolo_cli::secrets::keyring(encryption)?)
             } else {
                 store
-            }
+            };
+            (store, usage)
         }
     };
     let ring = store.keyring();
@@ -935,10 +933,7 @@ async fn keys(hub: &Hub, what: KeysCmd, json: bool) -> Result<()> {
         "keys".into(),
         serde_json::to_value(ring.map(|k| k.ids()).unwrap_or_default())?,
     );
-    out.insert(
-        "usage".into(),
-        serde_json::to_value(store.key_usage().await?)?,
-    );
+    out.insert("usage".into(), serde_json::to_value(usage)?);
     if json {
         println!("{}", serde_json::Value::Object(out));
         return Ok(());

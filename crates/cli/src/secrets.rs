@@ -87,11 +87,7 @@ fn keyring_text(e: &EncryptionConfig) -> Result<String> {
     };
     if !path.exists() {
         tracing::warn!(file = %path.display(), "created a new store keyring: back it up apart from the store");
-        let text = format!(
-            "# Tombolo store keyring: `<id> <64 hex digits>` per line, the last one seals.\n{}\n",
-            Keyring::new_key_line("k1")
-        );
-        write_keyring(path, &text)?;
+        write_keyring(path, &keyring_file(&Keyring::new_key_line("k1")))?;
     }
     std::fs::read_to_string(path).map_err(|e| key_error(path, e))
 }
@@ -136,9 +132,13 @@ pub fn drop_old_keys(path: &Path) -> Result<()> {
         .lines()
         .rfind(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
         .ok_or_else(|| key_error(path, "the keyring holds no key"))?;
-    write_keyring(
-        path,
-        &format!("# Tombolo store keyring: `<id> <64 hex digits>` per line, the last one seals.\n{last}\n"),
+    write_keyring(path, &keyring_file(last))
+}
+
+/// A keyring file holding one key line, with its header.
+fn keyring_file(line: &str) -> String {
+    format!(
+        "# Tombolo store keyring: `<id> <64 hex digits>` per line, the last one seals.\n{line}\n"
     )
 }
 

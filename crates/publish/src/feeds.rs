@@ -56,7 +56,6 @@ pub(crate) struct FeedMessage {
 /// Every department's feed.
 #[derive(Debug)]
 pub struct Feeds {
-    kafka: Option<KafkaConfig>,
     feeds: Vec<Feed>,
     keys: PseudonymKeys,
     /// `YYYY-MM-DD`, for age bands.
@@ -67,7 +66,6 @@ impl Feeds {
     /// No departments: nothing beyond the hub's own topics.
     pub fn none() -> Self {
         Self {
-            kafka: None,
             feeds: Vec::new(),
             keys: PseudonymKeys::default(),
             today: String::new(),
@@ -113,7 +111,6 @@ impl Feeds {
             });
         }
         Ok(Self {
-            kafka: Some(config.clone()),
             feeds,
             keys,
             today: today.to_owned(),
@@ -316,9 +313,6 @@ impl Feeds {
         stats: &mut PublishStats,
     ) -> Result<()> {
         let name = &feed.department.name;
-        let Some(kafka) = &self.kafka else {
-            return Ok(());
-        };
         let Some(json) = store.grant_at(name, previous).await? else {
             return Ok(());
         };
@@ -328,7 +322,7 @@ impl Feeds {
             if old.grant(entity).is_none() || feed.topics.contains_key(&entity) {
                 continue;
             }
-            let topic = kafka.department_topic(entity, name);
+            let topic = sink.config().department_topic(entity, name);
             tracing::info!(department = %name, %topic, "grant withdrawn: tombstoning the department's records");
             let mut after = String::new();
             loop {

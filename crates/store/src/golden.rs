@@ -58,25 +58,19 @@ impl Store {
         let Some((entity, golden_id, rule, evidence)) = row else {
             return Ok(None);
         };
-        let evidence = evidence
-            .map(|e| self.unseal(column::EVIDENCE, e))
-            .transpose()?;
-        Ok(Some((entity, golden_id, rule, evidence)).and_then(
-            |(entity, golden_id, rule, evidence)| {
-                EntityKind::parse(&entity).map(|e| {
-                    (
-                        e,
-                        Link {
-                            source: source.to_owned(),
-                            record_key: record_key.to_owned(),
-                            golden_id,
-                            rule,
-                            evidence,
-                        },
-                    )
-                })
-            },
-        ))
+        let Some(entity) = EntityKind::parse(&entity) else {
+            return Ok(None);
+        };
+        let link = Link {
+            source: source.to_owned(),
+            record_key: record_key.to_owned(),
+            golden_id,
+            rule,
+            evidence: evidence
+                .map(|e| self.unseal(column::EVIDENCE, e))
+                .transpose()?,
+        };
+        Ok(Some((entity, link)))
     }
 
     /// One golden record (retired ones too).
