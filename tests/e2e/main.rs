@@ -12,4 +12,5 @@ mod departments;
 mod islands;
 mod malformed;
 mod registry;
+mod reliability;
 mod resolution;

@@ -92,6 +92,30 @@ pub fn load_postgres(db: &str, dump: &Path) -> String {
     url
 }
 
+/// A fresh, empty PostgreSQL database; its URL.
+pub fn fresh_postgres(tag: &str) -> String {
+    let base = pg_base();
+    let db = unique(tag);
+    run(Command::new("psql").args([
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        &format!("{base}/postgres"),
+        "-c",
+        &format!("CREATE DATABASE {db}"),
+    ]));
+    format!("{base}/{db}")
+}
+
+/// Runs SQL on a PostgreSQL database (the URL of `fresh_postgres` or `load_postgres`).
+pub fn psql_at(url: &str, sql: &str) -> String {
+    String::from_utf8(
+        run(Command::new("psql").args(["-q", "-At", "-v", "ON_ERROR_STOP=1", url, "-c", sql]))
+            .stdout,
+    )
+    .unwrap()
+}
+
 /// A fresh MariaDB database loaded from a dump; its URL.
 pub fn load_mariadb(db: &str, dump: &Path) -> String {
     let base = my_base();

@@ -14,6 +14,26 @@ fn default_header_row() -> usize {
     1
 }
 
+fn default_max_record_bytes() -> usize {
+    4 << 20
+}
+
+fn default_max_record_lines() -> usize {
+    100
+}
+
+fn default_max_file_bytes() -> u64 {
+    10 << 30
+}
+
+fn default_max_inflated_bytes() -> u64 {
+    256 << 20
+}
+
+fn default_max_cells() -> u64 {
+    20_000_000
+}
+
 /// Character encoding of a CSV export.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -46,6 +66,20 @@ pub struct CsvConfig {
     /// Rows per batch (and per checkpoint).
     #[serde(default = "default_batch")]
     pub batch_size: usize,
+    /// Quoted values may hold line breaks. Off by default: a line that ends inside a quoted
+    /// field is then quarantined on its own instead of swallowing the lines after it.
+    #[serde(default)]
+    pub multiline: bool,
+    /// With `multiline`, the most physical lines one record may span (default 100).
+    #[serde(default = "default_max_record_lines")]
+    pub max_record_lines: usize,
+    /// The longest record (line) in bytes; a longer one is quarantined, and never held whole in
+    /// memory (default 4 MiB).
+    #[serde(default = "default_max_record_bytes")]
+    pub max_record_bytes: usize,
+    /// A larger file is quarantined whole instead of read (default 10 GiB).
+    #[serde(default = "default_max_file_bytes")]
+    pub max_file_bytes: u64,
 }
 
 /// `kind = "excel"`: a sheet of an `.xlsx`/`.xls`/`.ods` workbook, or a directory of them.
@@ -65,4 +99,14 @@ pub struct ExcelConfig {
     pub updated_column: Option<String>,
     #[serde(default = "default_batch")]
     pub batch_size: usize,
+    /// A workbook whose parts inflate to more is quarantined whole (checked from the zip
+    /// directory, then by a counted inflation, before anything is parsed; default 256 MiB).
+    #[serde(default = "default_max_inflated_bytes")]
+    pub max_inflated_bytes: u64,
+    /// A sheet with more cells is quarantined whole (default 20,000,000).
+    #[serde(default = "default_max_cells")]
+    pub max_cells: u64,
+    /// The longest cell or row in bytes; a longer row is quarantined (default 4 MiB).
+    #[serde(default = "default_max_record_bytes")]
+    pub max_record_bytes: usize,
 }

@@ -1,26 +1,30 @@
 //! The file source: lists the export files, skips those already read with the same content,
 //! and yields their rows in batches with a checkpoint that can resume mid-file.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tombolo_core::{Batch, Malformed, Pulled, RawRecord, Source, SourceError, SourceResult};
 
-use crate::table::Table;
-use crate::{csv_table, excel_table, CsvConfig, Encoding, ExcelConfig};
+use crate::csv_table::{self, CsvOptions};
+use crate::excel_table::{self, ExcelLimits};
+use crate::survey::{detect, survey};
+use crate::table::{FileStats, Row, RowStream};
+use crate::{CsvConfig, Encoding, ExcelConfig};
 
 #[derive(Debug, Clone)]
 enum Format {
     Csv {
         encoding: Encoding,
-        delimiter: char,
+        opts: CsvOptions,
+        max_file_bytes: u64,
     },
     Excel {
         sheet: Option<String>,
         header_row: usize,
+        limits: ExcelLimits,
     },
 }
 
@@ -38,15 +42,24 @@ struct Checkpoint {
 struct Position {
     path: String,
     hash: String,
+    /// Rows (records and quarantined rows) of the file already stored.
     offset: usize,
 }
 
+/// The file being read: its rows come one at a time from a stream, or, when the whole file
+/// was rejected, as one quarantined item.
 #[derive(Debug)]
 struct Current {
     path: String,
     hash: String,
-    items: VecDeque<Pulled>,
+    rows: Option<Box<dyn RowStream>>,
+    key_idx: usize,
+    cols: Vec<(String, usize)>,
+    updated_idx: Option<usize>,
+    rejected: Option<Malformed>,
     offset: usize,
+    /// Index of this file's entry in `FileSource::report`.
+    report: usize,
 }
 
 /// A connector over CSV or Excel exports.
@@ -57,9 +70,10 @@ pub struct FileSource {
     updated: Option<String>,
     columns: Vec<String>,
     batch_size: usize,
-    pending: VecDeque<PathBuf>,
+    pending: std::collections::VecDeque<PathBuf>,
     state: Checkpoint,
     current: Option<Current>,
+    report: Vec<FileStats>,
 }
 
 fn list(path: &Path, extensions: &[&str]) -> SourceResult<Vec<PathBuf>> {
@@ -93,9 +107,22 @@ impl FileSource {
         columns: Vec<String>,
         checkpoint: Option<serde_json::Value>,
     ) -> SourceResult<Self> {
+        let delimiter = u8::try_from(config.delimiter).map_err(|_| {
+            SourceError::Fatal(format!(
+                "delimiter {:?} is not a single byte",
+                config.delimiter
+            ))
+        })?;
         let format = Format::Csv {
             encoding: config.encoding,
-            delimiter: config.delimiter,
+            opts: CsvOptions {
+                encoding: config.encoding,
+                delimiter,
+                multiline: config.multiline,
+                max_record_bytes: config.max_record_bytes.max(1),
+                max_record_lines: config.max_record_lines.max(1),
+            },
+            max_file_bytes: config.max_file_bytes,
         };
         let files = list(&config.path, &["csv", "txt"])?;
         Self::new(
@@ -118,6 +145,11 @@ impl FileSource {
         let format = Format::Excel {
             sheet: config.sheet.clone(),
             header_row: config.header_row,
+            limits: ExcelLimits {
+                max_inflated_bytes: config.max_inflated_bytes,
+                max_cells: config.max_cells,
+                max_record_bytes: config.max_record_bytes.max(1),
+            },
         };
         let files = list(&config.path, &["xlsx", "xlsm", "xls", "ods"])?;
         Self::new(
@@ -154,6 +186,7 @@ impl FileSource {
             pending: files.into(),
             state,
             current: None,
+            report: Vec::new(),
         })
     }
 
@@ -167,106 +200,160 @@ impl FileSource {
         serde_json::to_value(cp).unwrap_or(serde_json::Value::Null)
     }
 
-    fn table(&self, path: &Path, bytes: &[u8]) -> Result<Table, String> {
+    /// Opens a file's row stream; `Err`: the file as a whole is unreadable or over a cap.
+    fn rows(
+        &self,
+        path: &Path,
+        stats: FileStats,
+        sniff: &crate::survey::Survey,
+    ) -> Result<Box<dyn RowStream>, String> {
         match &self.format {
             Format::Csv {
                 encoding,
-                delimiter,
-            } => csv_table::read(bytes, *encoding, *delimiter),
-            Format::Excel { sheet, header_row } => {
-                excel_table::read(path, sheet.as_deref(), *header_row)
+                opts,
+                max_file_bytes,
+            } => {
+                if stats.bytes > *max_file_bytes {
+                    return Err(format!(
+                        "file of {} bytes is over max_file_bytes ({max_file_bytes})",
+                        stats.bytes
+                    ));
+                }
+                let encoding = detect(path, sniff, *encoding).map_err(|e| e.to_string())?;
+                let stats = FileStats {
+                    encoding: match encoding {
+                        Encoding::Gb18030 => "gb18030".into(),
+                        _ => "utf-8".into(),
+                    },
+                    ..stats
+                };
+                let opts = CsvOptions { encoding, ..*opts };
+                Ok(Box::new(csv_table::open(path, opts, stats)?))
             }
+            Format::Excel {
+                sheet,
+                header_row,
+                limits,
+            } => excel_table::open(path, sheet.as_deref(), *header_row, *limits, stats),
         }
     }
 
-    /// Reads the next changed file into `self.current`; false when no file is left.
+    /// Opens the next changed file as `self.current`; false when no file is left.
     fn open_next(&mut self) -> SourceResult<bool> {
         while let Some(path) = self.pending.pop_front() {
-            let bytes = std::fs::read(&path)
+            let sniff = matches!(
+                self.format,
+                Format::Csv {
+                    encoding: Encoding::Auto,
+                    ..
+                }
+            );
+            let sv = survey(&path, sniff)
                 .map_err(|e| SourceError::Transient(format!("{}: {e}", path.display())))?;
-            let hash = hex::encode(Sha256::digest(&bytes));
             let name = path.display().to_string();
-            if self.state.files.get(&name) == Some(&hash) {
+            if self.state.files.get(&name) == Some(&sv.sha256) {
                 continue;
             }
             let resume = self
                 .state
                 .current
                 .take()
-                .filter(|p| p.path == name && p.hash == hash)
+                .filter(|p| p.path == name && p.hash == sv.sha256)
                 .map(|p| p.offset)
                 .unwrap_or(0);
-            let items = match self.table(&path, &bytes) {
-                Ok(table) => self.pull_rows(&name, table)?,
-                Err(reason) => VecDeque::from([Pulled::Malformed(Malformed {
-                    key: name.clone(),
-                    reason,
-                    excerpt: String::new(),
-                })]),
+            let stats = FileStats {
+                path: name.clone(),
+                bytes: sv.bytes,
+                ..FileStats::default()
             };
-            let mut items = items;
-            items.drain(..resume.min(items.len()));
-            self.current = Some(Current {
-                path: name,
-                hash,
-                items,
+            let mut current = Current {
+                path: name.clone(),
+                hash: sv.sha256.clone(),
+                rows: None,
+                key_idx: 0,
+                cols: Vec::new(),
+                updated_idx: None,
+                rejected: None,
                 offset: resume,
-            });
+                report: self.report.len(),
+            };
+            match self.rows(&path, stats.clone(), &sv) {
+                Ok(rows) => {
+                    self.bind(&name, &mut current, rows.headers())?;
+                    let mut rows = rows;
+                    for _ in 0..resume {
+                        if rows.next_row().is_none() {
+                            break;
+                        }
+                    }
+                    let mut st = rows.stats().clone();
+                    st.resumed_past = resume as u64;
+                    self.report.push(st);
+                    current.rows = Some(rows);
+                }
+                Err(reason) => {
+                    self.report.push(FileStats {
+                        rejected: Some(reason.clone()),
+                        items: 1,
+                        ..stats
+                    });
+                    current.rejected = (resume == 0).then(|| Malformed {
+                        key: name.clone(),
+                        reason,
+                        excerpt: String::new(),
+                    });
+                }
+            }
+            self.current = Some(current);
             return Ok(true);
         }
         Ok(false)
     }
 
-    fn pull_rows(&self, name: &str, table: Table) -> SourceResult<VecDeque<Pulled>> {
-        let index = |col: &str| table.headers.iter().position(|h| h == col);
-        let key_idx = index(&self.key).ok_or_else(|| {
+    /// Finds the key, mapped and update columns in a file's header.
+    fn bind(&self, name: &str, cur: &mut Current, headers: &[String]) -> SourceResult<()> {
+        let index = |col: &str| headers.iter().position(|h| h == col);
+        cur.key_idx = index(&self.key).ok_or_else(|| {
             SourceError::Fatal(format!("{name}: key column {:?} not in header", self.key))
         })?;
-        let mut cols = Vec::with_capacity(self.columns.len());
         for c in &self.columns {
             let i = index(c).ok_or_else(|| {
                 SourceError::Fatal(format!(
-                    "{name}: mapped column {c:?} not in header {:?}",
-                    table.headers
+                    "{name}: mapped column {c:?} not in header {headers:?}"
                 ))
             })?;
-            cols.push((c.clone(), i));
+            cur.cols.push((c.clone(), i));
         }
-        let updated_idx = self.updated.as_deref().and_then(index);
-        let file = Path::new(name)
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        Ok(table
-            .rows
-            .into_iter()
-            .map(|row| {
-                let locator = format!("{file}:{}", row.line);
-                match row.cells {
-                    Err(reason) => Pulled::Malformed(Malformed {
-                        key: locator,
-                        reason,
-                        excerpt: row.excerpt,
-                    }),
-                    Ok(cells) => match cells.get(key_idx).cloned().flatten() {
-                        None => Pulled::Malformed(Malformed {
-                            key: locator,
-                            reason: format!("empty key column {:?}", self.key),
-                            excerpt: row.excerpt,
-                        }),
-                        Some(key) => {
-                            let mut r = RawRecord::new(key.trim());
-                            for (c, i) in &cols {
-                                r.fields.insert(c.clone(), cells.get(*i).cloned().flatten());
-                            }
-                            r.observed_at =
-                                updated_idx.and_then(|i| cells.get(i).cloned().flatten());
-                            Pulled::Record(r)
-                        }
-                    },
+        cur.updated_idx = self.updated.as_deref().and_then(index);
+        Ok(())
+    }
+
+    fn item(&self, cur: &Current, file: &str, row: Row) -> Pulled {
+        let locator = format!("{file}:{}", row.line);
+        match row.cells {
+            Err(reason) => Pulled::Malformed(Malformed {
+                key: locator,
+                reason,
+                excerpt: row.excerpt,
+            }),
+            Ok(cells) => match cells.get(cur.key_idx).cloned().flatten() {
+                None => Pulled::Malformed(Malformed {
+                    key: locator,
+                    reason: format!("empty key column {:?}", self.key),
+                    excerpt: row.excerpt,
+                }),
+                Some(key) => {
+                    let mut r = RawRecord::new(key.trim());
+                    for (c, i) in &cur.cols {
+                        r.fields.insert(c.clone(), cells.get(*i).cloned().flatten());
+                    }
+                    r.observed_at = cur
+                        .updated_idx
+                        .and_then(|i| cells.get(i).cloned().flatten());
+                    Pulled::Record(r)
                 }
-            })
-            .collect())
+            },
+        }
     }
 }
 
@@ -276,20 +363,51 @@ impl Source for FileSource {
         if self.current.is_none() && !self.open_next()? {
             return Ok(None);
         }
-        let Some(cur) = self.current.as_mut() else {
+        let Some(mut cur) = self.current.take() else {
             return Ok(None);
         };
-        let n = self.batch_size.min(cur.items.len());
-        let items: Vec<Pulled> = cur.items.drain(..n).collect();
-        cur.offset += n;
-        if cur.items.is_empty() {
+        let file = Path::new(&cur.path)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut items = Vec::with_capacity(self.batch_size.min(4096));
+        if let Some(m) = cur.rejected.take() {
+            items.push(Pulled::Malformed(m));
+            cur.offset += 1;
+        }
+        let mut finished = cur.rows.is_none();
+        while items.len() < self.batch_size {
+            let Some(rows) = cur.rows.as_mut() else { break };
+            match rows.next_row() {
+                Some(row) => {
+                    let item = self.item(&cur, &file, row);
+                    items.push(item);
+                    cur.offset += 1;
+                }
+                None => {
+                    finished = true;
+                    break;
+                }
+            }
+        }
+        if let (Some(rows), Some(st)) = (cur.rows.as_ref(), self.report.get_mut(cur.report)) {
+            let resumed = st.resumed_past;
+            *st = rows.stats().clone();
+            st.resumed_past = resumed;
+        }
+        if finished {
             self.state.files.insert(cur.path.clone(), cur.hash.clone());
-            self.current = None;
+        } else {
+            self.current = Some(cur);
         }
         Ok(Some(Batch {
             items,
             checkpoint: Some(self.checkpoint()),
         }))
+    }
+
+    fn input_report(&self) -> Option<serde_json::Value> {
+        serde_json::to_value(serde_json::json!({ "files": self.report })).ok()
     }
 }
 
@@ -305,6 +423,10 @@ mod tests {
             delimiter: ',',
             updated_column: None,
             batch_size: 2,
+            multiline: false,
+            max_record_lines: 100,
+            max_record_bytes: 1 << 20,
+            max_file_bytes: 1 << 30,
         }
     }
 

@@ -58,8 +58,19 @@ pub struct SourceReport {
     pub entity: EntityKind,
     #[serde(flatten)]
     pub counts: RunCounts,
+    /// What the connector read, in the source's own units (files with their encoding and
+    /// physical lines, pages, rows), to reconcile the counts with the source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<serde_json::Value>,
     pub error: Option<String>,
     pub seconds: f64,
+}
+
+/// What pulling one source did: its counts and what its connector read.
+#[derive(Debug, Clone, Default)]
+pub struct SourceRun {
+    pub counts: RunCounts,
+    pub input: Option<serde_json::Value>,
 }
 
 /// What resolving one entity kind did.
@@ -151,35 +162,75 @@ impl Hub {
         Ok(Self { config, store })
     }
 
-    /// Pulls one source into the store. Bad input is quarantined; a source-level failure stops
-    /// this source (its checkpoint stays at the last stored batch) and is returned.
-    pub async fn pull(&self, src: &SourceConfig, bar: &ProgressBar) -> Result<RunCounts> {
+    /// Pulls one source into the store. Bad input is quarantined; a source-level failure, or
+    /// a store error while writing a batch, stops this source (its checkpoint stays at the
+    /// last stored batch), is recorded in its status and returned.
+    pub async fn pull(&self, src: &SourceConfig, bar: &ProgressBar) -> (SourceRun, Option<Error>) {
+        let mut run = SourceRun::default();
+        let result = self.pull_into(src, bar, &mut run).await;
+        (run, result.err())
+    }
+
+    async fn pull_into(
+        &self,
+        src: &SourceConfig,
+        bar: &ProgressBar,
+        run: &mut SourceRun,
+    ) -> Result<()> {
         let mapping = Mapping::compile(&src.mapping, &self.config.code_tables())?;
         let checkpoint = self.store.checkpoint(&src.name).await?;
-        let mut counts = RunCounts::default();
         let entity = mapping.entity();
-        let fail = |counts: RunCounts, error: tombolo_core::SourceError| async move {
-            let msg = error.to_string();
-            self.store
-                .finish_run(&src.name, entity, counts, Some(&msg))
-                .await?;
-            Err(Error::Source {
-                source_name: src.name.clone(),
-                error,
-            })
+        let result = self
+            .pull_batches(
+                src,
+                &mapping,
+                checkpoint,
+                &mut run.counts,
+                &mut run.input,
+                bar,
+            )
+            .await;
+        let message = result.as_ref().err().map(|e| e.to_string());
+        if let Err(e) = self
+            .store
+            .finish_run(&src.name, entity, run.counts, message.as_deref())
+            .await
+        {
+            tracing::error!(source = %src.name, "could not record the end of the run: {e}");
+            if result.is_ok() {
+                return Err(e.into());
+            }
+        }
+        result
+    }
+
+    async fn pull_batches(
+        &self,
+        src: &SourceConfig,
+        mapping: &Mapping,
+        checkpoint: Option<serde_json::Value>,
+        counts: &mut RunCounts,
+        input: &mut Option<serde_json::Value>,
+        bar: &ProgressBar,
+    ) -> Result<()> {
+        let source_err = |error: tombolo_core::SourceError| Error::Source {
+            source_name: src.name.clone(),
+            error,
         };
-        let mut source = match src.connector.open(mapping.columns(), checkpoint).await {
-            Ok(s) => s,
-            Err(e) => return fail(counts, e).await,
-        };
+        let mut source = src
+            .connector
+            .open(mapping.columns(), checkpoint)
+            .await
+            .map_err(source_err)?;
         if let Some(n) = source.size_hint() {
             bar.set_length(n);
         }
         loop {
-            let batch = match source.next_batch().await {
-                Ok(Some(b)) => b,
-                Ok(None) => break,
-                Err(e) => return fail(counts, e).await,
+            let next = source.next_batch().await;
+            *input = source.input_report();
+            let batch = match next.map_err(source_err)? {
+                Some(b) => b,
+                None => break,
             };
             if let Some(n) = source.size_hint() {
                 bar.set_length(n);
@@ -209,6 +260,7 @@ impl Hub {
                 .store
                 .write_batch(
                     &src.name,
+                    mapping.entity(),
                     &accepted,
                     &quarantined,
                     batch.checkpoint.as_ref(),
@@ -220,10 +272,7 @@ impl Hub {
             counts.outcome.add(outcome);
             bar.inc(batch.items.len() as u64);
         }
-        self.store
-            .finish_run(&src.name, mapping.entity(), counts, None)
-            .await?;
-        Ok(counts)
+        Ok(())
     }
 
     /// Entity kinds the configured sources feed.
@@ -524,28 +573,17 @@ impl Hub {
                 }
                 None => ProgressBar::hidden(),
             };
-            let result = self.pull(src, &bar).await;
+            let (run, error) = self.pull(src, &bar).await;
             bar.finish();
-            let (counts, error) = match result {
-                Ok(c) => (c, None),
-                Err(e) => {
-                    tracing::error!(source = %src.name, error = %e, "source failed");
-                    let last = self
-                        .store
-                        .status()
-                        .await?
-                        .into_iter()
-                        .find(|s| s.source == src.name)
-                        .map(|s| s.last)
-                        .unwrap_or_default();
-                    (last, Some(e.to_string()))
-                }
-            };
+            if let Some(e) = &error {
+                tracing::error!(source = %src.name, error = %e, "source failed");
+            }
             reports.push(SourceReport {
                 source: src.name.clone(),
                 entity: src.mapping.entity,
-                counts,
-                error,
+                counts: run.counts,
+                input: run.input,
+                error: error.map(|e| e.to_string()),
                 seconds: t.elapsed().as_secs_f64(),
             });
         }

@@ -35,4 +35,11 @@ pub trait Source: Send {
     fn size_hint(&self) -> Option<u64> {
         None
     }
+
+    /// What the connector read this run, in the source's own units (physical lines and the
+    /// encoding of each file, sheet rows, pages, rows), so the run report can reconcile the
+    /// records counted with the source itself and not only with themselves.
+    fn input_report(&self) -> Option<serde_json::Value> {
+        None
+    }
 }

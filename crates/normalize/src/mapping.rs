@@ -191,6 +191,7 @@ impl Mapping {
     }
 
     /// Maps and validates one raw record. `Err(Error::Quarantine)` means the record is unusable.
+    /// Maps one raw record; `Err` sends it to quarantine with the reason.
     pub fn apply(&self, raw: &RawRecord) -> Result<NormalizedRecord> {
         let mut rec = NormalizedRecord {
             entity: self.entity,
@@ -203,6 +204,9 @@ impl Mapping {
         };
         if raw.key.trim().is_empty() {
             return Err(Error::Quarantine("record has an empty key".into()));
+        }
+        if let Some(reason) = unstorable(raw) {
+            return Err(Error::Quarantine(reason));
         }
         if let Some(d) = &self.deleted {
             let marked = raw
@@ -384,6 +388,18 @@ fn cross_check(rec: &mut NormalizedRecord) {
     }
 }
 
+/// A NUL character (U+0000) in the key or a value: no text column of PostgreSQL can hold it,
+/// and no legitimate value needs it, so the record is quarantined instead of failing its batch.
+fn unstorable(raw: &RawRecord) -> Option<String> {
+    if raw.key.contains('\0') {
+        return Some("the record key contains a NUL byte (U+0000)".into());
+    }
+    raw.fields
+        .iter()
+        .find(|(_, v)| v.as_deref().is_some_and(|v| v.contains('\0')))
+        .map(|(c, _)| format!("column {c:?} contains a NUL byte (U+0000)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,6 +428,17 @@ mod tests {
             r = r.with(k, Some(v));
         }
         r
+    }
+
+    #[test]
+    fn h6_nul_bytes_in_a_key_or_a_value_are_a_quarantine_reason() {
+        let mut r = raw(&[("xm", "Zh\0ou")]);
+        let e = hukou().apply(&r).unwrap_err().to_string();
+        assert!(e.contains("column \"xm\" contains a NUL"), "{e}");
+        r = raw(&[("xm", "Zhou")]);
+        r.key = "k\u{0}6".into();
+        let e = hukou().apply(&r).unwrap_err().to_string();
+        assert!(e.contains("record key contains a NUL"), "{e}");
     }
 
     #[test]

@@ -65,12 +65,25 @@ pub fn content_hash(r: &NormalizedRecord) -> Result<String> {
     Ok(sha256(&text))
 }
 
+/// Text as a store column can hold it: PostgreSQL refuses U+0000 in text, so a NUL (in the
+/// key, reason or excerpt of quarantined input) is written as the visible `\0`.
+fn storable(text: &str) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\\0")
+    } else {
+        text.to_owned()
+    }
+}
+
 impl Store {
     /// Stores one batch of a source in one transaction: accepted records (skipping unchanged
-    /// content), quarantine entries and, last, the checkpoint that follows the batch.
+    /// content), quarantine entries, the source's running totals and, last, the checkpoint
+    /// that follows the batch. So the totals never drift from the data: a batch is counted
+    /// exactly when it is stored, however the run ends.
     pub async fn write_batch(
         &self,
         source: &str,
+        entity: EntityKind,
         accepted: &[NormalizedRecord],
         quarantined: &[QuarantineEntry],
         checkpoint: Option<&serde_json::Value>,
@@ -170,14 +183,29 @@ impl Store {
                 "INSERT INTO quarantine (source, record_key, error_class, reason, excerpt, at) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(source)
-            .bind(&q.record_key)
+            .bind(storable(&q.record_key))
             .bind(q.class.as_str())
-            .bind(self.seal(column::QUARANTINE_REASON, q.reason.clone())?)
-            .bind(self.seal(column::QUARANTINE, q.excerpt.clone())?)
+            .bind(self.seal(column::QUARANTINE_REASON, storable(&q.reason))?)
+            .bind(self.seal(column::QUARANTINE, storable(&q.excerpt))?)
             .bind(&at)
             .execute(&mut *tx)
             .await?;
         }
+        let pulled = (accepted.len() + quarantined.len()) as i64;
+        sqlx::query(
+            "INSERT INTO source_status (source, entity, total_pulled, total_accepted, total_quarantined) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (source) DO UPDATE SET entity = excluded.entity, \
+               total_pulled = source_status.total_pulled + excluded.total_pulled, \
+               total_accepted = source_status.total_accepted + excluded.total_accepted, \
+               total_quarantined = source_status.total_quarantined + excluded.total_quarantined",
+        )
+        .bind(source)
+        .bind(entity.as_str())
+        .bind(pulled)
+        .bind(accepted.len() as i64)
+        .bind(quarantined.len() as i64)
+        .execute(&mut *tx)
+        .await?;
         if let Some(cp) = checkpoint {
             sqlx::query(
                 "INSERT INTO checkpoint (source, state, updated_at) VALUES ($1, $2, $3) \
@@ -320,6 +348,7 @@ mod tests {
             let o = store
                 .write_batch(
                     "s",
+                    EntityKind::Person,
                     &[rec("K1", "张三"), rec("K2", "李四")],
                     &[q],
                     Some(&cp),
@@ -339,6 +368,7 @@ mod tests {
             let o = store
                 .write_batch(
                     "s",
+                    EntityKind::Person,
                     &[rec("K1", "张三"), rec("K2", "李四四"), rec("K9", "王五")],
                     &[],
                     None,
@@ -367,6 +397,49 @@ mod tests {
             );
             let all_q = store.quarantine(Some("s"), true, 10).await.unwrap();
             assert_eq!(all_q.len(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn m11_totals_are_counted_with_each_stored_batch_and_h6_nul_is_storable() {
+        for (store, _dir) in stores().await {
+            let q = QuarantineEntry {
+                record_key: "k\u{0}6".into(),
+                class: ErrorClass::BadRecord,
+                reason: "the record key contains a NUL byte (U+0000)".into(),
+                excerpt: "Zh\u{0}ou".into(),
+            };
+            store
+                .write_batch("s", EntityKind::Person, &[rec("K1", "甲")], &[q], None)
+                .await
+                .unwrap();
+            // No finish_run: a run killed here has still counted the batch it stored.
+            let st = store.status().await.unwrap();
+            assert_eq!(
+                (
+                    st[0].total_pulled,
+                    st[0].total_accepted,
+                    st[0].total_quarantined
+                ),
+                (2, 1, 1)
+            );
+            let counts = crate::status::RunCounts {
+                pulled: 2,
+                accepted: 1,
+                quarantined: 1,
+                ..Default::default()
+            };
+            store
+                .finish_run("s", EntityKind::Person, counts, Some("boom\u{0}"))
+                .await
+                .unwrap();
+            let st = store.status().await.unwrap();
+            assert_eq!(st[0].total_pulled, 2, "the end of a run adds nothing again");
+            assert_eq!(st[0].last.pulled, 2);
+            assert_eq!(st[0].last_error.as_deref(), Some("boom\\0"));
+            let qs = store.quarantine(Some("s"), true, 10).await.unwrap();
+            assert_eq!(qs[0].record_key, "k\\06");
+            assert_eq!(qs[0].excerpt, "Zh\\0ou");
         }
     }
 }

@@ -71,7 +71,9 @@ type StatusRow = (
 );
 
 impl Store {
-    /// Records the end of a run of a source (successful or not).
+    /// Records the end of a run of a source (successful or not): the run's counts and its
+    /// error. The totals are not touched here: each batch adds itself to them when it is
+    /// stored ([`Store::write_batch`]).
     pub async fn finish_run(
         &self,
         source: &str,
@@ -80,15 +82,11 @@ impl Store {
         error: Option<&str>,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO source_status (source, entity, last_run_at, last_pulled, last_accepted, last_quarantined, last_new, last_changed, last_unchanged, last_deleted, \
-               total_pulled, total_accepted, total_quarantined, last_error) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $4, $5, $6, $10) \
+            "INSERT INTO source_status (source, entity, last_run_at, last_pulled, last_accepted, last_quarantined, last_new, last_changed, last_unchanged, last_deleted, last_error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $10) \
              ON CONFLICT (source) DO UPDATE SET entity = excluded.entity, last_run_at = excluded.last_run_at, \
                last_pulled = excluded.last_pulled, last_accepted = excluded.last_accepted, last_quarantined = excluded.last_quarantined, \
                last_new = excluded.last_new, last_changed = excluded.last_changed, last_unchanged = excluded.last_unchanged, last_deleted = excluded.last_deleted, \
-               total_pulled = source_status.total_pulled + excluded.last_pulled, \
-               total_accepted = source_status.total_accepted + excluded.last_accepted, \
-               total_quarantined = source_status.total_quarantined + excluded.last_quarantined, \
                last_error = excluded.last_error",
         )
         .bind(source)
@@ -100,7 +98,7 @@ impl Store {
         .bind(i(c.outcome.new))
         .bind(i(c.outcome.changed))
         .bind(i(c.outcome.unchanged))
-        .bind(error.map(str::to_owned))
+        .bind(error.map(|e| e.replace('\0', "\\0")))
         .bind(i(c.outcome.deleted))
         .execute(self.pool())
         .await?;

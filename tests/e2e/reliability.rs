@@ -1,0 +1,282 @@
+//! Regression tests for the findings of the reliability audit of 2026-12-01
+//! (`../shared/audits/reliability-2026-12-01.md`), each named after its finding, through the
+//! real binary and, where the finding lives there, the real PostgreSQL store.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::support::*;
+
+/// A scratch hub: a directory with input files and a config, and a store.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+    pub store: String,
+    pub env: BTreeMap<String, String>,
+}
+
+impl Scratch {
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = format!("sqlite:{}", dir.path().join("hub.db").display());
+        Self {
+            dir,
+            store,
+            env: BTreeMap::new(),
+        }
+    }
+
+    pub fn postgres(tag: &str) -> Self {
+        Self {
+            store: fresh_postgres(tag),
+            ..Self::sqlite()
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    /// Writes `tombolo.toml`.
+    pub fn config(&self, text: &str) -> PathBuf {
+        self.write("tombolo.toml", text)
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        tombolo(&self.path("tombolo.toml"), &self.store, &self.env, args)
+    }
+
+    /// `cmd` under a 3 GiB address-space limit and a 120 s timeout.
+    pub fn bounded(&self, args: &[&str]) -> Output {
+        let mut c = Command::new("timeout");
+        c.arg("120")
+            .arg("prlimit")
+            .arg("--as=3221225472")
+            .arg(env!("CARGO_BIN_EXE_tombolo"))
+            .arg("--config")
+            .arg(self.path("tombolo.toml"))
+            .arg("--store")
+            .arg(&self.store)
+            .args(args)
+            .envs(&self.env);
+        c.output().unwrap()
+    }
+
+    pub fn status(&self) -> Value {
+        json(self.cmd(&["--json", "status"]))
+    }
+
+    pub fn source_status(&self, name: &str) -> Value {
+        self.status()["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["source"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no status for {name}"))
+    }
+
+    pub fn quarantine(&self, source: &str) -> Vec<Value> {
+        json(self.cmd(&["--json", "quarantine", "list", "--source", source]))
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Golden person records as JSON lines.
+    pub fn goldens(&self) -> Vec<Value> {
+        ok(self.cmd(&["export", "golden", "--entity", "person"]))
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// The person-CSV source block of the audit's reproductions (`name`, `phone`, `birth`).
+pub fn person_csv(name: &str, file: &str) -> String {
+    csv_source(
+        name,
+        file,
+        "id",
+        "person",
+        "[sources.mapping.fields]\nname = { from = \"name\", required = true }\nphone = { from = \"phone\" }\nbirth_date = { from = \"birth\" }",
+    )
+    .replace("encoding = \"utf-8\"\n", "")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The corner workbook of R1: `id,name`, one good row, one cell at `XFD1048576`.
+fn corners_xlsx(path: &Path) {
+    let script = r#"
+import sys, zipfile
+NS='xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'; R='xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+P='http://schemas.openxmlformats.org/package/2006/'; O='http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+z=zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_DEFLATED)
+z.writestr('[Content_Types].xml',f'<Types xmlns="{P}content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>')
+z.writestr('_rels/.rels',f'<Relationships xmlns="{P}relationships"><Relationship Id="rId1" Type="{O}officeDocument" Target="xl/workbook.xml"/></Relationships>')
+z.writestr('xl/workbook.xml',f'<workbook {NS} {R}><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>')
+z.writestr('xl/_rels/workbook.xml.rels',f'<Relationships xmlns="{P}relationships"><Relationship Id="rId1" Type="{O}worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
+z.writestr('xl/worksheets/sheet1.xml',f'<worksheet {NS}><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>id</t></is></c><c r="B1" t="inlineStr"><is><t>name</t></is></c></row><row r="2"><c r="A2"><v>1</v></c><c r="B2" t="inlineStr"><is><t>张三</t></is></c></row><row r="1048576"><c r="XFD1048576"><v>2</v></c></row></sheetData></worksheet>')
+z.close()
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn h1_a_two_cell_xlsx_at_opposite_corners_is_read_and_the_run_goes_on() {
+    let s = Scratch::sqlite();
+    corners_xlsx(&s.path("corners.xlsx"));
+    s.write(
+        "after.csv",
+        "id,name,phone,birth\n9,王五,13800138009,1990-01-09\n",
+    );
+    s.config(&format!(
+        "[[sources]]\nname = \"grid\"\n[sources.connector]\nkind = \"excel\"\npath = \"corners.xlsx\"\nkey = \"id\"\n\
+         [sources.mapping]\nentity = \"person\"\n[sources.mapping.fields]\nname = {{ from = \"name\", required = true }}\n{}",
+        person_csv("after", "after.csv")
+    ));
+    let out = s.bounded(&["--json", "run", "--no-publish"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let grid = &report["sources"][0];
+    assert_eq!(
+        (grid["pulled"].as_u64(), grid["accepted"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(grid["input"]["files"][0]["lines"], 3, "{grid}");
+    assert_eq!(
+        report["sources"][1]["accepted"], 1,
+        "the source after it ran"
+    );
+    let q = s.quarantine("grid");
+    assert_eq!(q.len(), 1);
+    assert!(q[0]["reason"].as_str().unwrap().contains("empty key"));
+    assert_eq!(s.goldens().len(), 2);
+}
+
+#[test]
+fn h3_a_stray_quote_quarantines_its_line_and_the_lines_after_it_are_read() {
+    let s = Scratch::sqlite();
+    s.write(
+        "q.csv",
+        "id,name,phone,birth\n1,A,13800138001,1990-01-01\n2,B,13800138002,\"1990-01-02\n3,C,13800138003,1990-01-03\n4,D,13800138004,1990-01-04\n",
+    );
+    s.config(&person_csv("q", "q.csv"));
+    let report: Value = json(s.cmd(&["--json", "run", "--no-publish"]));
+    let src = &report["sources"][0];
+    assert_eq!(
+        (
+            src["pulled"].as_u64(),
+            src["accepted"].as_u64(),
+            src["quarantined"].as_u64()
+        ),
+        (Some(4), Some(3), Some(1)),
+        "{src}"
+    );
+    let file = &src["input"]["files"][0];
+    assert_eq!(file["lines"], 5);
+    assert_eq!(file["header_lines"], 1);
+    assert_eq!(file["item_lines"], 4);
+    let q = s.quarantine("q");
+    assert_eq!(q[0]["record_key"], "q.csv:3");
+    assert!(q[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("unterminated quote"));
+    assert_eq!(s.goldens().len(), 3);
+}
+
+#[test]
+fn h6_a_nul_byte_in_a_key_is_quarantined_on_a_postgres_store_and_the_batch_stored() {
+    let s = Scratch::postgres("e2e_h6");
+    s.write(
+        "n.csv",
+        b"id,name,phone,birth\n1,Good,13800138001,1990-01-01\nk\x002,Key,13800138002,1990-01-02\n3,Zh\x00ou,13800138003,1990-01-03\n",
+    );
+    s.config(&person_csv("n", "n.csv"));
+    for _ in 0..2 {
+        let report: Value = json(s.cmd(&["--json", "run", "--no-publish"]));
+        assert!(report["sources"][0]["error"].is_null(), "{report}");
+    }
+    let st = s.source_status("n");
+    assert_eq!(st["total_pulled"], 3);
+    assert_eq!(st["total_accepted"], 1);
+    assert_eq!(st["total_quarantined"], 2);
+    let q = s.quarantine("n");
+    assert_eq!(q.len(), 2);
+    assert!(q.iter().any(|e| e["record_key"] == "k\\02"), "{q:?}");
+    assert!(q
+        .iter()
+        .all(|e| e["reason"].as_str().unwrap().contains("NUL byte")));
+}
+
+#[test]
+fn h6_a_store_error_is_recorded_in_the_source_status() {
+    let s = Scratch::postgres("e2e_h6s");
+    s.write("a.csv", "id,name,phone,birth\n1,A,13800138001,1990-01-01\n");
+    s.config(&person_csv("a", "a.csv"));
+    ok(s.cmd(&["run", "--no-publish"]));
+    // The store refuses the next batch: a trigger stands in for any store-side failure.
+    psql_at(
+        &s.store,
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by test'; END $$; \
+         CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON source_record FOR EACH ROW EXECUTE FUNCTION refuse();",
+    );
+    s.write(
+        "a.csv",
+        "id,name,phone,birth\n1,A,13800138001,1990-01-01\n2,B,13800138002,1990-01-02\n",
+    );
+    let out = s.cmd(&["run", "--no-publish"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let st = s.source_status("a");
+    assert!(
+        st["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("refused by test"),
+        "{st}"
+    );
+    assert_eq!(st["total_pulled"], 1, "the refused batch is not counted");
+}
+
+#[test]
+fn h7_a_utf8_file_cut_inside_a_character_is_read_as_utf8() {
+    let s = Scratch::sqlite();
+    let mut b = "id,name,phone,birth\n1,张三,13800138001,1990-01-02\n2,李"
+        .as_bytes()
+        .to_vec();
+    b.pop();
+    s.write("t.csv", b);
+    s.config(&person_csv("t", "t.csv"));
+    let report: Value = json(s.cmd(&["--json", "run", "--no-publish"]));
+    let src = &report["sources"][0];
+    assert_eq!(src["input"]["files"][0]["encoding"], "utf-8", "{src}");
+    assert_eq!(
+        (src["accepted"].as_u64(), src["quarantined"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let g = s.goldens();
+    assert_eq!(g.len(), 1);
+    assert_eq!(g[0]["values"]["name"], "张三", "{}", g[0]);
+}
