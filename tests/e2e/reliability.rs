@@ -280,3 +280,63 @@ fn h7_a_utf8_file_cut_inside_a_character_is_read_as_utf8() {
     assert_eq!(g.len(), 1);
     assert_eq!(g[0]["values"]["name"], "张三", "{}", g[0]);
 }
+
+#[test]
+fn h5_a_lost_key_file_is_never_replaced_by_a_new_key() {
+    let s = Scratch::sqlite();
+    s.write(
+        "p.csv",
+        "id,name,phone,birth\n1,张三,13800138001,1990-01-01\n",
+    );
+    s.write(
+        "q.csv",
+        "id,name,phone,birth\n3,王五,13800138003,1992-03-03\n",
+    );
+    let sealed = "[store]\nencryption = { key_file = \"keys/hub.keyring\" }\n";
+    s.config(&format!("{sealed}{}", person_csv("people", "p.csv")));
+    ok(s.cmd(&["run", "--no-publish"]));
+    let keyfile = s.path("keys/hub.keyring");
+    let original = std::fs::read_to_string(&keyfile).unwrap();
+    std::fs::rename(&keyfile, s.path("hub.keyring.orig")).unwrap();
+
+    // The key file is gone: nothing is written, no key is made, the message says why.
+    s.config(&format!(
+        "{sealed}{}{}",
+        person_csv("people", "p.csv"),
+        person_csv("more", "q.csv")
+    ));
+    let out = s.cmd(&["run", "--no-publish"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("does not exist") && err.contains("sealed values"),
+        "{err}"
+    );
+    assert!(!keyfile.exists(), "no impostor key");
+    let out = s.cmd(&["keys", "init"]).output().unwrap();
+    assert!(!out.status.success(), "keys init refuses a sealed store");
+    assert!(!keyfile.exists());
+
+    // Another key in its place (the same file name, a key of another store): refused before
+    // anything is written.
+    let other = Scratch::sqlite();
+    other.write("p.csv", "id,name\n");
+    other.config(&format!("{sealed}{}", person_csv("people", "p.csv")));
+    ok(other.cmd(&["keys", "init"]));
+    std::fs::copy(other.path("keys/hub.keyring"), &keyfile).unwrap();
+    let out = s.cmd(&["run", "--no-publish"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("does not open the store's sealed values"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The right key back: the run goes on as if nothing happened.
+    std::fs::write(&keyfile, &original).unwrap();
+    ok(s.cmd(&["run", "--no-publish"]));
+    assert_eq!(s.goldens().len(), 2);
+    let keys = json(s.cmd(&["--json", "keys", "status"]));
+    let usage = keys["usage"]["source_record.data"].as_object().unwrap();
+    assert_eq!(usage.len(), 1, "one key sealed everything: {usage:?}");
+}

@@ -70,8 +70,10 @@ pub struct StoreConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EncryptionConfig {
-    /// A keyring file (relative to the config file). Created with a new random key when it
-    /// does not exist; `tombolo keys rotate` appends a key to it. Keep it apart from the
+    /// A keyring file (relative to the config file), readable by its owner only (mode 0600,
+    /// checked). Created with a new random key when it does not exist and the store holds no
+    /// sealed value, or by `tombolo keys init`; a missing file in front of a sealed store is an
+    /// error, never a new key. `tombolo keys rotate` appends a key to it. Keep it apart from the
     /// store's backups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_file: Option<PathBuf>,

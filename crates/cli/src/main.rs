@@ -209,6 +209,9 @@ enum Export {
 
 #[derive(Debug, Subcommand)]
 enum KeysCmd {
+    /// Creates the key file of `[store.encryption]` with a new key, for a store that holds no
+    /// sealed value yet (never over an existing file).
+    Init,
     /// The keyring's key ids and, per sealed column, how many values each key sealed.
     Status,
     /// Re-encrypts every sealed value under the current key. With a key file, first adds a new
@@ -720,6 +723,13 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    if let Command::Keys {
+        what: KeysCmd::Init,
+    } = &cli.command
+    {
+        keys_init(&config, cli.store.as_deref(), cli.json).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let interval = config.run.follow_interval_secs;
     let hub = Hub::open(config, cli.store.as_deref()).await?;
     let actor = tombolo_cli::audit::actor();
@@ -884,6 +894,41 @@ fn acls(config: &Config, output: Option<&PathBuf>, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// `tombolo keys init`: a key file for a store without sealed values.
+async fn keys_init(config: &Config, store_url: Option<&str>, json: bool) -> Result<()> {
+    let Some(path) = config
+        .store
+        .encryption
+        .as_ref()
+        .and_then(|e| e.key_file.as_ref())
+    else {
+        anyhow::bail!("keys init creates the key_file of [store.encryption]; none is configured");
+    };
+    let store = Hub::open_store(config, store_url).await?;
+    let sealed = store.sealed_samples().await?;
+    anyhow::ensure!(
+        sealed.is_empty(),
+        "the store already holds sealed values: restore its key file instead of making a new key"
+    );
+    let id = tombolo_cli::secrets::init_key_file(path)?;
+    store
+        .audit_admin(
+            &tombolo_cli::audit::actor(),
+            "keys init",
+            &serde_json::json!({ "key": id }).to_string(),
+        )
+        .await?;
+    if json {
+        println!("{}", serde_json::json!({ "key": id, "file": path }));
+    } else {
+        println!(
+            "created key {id} in {} (back it up apart from the store)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// `tombolo keys status|rotate`.
 async fn keys(hub: &Hub, what: KeysCmd, json: bool) -> Result<()> {
     let Some(encryption) = &hub.config.store.encryption else {
@@ -892,12 +937,13 @@ async fn keys(hub: &Hub, what: KeysCmd, json: bool) -> Result<()> {
     let mut out = serde_json::Map::new();
     let (store, usage) = match what {
         KeysCmd::Status => (hub.store.clone(), hub.store.key_usage().await?),
+        KeysCmd::Init => anyhow::bail!("keys init runs before the store is opened"),
         KeysCmd::Rotate { drop_old } => {
             if let Some(path) = &encryption.key_file {
                 let id = tombolo_cli::secrets::add_key(path)?;
                 eprintln!("added key {id} to {}", path.display());
             }
-            let ring = tombolo_cli::secrets::keyring(encryption)?;
+            let ring = tombolo_cli::secrets::keyring(encryption, false)?;
             let current = ring.current_id().to_owned();
             let store = hub.store.clone().with_keyring(ring);
             let report = store.reseal().await?;
@@ -917,7 +963,7 @@ async fn keys(hub: &Hub, what: KeysCmd, json: bool) -> Result<()> {
                     None => anyhow::bail!("--drop-old edits a key file; remove old keys from the environment yourself"),
                 }
                 // The keyring as it is now in the file.
-                store.with_keyring(tombolo_cli::secrets::keyring(encryption)?)
+                store.with_keyring(tombolo_cli::secrets::keyring(encryption, false)?)
             } else {
                 store
             };

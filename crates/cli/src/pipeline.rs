@@ -131,8 +131,8 @@ fn excerpt(r: &RawRecord) -> String {
 }
 
 impl Hub {
-    /// Opens the store named by the config (or by `store_url`).
-    pub async fn open(config: Config, store_url: Option<&str>) -> Result<Self> {
+    /// Opens the store named by the config (or by `store_url`) without its keyring.
+    pub async fn open_store(config: &Config, store_url: Option<&str>) -> Result<Store> {
         let url = store_url
             .map(str::to_owned)
             .unwrap_or_else(|| config.store.url.clone());
@@ -147,14 +147,26 @@ impl Hub {
                 .filter(|d| !d.as_os_str().is_empty())
             {
                 std::fs::create_dir_all(dir).map_err(|e| Error::Config {
-                    path: url.clone(),
+                    path: dir.display().to_string(),
                     message: e.to_string(),
                 })?;
             }
         }
-        let mut store = Store::open(&url).await?;
+        Ok(Store::open(&url).await?)
+    }
+
+    /// Opens the store named by the config (or by `store_url`), with its keyring.
+    pub async fn open(config: Config, store_url: Option<&str>) -> Result<Self> {
+        let mut store = Self::open_store(&config, store_url).await?;
         match &config.store.encryption {
-            Some(e) => store = store.with_keyring(crate::secrets::keyring(e)?),
+            Some(e) => {
+                // A key is made only for a store without sealed values, and the keyring must
+                // open what is sealed before anything is written with it.
+                let samples = store.sealed_samples().await?;
+                let ring = crate::secrets::keyring(e, samples.is_empty())?;
+                crate::secrets::check_against(&ring, &samples, e)?;
+                store = store.with_keyring(ring);
+            }
             None => tracing::warn!(
                 "the store is not encrypted at rest: configure [store.encryption] (docs/privacy.md)"
             ),

@@ -70,8 +70,42 @@ fn write_keyring(path: &Path, text: &str) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| key_error(path, e))
 }
 
-/// The keyring text of `[store.encryption]`; a missing key file is created with a new key.
-fn keyring_text(e: &EncryptionConfig) -> Result<String> {
+/// Refuses a key file that others than its owner can read (as ssh does for private keys).
+fn check_mode(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| key_error(path, e))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(key_error(
+                path,
+                format!(
+                    "the key file is readable or writable by others (mode {:o}): chmod 600 it",
+                    mode & 0o777
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Creates a key file with one new key; refuses when it exists. Returns the key's id.
+pub fn init_key_file(path: &Path) -> Result<String> {
+    if path.exists() {
+        return Err(key_error(path, "the key file exists already"));
+    }
+    let (line, id) = Keyring::new_key();
+    write_keyring(path, &keyring_file(&line))?;
+    Ok(id)
+}
+
+/// The keyring text of `[store.encryption]`. A missing key file is created with a new key only
+/// when `may_create` (the store holds no sealed value): otherwise the file was lost, moved or
+/// not mounted, and a new key would seal new rows that the real key cannot open.
+fn keyring_text(e: &EncryptionConfig, may_create: bool) -> Result<String> {
     if let Some(var) = &e.key_env {
         let text = std::env::var(var).map_err(|_| Error::Config {
             path: format!("${var}"),
@@ -86,40 +120,70 @@ fn keyring_text(e: &EncryptionConfig) -> Result<String> {
         });
     };
     if !path.exists() {
-        tracing::warn!(file = %path.display(), "created a new store keyring: back it up apart from the store");
-        write_keyring(path, &keyring_file(&Keyring::new_key_line("k1")))?;
+        if !may_create {
+            return Err(key_error(
+                path,
+                "the key file does not exist, but the store holds sealed values: restore the \
+                 key file (or point key_file at it); a new key is made only for a store without \
+                 sealed values, or by `tombolo keys init`",
+            ));
+        }
+        let id = init_key_file(path)?;
+        tracing::warn!(file = %path.display(), key = %id, "created a new store keyring: back it up apart from the store");
     }
+    check_mode(path)?;
     std::fs::read_to_string(path).map_err(|e| key_error(path, e))
 }
 
-/// The store's keyring as configured.
-pub fn keyring(e: &EncryptionConfig) -> Result<Keyring> {
-    let where_ = e
-        .key_file
+/// The store's keyring as configured; `may_create`: see [`keyring_text`].
+pub fn keyring(e: &EncryptionConfig, may_create: bool) -> Result<Keyring> {
+    Keyring::parse(&keyring_text(e, may_create)?).map_err(|err| Error::Config {
+        path: where_(e),
+        message: err.to_string(),
+    })
+}
+
+/// Where the keyring comes from, for messages.
+pub fn where_(e: &EncryptionConfig) -> String {
+    e.key_file
         .as_ref()
         .map(|p| p.display().to_string())
         .or_else(|| e.key_env.as_ref().map(|v| format!("${v}")))
-        .unwrap_or_default();
-    Keyring::parse(&keyring_text(e)?).map_err(|err| Error::Config {
-        path: where_,
-        message: err.to_string(),
-    })
+        .unwrap_or_default()
+}
+
+/// Checks a keyring against the store before anything is written with it: it must open one
+/// sealed value of every sealed column (`samples`, from `Store::sealed_samples`).
+pub fn check_against(
+    ring: &Keyring,
+    samples: &[(&'static str, String)],
+    e: &EncryptionConfig,
+) -> Result<()> {
+    for (column, value) in samples {
+        if let Err(err) = ring.open(column, value) {
+            return Err(Error::Config {
+                path: where_(e),
+                message: format!(
+                    "this keyring does not open the store's sealed values ({err}): the key is \
+                     wrong, replaced or from another store; restore the right key file"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Appends a new random key to a keyring file (it seals from now on); returns its id.
 pub fn add_key(path: &Path) -> Result<String> {
     let text = std::fs::read_to_string(path).map_err(|e| key_error(path, e))?;
     let ring = Keyring::parse(&text).map_err(|e| key_error(path, e))?;
-    let ids = ring.ids();
-    let id = (ids.len() + 1..)
-        .map(|n| format!("k{n}"))
-        .find(|id| !ids.contains(&id.as_str()))
-        .unwrap_or_else(|| "k".into());
+    drop(ring);
+    let (line, id) = Keyring::new_key();
     let mut text = text;
     if !text.ends_with('\n') {
         text.push('\n');
     }
-    text.push_str(&Keyring::new_key_line(&id));
+    text.push_str(&line);
     text.push('\n');
     write_keyring(path, &text)?;
     Ok(id)
@@ -154,18 +218,38 @@ mod tests {
             key_file: Some(path.clone()),
             key_env: None,
         };
-        assert_eq!(keyring(&e).unwrap().ids(), ["k1"]);
+        assert!(keyring(&e, false)
+            .unwrap_err()
+            .to_string()
+            .contains("holds sealed values"));
+        assert!(
+            !path.exists(),
+            "no key is made for a store with sealed values"
+        );
+        let first = keyring(&e, true).unwrap().current_id().to_owned();
+        assert!(first.starts_with("k-"));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(keyring(&e, false)
+                .unwrap_err()
+                .to_string()
+                .contains("chmod 600"));
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
-        assert_eq!(add_key(&path).unwrap(), "k2");
-        let ring = keyring(&e).unwrap();
-        assert_eq!((ring.ids(), ring.current_id()), (vec!["k1", "k2"], "k2"));
+        assert!(init_key_file(&path).is_err(), "init never overwrites");
+        let second = add_key(&path).unwrap();
+        assert_ne!(first, second);
+        let ring = keyring(&e, false).unwrap();
+        assert_eq!(
+            (ring.ids(), ring.current_id()),
+            (vec![first.as_str(), second.as_str()], second.as_str())
+        );
         drop_old_keys(&path).unwrap();
-        assert_eq!(keyring(&e).unwrap().ids(), ["k2"]);
+        assert_eq!(keyring(&e, false).unwrap().ids(), [second.as_str()]);
         std::env::set_var(
             "TOMBOLO_TEST_KEYRING",
             format!(
@@ -178,7 +262,7 @@ mod tests {
             key_file: None,
             key_env: Some("TOMBOLO_TEST_KEYRING".into()),
         };
-        assert_eq!(keyring(&env).unwrap().current_id(), "b");
+        assert_eq!(keyring(&env, false).unwrap().current_id(), "b");
     }
 
     #[test]

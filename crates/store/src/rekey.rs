@@ -139,6 +139,26 @@ impl Store {
         Ok(out)
     }
 
+    /// One sealed value of each sealed column that holds any: what a keyring must open before
+    /// the hub writes anything with it (an empty list: the store holds no sealed value).
+    pub async fn sealed_samples(&self) -> Result<Vec<(&'static str, String)>> {
+        let mut out = Vec::new();
+        for s in &SEALED {
+            let row: Option<(String,)> = sqlx::query_as(&format!(
+                "SELECT {0} FROM {1} WHERE {0} LIKE '{2}%' LIMIT 1",
+                s.name,
+                s.table,
+                seal::PREFIX
+            ))
+            .fetch_optional(self.pool())
+            .await?;
+            if let Some((v,)) = row {
+                out.push((s.column, v));
+            }
+        }
+        Ok(out)
+    }
+
     /// Per sealed column, the number of values under each key id (`plaintext` for values not
     /// sealed).
     pub async fn key_usage(&self) -> Result<BTreeMap<&'static str, BTreeMap<String, u64>>> {

@@ -20,7 +20,7 @@ use base64::Engine;
 
 use crate::{Error, Result};
 
-const PREFIX: &str = "tmb1:";
+pub const PREFIX: &str = "tmb1:";
 
 /// The sealed columns, as `table.column`.
 pub mod column {
@@ -80,6 +80,12 @@ impl Keyring {
                 .ok()
                 .filter(|b| b.len() == 32)
                 .ok_or_else(|| bad_key(format!("{}: a key is 64 hex digits", at())))?;
+            if is_fingerprint_id(id) && fingerprint_id(&bytes) != id {
+                return Err(bad_key(format!(
+                    "{}: key id {id} is the fingerprint of another key (the line was altered)",
+                    at()
+                )));
+            }
             if keys.iter().any(|(k, _)| k == id) {
                 return Err(bad_key(format!("{}: key id {id} appears twice", at())));
             }
@@ -92,10 +98,20 @@ impl Keyring {
         Ok(Self { keys })
     }
 
-    /// A keyring line with a new random key.
+    /// A keyring line with a new random key under the given id (tests; the hub names its keys
+    /// with [`Keyring::new_key`]).
     pub fn new_key_line(id: &str) -> String {
         let key = Aes256Gcm::generate_key(OsRng);
         format!("{id} {}", hex::encode(key.as_slice()))
+    }
+
+    /// A keyring line with a new random key named by its fingerprint ([`fingerprint_id`]), and
+    /// that id: two different keys never share an id, so a value is never tried, and never
+    /// sealed, under a key that merely has the right name.
+    pub fn new_key() -> (String, String) {
+        let key = Aes256Gcm::generate_key(OsRng);
+        let id = fingerprint_id(key.as_slice());
+        (format!("{id} {}", hex::encode(key.as_slice())), id)
     }
 
     /// Key ids, oldest first; the last seals.
@@ -167,6 +183,24 @@ impl Keyring {
     }
 }
 
+/// The id of a key: `k-` and the first 12 hex digits of SHA-256 over a domain label and the key.
+pub fn fingerprint_id(key: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"tombolo store key id\0")
+        .chain_update(key)
+        .finalize();
+    format!("k-{}", &hex::encode(digest)[..12])
+}
+
+fn is_fingerprint_id(id: &str) -> bool {
+    id.len() == 14
+        && id.starts_with("k-")
+        && id[2..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// `(key id, base64 body)` of a sealed value; `None` for plaintext.
 pub fn split(value: &str) -> Option<(&str, &str)> {
     value.strip_prefix(PREFIX)?.split_once(':')
@@ -227,6 +261,15 @@ mod tests {
             let e = Keyring::parse(text).unwrap_err().to_string();
             assert!(e.contains(want), "{text}: {e}");
         }
+        let (line, id) = Keyring::new_key();
+        assert!(is_fingerprint_id(&id));
+        assert_eq!(Keyring::parse(&line).unwrap().current_id(), id);
+        let other = Keyring::new_key().0;
+        let forged = format!("{id} {}", other.split_once(' ').unwrap().1);
+        assert!(Keyring::parse(&forged)
+            .unwrap_err()
+            .to_string()
+            .contains("fingerprint of another key"));
         let line = Keyring::new_key_line("k1");
         let e = Keyring::parse(&format!("{line}\n{line}"))
             .unwrap_err()
