@@ -68,13 +68,16 @@ fn grant_changes_are_versioned_and_audited_once() {
     assert_eq!(g[0]["actor"], "e2e-operator");
 
     // The same configuration again: no new version.
-    ok(tombolo(&cfg, &store, &env, &["status"]));
+    ok(tombolo(&cfg, &store, &env, &["run", "--no-publish"]));
     assert_eq!(grants(&cfg).as_array().unwrap().len(), 1);
 
-    // A changed grant: exactly one new entry, naming the versions.
+    // A changed grant: exactly one new entry, naming the versions. Commands that only read
+    // record no grant (audit M9).
     let cfg = config(dir, "mask");
     ok(tombolo(&cfg, &store, &env, &["status"]));
-    ok(tombolo(&cfg, &store, &env, &["status"]));
+    assert_eq!(grants(&cfg).as_array().unwrap().len(), 1);
+    ok(tombolo(&cfg, &store, &env, &["run", "--no-publish"]));
+    ok(tombolo(&cfg, &store, &env, &["run", "--no-publish"]));
     let g = grants(&cfg);
     assert_eq!(g.as_array().unwrap().len(), 2, "{g}");
     assert_eq!(g[0]["action"], "grant changed");
@@ -104,7 +107,7 @@ fn grant_changes_are_versioned_and_audited_once() {
         .iter()
         .map(|r| r["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["run"], "{admin}");
+    assert_eq!(actions, ["run", "run", "run", "run"], "{admin}");
     ok(tombolo(&cfg, &store, &env, &["resolve", "--full"]));
     let admin = json(tombolo(
         &cfg,

@@ -7,10 +7,13 @@ mod support;
 
 mod at_rest;
 mod audit;
+mod concurrency;
 mod crash;
 mod departments;
+mod http_sources;
 mod islands;
 mod malformed;
 mod registry;
 mod reliability;
 mod resolution;
+mod sql_sources;

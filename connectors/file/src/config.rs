@@ -80,6 +80,10 @@ pub struct CsvConfig {
     /// A larger file is quarantined whole instead of read (default 10 GiB).
     #[serde(default = "default_max_file_bytes")]
     pub max_file_bytes: u64,
+    /// The export (the file, or all files of the directory together) lists every current
+    /// row: records no longer in it were deleted at the source and are withdrawn.
+    #[serde(default)]
+    pub snapshot: bool,
 }
 
 /// `kind = "excel"`: a sheet of an `.xlsx`/`.xls`/`.ods` workbook, or a directory of them.
@@ -109,4 +113,8 @@ pub struct ExcelConfig {
     /// The longest cell or row in bytes; a longer row is quarantined (default 4 MiB).
     #[serde(default = "default_max_record_bytes")]
     pub max_record_bytes: usize,
+    /// The workbook (or all workbooks of the directory) lists every current row: records no
+    /// longer in it are withdrawn.
+    #[serde(default)]
+    pub snapshot: bool,
 }

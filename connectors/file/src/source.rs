@@ -74,6 +74,19 @@ pub struct FileSource {
     state: Checkpoint,
     current: Option<Current>,
     report: Vec<FileStats>,
+    snapshot: Option<Snapshot>,
+}
+
+/// What a snapshot export lists this run (`snapshot = true`).
+#[derive(Debug, Default)]
+struct Snapshot {
+    keys: std::collections::HashSet<String>,
+    /// Every row of every file was read with its key (no row unreadable, no file rejected).
+    complete: bool,
+    /// A file changed or went away this run: only then can a record have been deleted.
+    changed: bool,
+    /// Files read before and unchanged: their keys are read at the end, when needed.
+    unchanged: Vec<PathBuf>,
 }
 
 fn list(path: &Path, extensions: &[&str]) -> SourceResult<Vec<PathBuf>> {
@@ -133,6 +146,7 @@ impl FileSource {
             columns,
             config.batch_size,
             checkpoint,
+            config.snapshot,
         )
     }
 
@@ -160,9 +174,11 @@ impl FileSource {
             columns,
             config.batch_size,
             checkpoint,
+            config.snapshot,
         )
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn new(
         format: Format,
         files: Vec<PathBuf>,
@@ -171,12 +187,23 @@ impl FileSource {
         columns: Vec<String>,
         batch_size: usize,
         checkpoint: Option<serde_json::Value>,
+        snapshot: bool,
     ) -> SourceResult<Self> {
-        let state: Checkpoint = match checkpoint {
+        let mut state: Checkpoint = match checkpoint {
             Some(v) => serde_json::from_value(v)
                 .map_err(|e| SourceError::Fatal(format!("unreadable file checkpoint: {e}")))?,
             None => Checkpoint::default(),
         };
+        // Files read before that are gone: their rows are no longer in the export.
+        let listed: std::collections::HashSet<String> =
+            files.iter().map(|p| p.display().to_string()).collect();
+        let before = state.files.len();
+        state.files.retain(|f, _| listed.contains(f));
+        let snapshot = snapshot.then(|| Snapshot {
+            complete: true,
+            changed: state.files.len() != before,
+            ..Snapshot::default()
+        });
         Ok(Self {
             format,
             key: key.to_owned(),
@@ -187,6 +214,7 @@ impl FileSource {
             state,
             current: None,
             report: Vec::new(),
+            snapshot,
         })
     }
 
@@ -252,7 +280,13 @@ impl FileSource {
                 .map_err(|e| SourceError::Transient(format!("{}: {e}", path.display())))?;
             let name = path.display().to_string();
             if self.state.files.get(&name) == Some(&sv.sha256) {
+                if let Some(snap) = self.snapshot.as_mut() {
+                    snap.unchanged.push(path);
+                }
                 continue;
+            }
+            if let Some(snap) = self.snapshot.as_mut() {
+                snap.changed = true;
             }
             let resume = self
                 .state
@@ -282,9 +316,10 @@ impl FileSource {
                     self.bind(&name, &mut current, rows.headers())?;
                     let mut rows = rows;
                     for _ in 0..resume {
-                        if rows.next_row().is_none() {
-                            break;
-                        }
+                        let Some(row) = rows.next_row() else { break };
+                        // Already stored; still part of what the snapshot lists.
+                        let item = self.item(&current, "", row);
+                        self.note(&item);
                     }
                     let mut st = rows.stats().clone();
                     st.resumed_past = resume as u64;
@@ -292,6 +327,9 @@ impl FileSource {
                     current.rows = Some(rows);
                 }
                 Err(reason) => {
+                    if let Some(snap) = self.snapshot.as_mut() {
+                        snap.complete = false;
+                    }
                     self.report.push(FileStats {
                         rejected: Some(reason.clone()),
                         items: 1,
@@ -325,6 +363,65 @@ impl FileSource {
             cur.cols.push((c.clone(), i));
         }
         cur.updated_idx = self.updated.as_deref().and_then(index);
+        Ok(())
+    }
+
+    /// Counts an item into the snapshot's listing.
+    fn note(&mut self, item: &Pulled) {
+        if let Some(snap) = self.snapshot.as_mut() {
+            match item {
+                Pulled::Record(r) => {
+                    snap.keys.insert(r.key.clone());
+                }
+                Pulled::Malformed(_) => snap.complete = false,
+            }
+        }
+    }
+
+    /// Reads the keys of an unchanged file of the snapshot.
+    fn list_unchanged(&mut self, path: &Path) -> SourceResult<()> {
+        let sv = survey(
+            path,
+            matches!(
+                self.format,
+                Format::Csv {
+                    encoding: Encoding::Auto,
+                    ..
+                }
+            ),
+        )
+        .map_err(|e| SourceError::Transient(format!("{}: {e}", path.display())))?;
+        let name = path.display().to_string();
+        let stats = FileStats {
+            path: name.clone(),
+            bytes: sv.bytes,
+            ..FileStats::default()
+        };
+        let mut cur = Current {
+            path: name.clone(),
+            hash: sv.sha256.clone(),
+            rows: None,
+            key_idx: 0,
+            cols: Vec::new(),
+            updated_idx: None,
+            rejected: None,
+            offset: 0,
+            report: usize::MAX,
+        };
+        match self.rows(path, stats, &sv) {
+            Ok(mut rows) => {
+                self.bind(&name, &mut cur, rows.headers())?;
+                while let Some(row) = rows.next_row() {
+                    let item = self.item(&cur, "", row);
+                    self.note(&item);
+                }
+            }
+            Err(_) => {
+                if let Some(snap) = self.snapshot.as_mut() {
+                    snap.complete = false;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -372,7 +469,9 @@ impl Source for FileSource {
             .unwrap_or_default();
         let mut items = Vec::with_capacity(self.batch_size.min(4096));
         if let Some(m) = cur.rejected.take() {
-            items.push(Pulled::Malformed(m));
+            let item = Pulled::Malformed(m);
+            self.note(&item);
+            items.push(item);
             cur.offset += 1;
         }
         let mut finished = cur.rows.is_none();
@@ -381,6 +480,7 @@ impl Source for FileSource {
             match rows.next_row() {
                 Some(row) => {
                     let item = self.item(&cur, &file, row);
+                    self.note(&item);
                     items.push(item);
                     cur.offset += 1;
                 }
@@ -409,6 +509,31 @@ impl Source for FileSource {
     fn input_report(&self) -> Option<serde_json::Value> {
         serde_json::to_value(serde_json::json!({ "files": self.report })).ok()
     }
+
+    async fn listing(&mut self) -> SourceResult<Option<Vec<String>>> {
+        match &self.snapshot {
+            Some(snap) if snap.changed => {}
+            _ => return Ok(None),
+        }
+        let unchanged = self
+            .snapshot
+            .as_mut()
+            .map(|s| std::mem::take(&mut s.unchanged))
+            .unwrap_or_default();
+        for path in unchanged {
+            self.list_unchanged(&path)?;
+        }
+        Ok(self.snapshot.take().and_then(|s| {
+            if s.complete {
+                Some(s.keys.into_iter().collect())
+            } else {
+                tracing::warn!(
+                    "snapshot not complete (unreadable rows or files): no record is withdrawn this run"
+                );
+                None
+            }
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -427,6 +552,7 @@ mod tests {
             max_record_lines: 100,
             max_record_bytes: 1 << 20,
             max_file_bytes: 1 << 30,
+            snapshot: false,
         }
     }
 

@@ -48,6 +48,14 @@ fn default_backoff() -> u64 {
     500
 }
 
+fn default_max_pages() -> u64 {
+    100_000
+}
+
+fn default_max_body() -> u64 {
+    64 << 20
+}
+
 /// `kind = "http"`: a paged JSON API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,4 +87,17 @@ pub struct HttpConfig {
     /// At most this many requests per second.
     #[serde(default)]
     pub rate_limit_per_sec: Option<f64>,
+    /// The most pages one run reads; an API that never stops paging (one that ignores `page`,
+    /// or repeats a cursor, is caught sooner) fails the source instead of looping. Default
+    /// 100,000.
+    #[serde(default = "default_max_pages")]
+    pub max_pages: u64,
+    /// The largest answer read, in bytes; a larger one is quarantined as a page without being
+    /// held in memory. Default 64 MiB.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: u64,
+    /// Every run reads the whole listing (`{since}` stays empty) and the records it no longer
+    /// lists were deleted at the source and are withdrawn. Default false.
+    #[serde(default)]
+    pub full_listing: bool,
 }

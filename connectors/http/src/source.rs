@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::Digest;
 use tombolo_core::{Batch, Malformed, Pulled, RawRecord, Source, SourceError, SourceResult};
 
 use crate::template::fill;
@@ -26,6 +27,10 @@ struct Checkpoint {
     /// Largest `updated_field` value seen by the run under way.
     #[serde(default)]
     max_seen: Option<String>,
+    /// A page of the run under way could not be read: `{since}` is not advanced at its end,
+    /// so the next run asks for those records again.
+    #[serde(default)]
+    failed_pages: u64,
 }
 
 /// A connector over a paged JSON API.
@@ -38,30 +43,85 @@ pub struct HttpSource {
     done: bool,
     last_request: Option<Instant>,
     total: Option<u64>,
+    /// Pages fetched this run, and the digests of their bodies and cursors (an API that
+    /// ignores `page` or repeats a cursor is stopped, not followed forever).
+    pages: u64,
+    seen_pages: std::collections::HashSet<[u8; 32]>,
+    seen_cursors: std::collections::HashSet<String>,
+    /// The error that ends this run, returned once the batch saving the checkpoint is out.
+    failed: Option<SourceError>,
+    /// Pages in a row that could not be read; at [`MAX_FAILED_IN_A_ROW`] the run stops.
+    failed_in_a_row: u32,
+    /// With `full_listing`: the keys this run listed, and whether the listing is whole (the
+    /// run started at the first page and every page and record was read).
+    listed: Option<(std::collections::HashSet<String>, bool)>,
 }
 
+/// Unreadable pages in a row that end a run: an API that answers nothing usable (HTML error
+/// pages, bodies over the cap) is not read page after page up to `max_pages`.
+const MAX_FAILED_IN_A_ROW: u32 = 5;
+
 enum Fetched {
-    Json(Value),
+    Json(Value, [u8; 32]),
     NotJson(String, String),
     End,
+}
+
+/// An error with its causes, `: `-separated.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+/// `a` is later than `b`: as timestamps when both parse as one, as text otherwise (so
+/// `2024-01-03T00:00:00Z` and `2024-01-02 23:00:00+08:00` compare by time).
+fn later(a: &str, b: &str) -> bool {
+    match (instant(a), instant(b)) {
+        (Some(x), Some(y)) => x > y,
+        _ => a > b,
+    }
+}
+
+fn instant(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+    let s = s.trim();
+    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        return Some(d.with_timezone(&Utc));
+    }
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+    ] {
+        if let Ok(d) = DateTime::parse_from_str(s, f) {
+            return Some(d.with_timezone(&Utc));
+        }
+        if let Ok(d) = NaiveDateTime::parse_from_str(s, f) {
+            return Some(d.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+}
+
+/// The same origin (scheme, host, port): where a request's credentials may follow a redirect.
+fn same_origin(a: &reqwest::Url, b: &reqwest::Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
 }
 
 fn env(name: &str) -> SourceResult<String> {
     std::env::var(name)
         .map_err(|_| SourceError::Fatal(format!("environment variable {name} is not set")))
-}
-
-fn expand(s: &str) -> SourceResult<String> {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find("${") {
-        out.push_str(&rest[..i]);
-        let Some(j) = rest[i..].find('}') else { break };
-        out.push_str(&env(&rest[i + 2..i + j])?);
-        rest = &rest[i + j + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
 /// A field of a record: a top-level name, or a JSON pointer starting with `/`.
@@ -102,14 +162,32 @@ impl HttpSource {
         for (k, v) in &config.auth.headers {
             let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
                 .map_err(|e| SourceError::Fatal(format!("header {k}: {e}")))?;
-            let value = expand(v)?
+            let value = v
                 .parse()
                 .map_err(|_| SourceError::Fatal(format!("header {k}: invalid value")))?;
             headers.insert(name, value);
         }
+        // Credentials never leave the origin: a redirect is followed only within it (no https →
+        // http either), and no Referer carries the URL (and a token in it) anywhere.
+        let redirects = reqwest::redirect::Policy::custom(|attempt| {
+            let stays = attempt
+                .previous()
+                .first()
+                .is_some_and(|first| same_origin(first, attempt.url()));
+            if attempt.previous().len() >= 10 {
+                attempt.error("too many redirects")
+            } else if stays {
+                attempt.follow()
+            } else {
+                let to = tombolo_core::redact::url(attempt.url().as_str());
+                attempt.error(format!("redirect to another origin ({to}) refused"))
+            }
+        });
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(config.timeout_secs.max(1)))
             .default_headers(headers)
+            .redirect(redirects)
+            .referer(false)
             .build()
             .map_err(|e| SourceError::Fatal(format!("http client: {e}")))?;
         let cp: Checkpoint = match checkpoint {
@@ -117,6 +195,11 @@ impl HttpSource {
                 .map_err(|e| SourceError::Fatal(format!("unreadable http checkpoint: {e}")))?,
             None => Checkpoint::default(),
         };
+        // A listing is whole only from the first page on (not a run resumed mid-way).
+        let fresh = cp.page.is_none() && cp.cursor.is_none();
+        let listed = config
+            .full_listing
+            .then(|| (std::collections::HashSet::new(), fresh));
         Ok(Self {
             config: config.clone(),
             client,
@@ -125,6 +208,12 @@ impl HttpSource {
             done: false,
             last_request: None,
             total: None,
+            pages: 0,
+            seen_pages: Default::default(),
+            seen_cursors: Default::default(),
+            failed: None,
+            failed_in_a_row: 0,
+            listed,
         })
     }
 
@@ -144,7 +233,12 @@ impl HttpSource {
             vars.insert("offset", ((page - start.min(page)) * size).to_string());
         }
         vars.insert("cursor", self.cp.cursor.clone().unwrap_or_default());
-        vars.insert("since", self.cp.since.clone().unwrap_or_default());
+        let since = if self.config.full_listing {
+            String::new()
+        } else {
+            self.cp.since.clone().unwrap_or_default()
+        };
+        vars.insert("since", since);
         fill(&self.config.url, &vars)
     }
 
@@ -161,8 +255,31 @@ impl HttpSource {
         self.last_request = Some(Instant::now());
     }
 
+    /// Reads a body of at most `max_body_bytes`, never holding more; `Err` names the size.
+    async fn body(&self, mut resp: reqwest::Response) -> SourceResult<Result<Vec<u8>, String>> {
+        let cap = self.config.max_body_bytes;
+        let too_big =
+            |n: u64| format!("answer of {n} bytes or more is over max_body_bytes ({cap})");
+        if let Some(n) = resp.content_length().filter(|n| *n > cap) {
+            return Ok(Err(too_big(n)));
+        }
+        let mut body = Vec::new();
+        loop {
+            let chunk = resp.chunk().await.map_err(|e| {
+                SourceError::Transient(tombolo_core::redact::urls_in(&e.to_string()))
+            })?;
+            let Some(chunk) = chunk else { break };
+            if (body.len() + chunk.len()) as u64 > cap {
+                return Ok(Err(too_big((body.len() + chunk.len()) as u64)));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Ok(body))
+    }
+
     /// One GET with retries on transient failures.
     async fn fetch(&mut self, url: &str, first_page: bool) -> SourceResult<Fetched> {
+        let shown = tombolo_core::redact::url(url);
         let mut attempt = 0;
         loop {
             self.throttle().await;
@@ -171,12 +288,13 @@ impl HttpSource {
                 Ok(resp) => {
                     let status = resp.status();
                     if status.is_success() {
-                        let body = resp
-                            .bytes()
-                            .await
-                            .map_err(|e| SourceError::Transient(format!("{url}: {e}")))?;
+                        let body = match self.body(resp).await? {
+                            Ok(b) => b,
+                            Err(reason) => return Ok(Fetched::NotJson(reason, String::new())),
+                        };
+                        let digest: [u8; 32] = sha2::Sha256::digest(&body).into();
                         return Ok(match serde_json::from_slice::<Value>(&body) {
-                            Ok(v) => Fetched::Json(v),
+                            Ok(v) => Fetched::Json(v, digest),
                             Err(e) => Fetched::NotJson(
                                 format!("not JSON: {e}"),
                                 String::from_utf8_lossy(&body[..body.len().min(120)]).into_owned(),
@@ -192,16 +310,25 @@ impl HttpSource {
                     {
                         format!("HTTP {status}")
                     } else {
-                        return Err(SourceError::Fatal(format!("{url}: HTTP {status}")));
+                        return Err(SourceError::Fatal(format!("{shown}: HTTP {status}")));
                     }
                 }
-                Err(e) if e.is_timeout() || e.is_connect() || e.is_request() => e.to_string(),
-                Err(e) => return Err(SourceError::Fatal(format!("{url}: {e}"))),
+                Err(e) if e.is_redirect() => {
+                    let text = tombolo_core::redact::urls_in(&chain(&e));
+                    return Err(SourceError::Fatal(format!("{shown}: {text}")));
+                }
+                Err(e) if e.is_timeout() || e.is_connect() || e.is_request() => {
+                    tombolo_core::redact::urls_in(&e.to_string())
+                }
+                Err(e) => {
+                    let text = tombolo_core::redact::urls_in(&e.to_string());
+                    return Err(SourceError::Fatal(format!("{shown}: {text}")));
+                }
             };
             attempt += 1;
             if attempt > self.config.max_retries {
                 return Err(SourceError::Transient(format!(
-                    "{url}: {retry_reason}, after {} retries",
+                    "{shown}: {retry_reason}, after {} retries",
                     self.config.max_retries
                 )));
             }
@@ -209,7 +336,7 @@ impl HttpSource {
                 .config
                 .backoff_ms
                 .saturating_mul(1 << (attempt - 1).min(10));
-            tracing::warn!(url, attempt, delay_ms = delay, reason = %retry_reason, "retrying");
+            tracing::warn!(url = %shown, attempt, delay_ms = delay, reason = %retry_reason, "retrying");
             tokio::time::sleep(Duration::from_millis(delay)).await;
         }
     }
@@ -218,6 +345,14 @@ impl HttpSource {
         let key = field(v, &self.config.key)
             .and_then(text)
             .filter(|k| !k.trim().is_empty());
+        if let Some((keys, whole)) = self.listed.as_mut() {
+            match &key {
+                Some(k) => {
+                    keys.insert(k.clone());
+                }
+                None => *whole = false,
+            }
+        }
         let Some(key) = key else {
             return Pulled::Malformed(Malformed {
                 key: format!("{page_label}#{index}"),
@@ -232,7 +367,7 @@ impl HttpSource {
         if let Some(u) = &self.config.updated_field {
             r.observed_at = field(v, u).and_then(text);
             if let Some(seen) = &r.observed_at {
-                if self.cp.max_seen.as_ref().is_none_or(|m| seen > m) {
+                if self.cp.max_seen.as_ref().is_none_or(|m| later(seen, m)) {
                     self.cp.max_seen = Some(seen.clone());
                 }
             }
@@ -240,20 +375,44 @@ impl HttpSource {
         Pulled::Record(r)
     }
 
-    /// Closes the run: the next one starts from the first page, offering `{since}`.
+    /// Closes the run: the next one starts from the first page, offering `{since}` — moved
+    /// on only when every page of the run was read, so a failed page's records are asked for
+    /// again.
     fn finish(&mut self) {
         self.done = true;
         self.cp.page = None;
         self.cp.cursor = None;
-        if self.cp.max_seen.is_some() {
-            self.cp.since = self.cp.max_seen.take();
+        let max_seen = self.cp.max_seen.take();
+        if self.cp.failed_pages == 0 {
+            if max_seen.is_some() {
+                self.cp.since = max_seen;
+            }
+        } else {
+            tracing::warn!(
+                failed_pages = self.cp.failed_pages,
+                "pages of this run could not be read: {{since}} stays where it was"
+            );
         }
+        self.cp.failed_pages = 0;
+    }
+
+    /// Ends the run on an API that pages without end: what was read is kept, `{since}` is not
+    /// moved, the next run starts from the first page, and this run fails with `why` (returned
+    /// by the call after the batch that saves that checkpoint).
+    fn runaway(&mut self, why: String) {
+        self.cp.failed_pages += 1;
+        self.listed = None;
+        self.finish();
+        self.failed = Some(SourceError::Fatal(why));
     }
 }
 
 #[async_trait]
 impl Source for HttpSource {
     async fn next_batch(&mut self) -> SourceResult<Option<Batch>> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         if self.done {
             return Ok(None);
         }
@@ -263,6 +422,17 @@ impl Source for HttpSource {
             Pagination::Cursor { .. } => self.cp.cursor.is_none(),
         };
         let url = self.url();
+        self.pages += 1;
+        if self.pages > self.config.max_pages {
+            self.runaway(format!(
+                "more than max_pages ({}) pages in one run: the API does not stop paging",
+                self.config.max_pages
+            ));
+            return Ok(Some(Batch {
+                items: Vec::new(),
+                checkpoint: serde_json::to_value(&self.cp).ok(),
+            }));
+        }
         let label = match &self.config.pagination {
             Pagination::Page { .. } => format!("page {page}"),
             Pagination::Cursor { .. } => {
@@ -273,25 +443,45 @@ impl Source for HttpSource {
         match self.fetch(&url, first).await? {
             Fetched::End => self.finish(),
             Fetched::NotJson(reason, excerpt) => {
+                self.cp.failed_pages += 1;
+                self.failed_in_a_row += 1;
+                if let Some((_, whole)) = self.listed.as_mut() {
+                    *whole = false;
+                }
                 items.push(Pulled::Malformed(Malformed {
                     key: label.clone(),
-                    reason: format!("{url}: {reason}"),
+                    reason: format!("{}: {reason}", tombolo_core::redact::url(&url)),
                     excerpt,
                 }));
                 match self.config.pagination {
+                    _ if self.failed_in_a_row >= MAX_FAILED_IN_A_ROW => self.runaway(format!(
+                        "{MAX_FAILED_IN_A_ROW} pages in a row could not be read; stopped"
+                    )),
                     Pagination::Page { .. } => self.cp.page = Some(page + 1),
                     // Without the page there is no next cursor: the run ends here.
                     Pagination::Cursor { .. } => self.finish(),
                 }
             }
-            Fetched::Json(body) => {
+            Fetched::Json(body, digest) => {
+                self.failed_in_a_row = 0;
+                if !self.seen_pages.insert(digest) {
+                    self.runaway(format!(
+                        "{label} is identical to an earlier page of this run: the API ignores \
+                         the page parameter (or repeats pages); stopped"
+                    ));
+                    return Ok(Some(Batch {
+                        items,
+                        checkpoint: serde_json::to_value(&self.cp).ok(),
+                    }));
+                }
                 let records = body.pointer(&self.config.records_pointer);
                 let records: &[Value] = match records {
                     Some(Value::Array(a)) => a,
                     Some(Value::Null) | None => &[],
                     Some(_) => {
                         return Err(SourceError::Fatal(format!(
-                            "{url}: {} is not an array",
+                            "{}: {} is not an array",
+                            tombolo_core::redact::url(&url),
                             self.config.records_pointer
                         )));
                     }
@@ -325,7 +515,17 @@ impl Source for HttpSource {
                             .and_then(text)
                             .filter(|c| !c.is_empty())
                         {
-                            Some(c) if !records.is_empty() => self.cp.cursor = Some(c),
+                            Some(c) if !records.is_empty() => {
+                                if !self.seen_cursors.insert(c.clone()) {
+                                    // This page's records are kept; the run ends with the error.
+                                    self.runaway(format!(
+                                        "the API answered cursor {c:?} a second time in this \
+                                         run; stopped"
+                                    ));
+                                } else {
+                                    self.cp.cursor = Some(c);
+                                }
+                            }
                             _ => self.finish(),
                         }
                     }
@@ -340,5 +540,23 @@ impl Source for HttpSource {
 
     fn size_hint(&self) -> Option<u64> {
         self.total
+    }
+
+    async fn listing(&mut self) -> SourceResult<Option<Vec<String>>> {
+        Ok(match self.listed.take() {
+            Some((keys, true)) if self.done => Some(keys.into_iter().collect()),
+            Some(_) => {
+                tracing::warn!("listing not whole (a page or record could not be read): no record is withdrawn this run");
+                None
+            }
+            None => None,
+        })
+    }
+
+    fn input_report(&self) -> Option<Value> {
+        Some(serde_json::json!({
+            "pages": self.pages,
+            "since": self.cp.since,
+        }))
     }
 }

@@ -91,6 +91,9 @@ fn config(url: String, pagination: Pagination) -> HttpConfig {
         max_retries: 3,
         backoff_ms: 10,
         rate_limit_per_sec: Some(200.0),
+        max_pages: 1000,
+        max_body_bytes: 1 << 20,
+        full_listing: false,
     }
 }
 

@@ -7,9 +7,17 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Column, Row, TypeInfo};
 use tombolo_core::{Batch, Malformed, Pulled, RawRecord, Source, SourceError, SourceResult};
 
-use crate::config::expand_env;
 use crate::dialect::Dialect;
 use crate::SqlConfig;
+
+/// A row as fetched: key and watermark as text, then the mapped columns (or why they could not
+/// be read as text).
+#[derive(Debug)]
+struct FetchedRow {
+    key: Option<String>,
+    watermark: Option<String>,
+    values: Result<Vec<Option<String>>, String>,
+}
 
 #[derive(Debug, Clone)]
 enum Pool {
@@ -38,8 +46,12 @@ struct Checkpoint {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
+    /// Rows with a watermark, in `(watermark, key)` order.
     Watermark,
+    /// Rows without a watermark (or a table without a watermark column), in key order.
     Scan,
+    /// Rows with a NULL key: quarantined (they cannot be paged or stored).
+    NullKeys,
     Done,
 }
 
@@ -55,27 +67,53 @@ pub struct SqlSource {
     batch_size: usize,
     cp: Checkpoint,
     phase: Phase,
+    timeout: std::time::Duration,
+    max_null_keys: usize,
+    /// Rows read this run, for the run report.
+    rows_read: u64,
+    reread_from: Option<String>,
+    delete_scan: bool,
+    listed: Option<usize>,
 }
 
 fn transient(e: sqlx::Error) -> SourceError {
+    let text = tombolo_core::redact::urls_in(&e.to_string());
+    let timed_out = matches!(&e, sqlx::Error::Database(d)
+        if d.code().as_deref() == Some("57014") // PostgreSQL: query_canceled (statement_timeout)
+            || d.code().as_deref() == Some("70100") // MariaDB: query interrupted (max_statement_time)
+            || d.message().contains("max_statement_time")
+            || d.message().contains("maximum statement execution time"));
     match e {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => {
-            SourceError::Transient(e.to_string())
+            SourceError::Transient(text)
         }
-        other => SourceError::Fatal(other.to_string()),
+        _ if timed_out => SourceError::Transient(format!("statement timed out: {text}")),
+        _ => SourceError::Fatal(text),
     }
 }
 
-fn text_pg(row: &PgRow, i: usize) -> Result<Option<String>, sqlx::Error> {
+fn text_pg(row: &PgRow, i: usize) -> Result<Option<String>, String> {
     row.try_get::<Option<String>, _>(i)
+        .map_err(|e| e.to_string())
 }
 
-fn text_my(row: &MySqlRow, i: usize) -> Result<Option<String>, sqlx::Error> {
+/// A value as text; bytes that are not UTF-8 are an error for that row, never replaced.
+fn text_my(row: &MySqlRow, i: usize) -> Result<Option<String>, String> {
     match row.try_get::<Option<String>, _>(i) {
         Ok(v) => Ok(v),
-        Err(_) => Ok(row
-            .try_get::<Option<Vec<u8>>, _>(i)?
-            .map(|b| String::from_utf8_lossy(&b).into_owned())),
+        Err(_) => match row
+            .try_get::<Option<Vec<u8>>, _>(i)
+            .map_err(|e| e.to_string())?
+        {
+            None => Ok(None),
+            Some(b) => String::from_utf8(b).map(Some).map_err(|e| {
+                format!(
+                    "column {:?}: bytes that are not UTF-8 (at offset {})",
+                    row.columns().get(i).map(|c| c.name()).unwrap_or_default(),
+                    e.utf8_error().valid_up_to()
+                )
+            }),
+        },
     }
 }
 
@@ -86,11 +124,11 @@ impl SqlSource {
         columns: Vec<String>,
         checkpoint: Option<serde_json::Value>,
     ) -> SourceResult<Self> {
-        let url = expand_env(&config.url);
+        let url = config.url.clone();
         let dialect = Dialect::from_url(&url).ok_or_else(|| {
             SourceError::Fatal(format!(
                 "sql url must start with postgres:// or mysql://, got {:?}",
-                config.url
+                tombolo_core::redact::url(&config.url)
             ))
         })?;
         let from = match (&config.table, &config.query) {
@@ -102,10 +140,25 @@ impl SqlSource {
                 ))
             }
         };
+        // Every session reads only (a mistaken `query` cannot change the source) and is bounded
+        // by the statement timeout, set in the database itself.
+        let secs = config.statement_timeout_secs.max(1);
         let pool = match dialect {
             Dialect::Postgres => Pool::Pg(
                 PgPoolOptions::new()
                     .max_connections(2)
+                    .after_connect(move |conn, _| {
+                        Box::pin(async move {
+                            use sqlx::Executor;
+                            conn.execute(
+                                format!("SET statement_timeout = {}", secs * 1000).as_str(),
+                            )
+                            .await?;
+                            conn.execute("SET default_transaction_read_only = on")
+                                .await?;
+                            Ok(())
+                        })
+                    })
                     .connect(&url)
                     .await
                     .map_err(transient)?,
@@ -115,6 +168,20 @@ impl SqlSource {
                 Pool::My(
                     MySqlPoolOptions::new()
                         .max_connections(2)
+                        .after_connect(move |conn, _| {
+                            Box::pin(async move {
+                                use sqlx::Executor;
+                                // MariaDB's name for it, then MySQL's.
+                                let maria = format!("SET SESSION max_statement_time = {secs}");
+                                if conn.execute(maria.as_str()).await.is_err() {
+                                    let mysql =
+                                        format!("SET SESSION max_execution_time = {}", secs * 1000);
+                                    conn.execute(mysql.as_str()).await?;
+                                }
+                                conn.execute("SET SESSION TRANSACTION READ ONLY").await?;
+                                Ok(())
+                            })
+                        })
                         .connect(&url)
                         .await
                         .map_err(transient)?,
@@ -140,9 +207,55 @@ impl SqlSource {
             } else {
                 Phase::Scan
             },
+            timeout: std::time::Duration::from_secs(secs + 10),
+            max_null_keys: config.max_null_keys,
+            rows_read: 0,
+            reread_from: None,
+            delete_scan: config.delete_scan,
+            listed: None,
         };
         s.discover_types().await?;
+        s.rewind(config.reread_window).await?;
         Ok(s)
+    }
+
+    /// Moves the watermark position back by `window` (in the database, in the column's own
+    /// type), so the rows of transactions that committed after later rows were read are found.
+    async fn rewind(&mut self, window: u64) -> SourceResult<()> {
+        let (Some(w), Some(t)) = (self.cp.watermark.clone(), self.cp.watermark_type.clone()) else {
+            return Ok(());
+        };
+        if window == 0 || self.phase != Phase::Watermark {
+            return Ok(());
+        }
+        let Some(sql) = self.dialect.rewind_sql(&t) else {
+            tracing::debug!(watermark_type = %t, "no re-read window for this watermark type");
+            return Ok(());
+        };
+        let window = i64::try_from(window).unwrap_or(i64::MAX);
+        let back: Option<String> = match &self.pool {
+            Pool::Pg(p) => {
+                sqlx::query_scalar(&sql)
+                    .bind(&w)
+                    .bind(window)
+                    .fetch_one(p)
+                    .await
+            }
+            Pool::My(p) => {
+                sqlx::query_scalar(&sql)
+                    .bind(&w)
+                    .bind(window)
+                    .fetch_one(p)
+                    .await
+            }
+        }
+        .map_err(transient)?;
+        if let Some(back) = back {
+            self.reread_from = Some(back.clone());
+            self.cp.watermark = Some(back);
+            self.cp.key = None;
+        }
+        Ok(())
     }
 
     /// Learns the database types of the key and watermark columns, to compare checkpoint
@@ -174,9 +287,9 @@ impl SqlSource {
             Pool::My(p) => type_names!(p),
         };
         if let Some(names) = names {
-            self.cp.key_type = Some(d.cast_type(&names[0]).to_owned());
+            self.cp.key_type = Some(d.cast_type(&names[0]));
             if let Some(t) = names.get(1) {
-                self.cp.watermark_type = Some(d.cast_type(t).to_owned());
+                self.cp.watermark_type = Some(d.cast_type(t));
             }
         }
         Ok(())
@@ -195,6 +308,13 @@ impl SqlSource {
         cols.extend(self.columns.iter().map(|c| d.to_text(&d.ident(c))));
         let key_t = self.cp.key_type.as_deref().unwrap_or("TEXT");
         let (cond, order, params) = match (self.phase, &wm) {
+            (Phase::NullKeys, _) => (
+                format!("{key} IS NULL"),
+                wm.as_deref()
+                    .map(|w| w.to_owned())
+                    .unwrap_or_else(|| cols[2..].first().cloned().unwrap_or("1".into())),
+                vec![],
+            ),
             (Phase::Watermark, Some(w)) => match (&self.cp.watermark, &self.cp.key) {
                 (Some(last_w), Some(last_k)) => {
                     let wt = self.cp.watermark_type.as_deref().unwrap_or("TEXT");
@@ -209,13 +329,25 @@ impl SqlSource {
                         vec![last_w.clone(), last_w.clone(), last_k.clone()],
                     )
                 }
-                _ => (format!("{w} IS NOT NULL"), format!("{w}, {key}"), vec![]),
+                (Some(from), None) => {
+                    let wt = self.cp.watermark_type.as_deref().unwrap_or("TEXT");
+                    (
+                        format!("{w} >= CAST({} AS {wt}) AND {key} IS NOT NULL", d.param(1)),
+                        format!("{w}, {key}"),
+                        vec![from.clone()],
+                    )
+                }
+                _ => (
+                    format!("{w} IS NOT NULL AND {key} IS NOT NULL"),
+                    format!("{w}, {key}"),
+                    vec![],
+                ),
             },
             _ => {
                 let null_cond = wm
                     .as_deref()
-                    .map(|w| format!("{w} IS NULL"))
-                    .unwrap_or_else(|| "1 = 1".into());
+                    .map(|w| format!("{w} IS NULL AND {key} IS NOT NULL"))
+                    .unwrap_or_else(|| format!("{key} IS NOT NULL"));
                 match &self.cp.scan_after {
                     Some(k) => (
                         format!("{null_cond} AND {key} > CAST({} AS {key_t})", d.param(1)),
@@ -226,16 +358,21 @@ impl SqlSource {
                 }
             }
         };
+        let limit = match self.phase {
+            Phase::NullKeys => self.max_null_keys,
+            _ => self.batch_size,
+        };
         let sql = format!(
-            "SELECT {} FROM {} WHERE {cond} ORDER BY {order} LIMIT {}",
+            "SELECT {} FROM {} WHERE {cond} ORDER BY {order} LIMIT {limit}",
             cols.join(", "),
             self.from,
-            self.batch_size
         );
         (sql, params)
     }
 
-    async fn fetch(&self) -> SourceResult<Vec<Vec<Option<String>>>> {
+    /// One page: per row its values as text, or why a value could not be read (that row is
+    /// quarantined; its key and watermark, when readable, still move the position on).
+    async fn fetch(&self) -> SourceResult<Vec<FetchedRow>> {
         let (sql, params) = self.select();
         let width = self.columns.len() + 2;
         // The same steps for both drivers; only the pool and the text decoder differ.
@@ -245,21 +382,28 @@ impl SqlSource {
                 for v in &params {
                     q = q.bind(v);
                 }
-                let rows = q.fetch_all($pool).await.map_err(transient)?;
+                let rows = tokio::time::timeout(self.timeout, q.fetch_all($pool))
+                    .await
+                    .map_err(|_| {
+                        SourceError::Transient(format!(
+                            "statement timed out after {} s",
+                            self.timeout.as_secs()
+                        ))
+                    })?
+                    .map_err(transient)?;
                 rows.iter()
-                    .map(|r| {
-                        (0..width)
-                            .map(|i| $text(r, i))
-                            .collect::<Result<_, _>>()
-                            .map_err(transient)
+                    .map(|r| FetchedRow {
+                        key: $text(r, 0).ok().flatten(),
+                        watermark: $text(r, 1).ok().flatten(),
+                        values: (2..width).map(|i| $text(r, i)).collect::<Result<_, _>>(),
                     })
                     .collect()
             }};
         }
-        match &self.pool {
+        Ok(match &self.pool {
             Pool::Pg(p) => fetch_with!(p, text_pg),
             Pool::My(p) => fetch_with!(p, text_my),
-        }
+        })
     }
 }
 
@@ -273,39 +417,71 @@ impl Source for SqlSource {
             }
             let before = self.cp.clone();
             let rows = self.fetch().await?;
+            self.rows_read += rows.len() as u64;
+            if phase == Phase::NullKeys {
+                // One bounded page a run: rows that cannot be paged, stored or checkpointed.
+                self.phase = Phase::Done;
+                let items: Vec<Pulled> = rows
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, row)| {
+                        let excerpt = match &row.values {
+                            Ok(v) => serde_json::to_string(v).unwrap_or_default(),
+                            Err(e) => e.clone(),
+                        };
+                        Pulled::Malformed(Malformed {
+                            key: format!(
+                                "{}:NULL#{}{}",
+                                self.key,
+                                i + 1,
+                                row.watermark.map(|w| format!("@{w}")).unwrap_or_default()
+                            ),
+                            reason: format!("NULL in key column {:?}", self.key),
+                            excerpt: excerpt.chars().take(240).collect(),
+                        })
+                    })
+                    .collect();
+                if items.is_empty() {
+                    return Ok(None);
+                }
+                return Ok(Some(Batch {
+                    items,
+                    checkpoint: Some(self.checkpoint()),
+                }));
+            }
             let last_page = rows.len() < self.batch_size;
             let mut items = Vec::with_capacity(rows.len());
-            for mut row in rows {
-                let key = row[0].take();
-                let wm = row[1].take();
-                let Some(k) = key else {
-                    items.push(Pulled::Malformed(Malformed {
-                        key: format!("{}:NULL", self.key),
-                        reason: format!("NULL in key column {:?}", self.key),
-                        excerpt: String::new(),
-                    }));
-                    continue;
-                };
+            for row in rows {
+                // The keyset phases select non-NULL keys only.
+                let Some(k) = row.key else { continue };
                 if phase == Phase::Scan {
                     self.cp.scan_after = Some(k.clone());
                 } else {
-                    self.cp.watermark = wm.clone();
+                    self.cp.watermark = row.watermark.clone();
                     self.cp.key = Some(k.clone());
                 }
-                let mut r = RawRecord::new(k);
-                for (c, v) in self.columns.iter().zip(row.into_iter().skip(2)) {
-                    r.fields.insert(c.clone(), v);
+                match row.values {
+                    Ok(values) => {
+                        let mut r = RawRecord::new(k);
+                        for (c, v) in self.columns.iter().zip(values) {
+                            r.fields.insert(c.clone(), v);
+                        }
+                        r.observed_at = row.watermark;
+                        items.push(Pulled::Record(r));
+                    }
+                    Err(reason) => items.push(Pulled::Malformed(Malformed {
+                        key: k,
+                        reason,
+                        excerpt: String::new(),
+                    })),
                 }
-                r.observed_at = wm;
-                items.push(Pulled::Record(r));
             }
             if last_page || self.cp == before {
                 // This phase is over (a page that does not advance the position also ends it,
                 // so rows the keyset cannot order never loop).
-                self.phase = if phase == Phase::Watermark {
-                    Phase::Scan
-                } else {
-                    Phase::Done
+                self.phase = match phase {
+                    Phase::Watermark => Phase::Scan,
+                    _ => Phase::NullKeys,
                 };
                 if phase == Phase::Scan {
                     // The key-ordered scan restarts from the beginning next run.
@@ -320,6 +496,38 @@ impl Source for SqlSource {
                 checkpoint: Some(self.checkpoint()),
             }));
         }
+    }
+
+    fn input_report(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!({
+            "rows": self.rows_read,
+            "reread_from": self.reread_from,
+            "keys_listed": self.listed,
+        }))
+    }
+
+    async fn listing(&mut self) -> SourceResult<Option<Vec<String>>> {
+        if !self.delete_scan {
+            return Ok(None);
+        }
+        let d = self.dialect;
+        let key = d.ident(&self.key);
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {key} IS NOT NULL",
+            d.to_text(&key),
+            self.from
+        );
+        let keys: Vec<String> = tokio::time::timeout(self.timeout, async {
+            match &self.pool {
+                Pool::Pg(p) => sqlx::query_scalar(&sql).fetch_all(p).await,
+                Pool::My(p) => sqlx::query_scalar(&sql).fetch_all(p).await,
+            }
+        })
+        .await
+        .map_err(|_| SourceError::Transient("key scan timed out".into()))?
+        .map_err(transient)?;
+        self.listed = Some(keys.len());
+        Ok(Some(keys))
     }
 }
 

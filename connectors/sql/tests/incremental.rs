@@ -59,6 +59,10 @@ async fn exercise(
         key: "id".into(),
         watermark: Some("updated_at".into()),
         batch_size: 2,
+        reread_window: 0,
+        statement_timeout_secs: 60,
+        max_null_keys: 1000,
+        delete_scan: false,
     };
     let (keys, bad, cp) = drain(&cfg, None).await;
     assert_eq!(keys, vec!["6=f", "1=a", "2=b", "3=c", "4=d", "5=e"]);
@@ -138,6 +142,10 @@ async fn null_key_and_null_watermark_rows_are_not_lost() {
         key: "id".into(),
         watermark: Some("updated_at".into()),
         batch_size: 10,
+        reread_window: 0,
+        statement_timeout_secs: 60,
+        max_null_keys: 1000,
+        delete_scan: false,
     };
     let (keys, bad, cp) = drain(&cfg, None).await;
     assert_eq!(keys, vec!["k1=a", "k2=b", "k3=d"]);
@@ -174,6 +182,10 @@ async fn a_query_can_stand_for_a_table() {
         key: "id".into(),
         watermark: Some("updated_at".into()),
         batch_size: 1,
+        reread_window: 0,
+        statement_timeout_secs: 60,
+        max_null_keys: 1000,
+        delete_scan: false,
     };
     let (keys, bad, _) = drain(&cfg, None).await;
     assert_eq!(keys, vec!["1=a", "3=c"]);

@@ -63,6 +63,10 @@ pub struct StoreConfig {
     /// (`docs/privacy.md`). Without it the store is written in plaintext, with a warning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<EncryptionConfig>,
+    /// Seconds a command that writes waits for another process holding the store's writer
+    /// lock before it gives up (exit code 4). Default 0: refuse at once, naming the holder.
+    #[serde(default)]
+    pub lock_wait_secs: u64,
 }
 
 /// `[store.encryption]`: where the keyring is, one of the two. A keyring holds one key per line,
@@ -92,6 +96,7 @@ impl Default for StoreConfig {
         Self {
             url: default_store(),
             encryption: None,
+            lock_wait_secs: 0,
         }
     }
 }
@@ -136,10 +141,21 @@ pub struct SourceConfig {
     pub enabled: bool,
     pub connector: ConnectorConfig,
     pub mapping: MappingConfig,
+    /// When the connector lists the source's keys (SQL `delete_scan`, file `snapshot`, HTTP
+    /// `full_listing`), the records missing from the listing are withdrawn — unless more than
+    /// this share of the source's records would go at once: then nothing is withdrawn and the
+    /// source fails with the count, since an empty or cut-off export must not wipe the hub.
+    /// Default 0.5.
+    #[serde(default = "half")]
+    pub max_withdraw_share: f64,
 }
 
 fn yes() -> bool {
     true
+}
+
+fn half() -> f64 {
+    0.5
 }
 
 /// Replaces `${VAR}` and `${VAR:-default}` by the environment.
@@ -172,6 +188,36 @@ pub fn expand_env(text: &str) -> std::result::Result<String, String> {
     Ok(out)
 }
 
+/// Expands `${VAR}` in every string of a parsed config; an error names the value's place.
+fn expand_values(v: &mut toml::Value, at: &mut String) -> std::result::Result<(), String> {
+    match v {
+        toml::Value::String(s) if s.contains("${") => {
+            *s = expand_env(s).map_err(|e| format!("{at}: {e}"))?;
+        }
+        toml::Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let len = at.len();
+                at.push_str(&format!("[{i}]"));
+                expand_values(item, at)?;
+                at.truncate(len);
+            }
+        }
+        toml::Value::Table(t) => {
+            for (k, item) in t.iter_mut() {
+                let len = at.len();
+                if !at.is_empty() {
+                    at.push('.');
+                }
+                at.push_str(k);
+                expand_values(item, at)?;
+                at.truncate(len);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 fn rebase(dir: &Path, p: &mut PathBuf) {
     if p.is_relative() {
         *p = dir.join(&*p);
@@ -193,10 +239,15 @@ impl Config {
         Ok(config)
     }
 
-    /// Parses and checks config text (environment already available).
+    /// Parses and checks config text. `${VAR}` is expanded in the string values after the
+    /// TOML is parsed, never in the raw text: a `"` or `\` in a secret cannot break or alter
+    /// the config, a parse error never quotes a secret, and comments are left alone.
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
-        let text = expand_env(text)?;
-        let config: Config = toml::from_str(&text).map_err(|e| e.to_string())?;
+        let mut value: toml::Value = toml::from_str(text).map_err(|e| e.to_string())?;
+        expand_values(&mut value, &mut String::new())?;
+        let config: Config = value
+            .try_into()
+            .map_err(|e: toml::de::Error| e.to_string())?;
         config.check()?;
         Ok(config)
     }

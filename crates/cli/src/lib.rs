@@ -6,6 +6,7 @@ pub mod audit;
 pub mod catalog;
 pub mod config;
 mod error;
+pub mod export;
 pub mod pipeline;
 pub mod registry;
 pub mod secrets;

@@ -22,6 +22,7 @@ use tombolo_publish::feeds::Feeds;
 use tombolo_publish::grants::PseudonymKeys;
 use tombolo_publish::tail::Decoder;
 use tombolo_store::audit::{AuditFilter, AuditKind};
+use tombolo_store::lock::Holder;
 
 /// Tombolo joins departmental "information islands" into one shared base of records.
 #[derive(Debug, Parser)]
@@ -398,7 +399,12 @@ async fn export_crosswalk(hub: &Hub, entity: EntityKind, output: Option<PathBuf>
     let mut w = csv::Writer::from_writer(out);
     w.write_record(["source", "record_key", "golden_id", "rule"])?;
     for l in &links {
-        w.write_record([&l.source, &l.record_key, &l.golden_id, &l.rule])?;
+        w.write_record([
+            l.source.as_str(),
+            &tombolo_cli::export::cell(&l.record_key),
+            &l.golden_id,
+            &l.rule,
+        ])?;
     }
     w.flush()?;
     Ok(())
@@ -731,10 +737,34 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let interval = config.run.follow_interval_secs;
-    let hub = Hub::open(config, cli.store.as_deref()).await?;
+    let lock_wait = Duration::from_secs(config.store.lock_wait_secs);
+    let mut hub = Hub::open(config, cli.store.as_deref()).await?;
     let actor = tombolo_cli::audit::actor();
-    // Grants as configured now: a change is versioned and audited before anything runs.
-    hub.record_grants(&actor).await?;
+    let follow = matches!(cli.command, Command::Run { follow: true, .. });
+    // One writer per store: every command that writes holds the store's writer lock until it
+    // ends (`run --follow` takes it for each round).
+    let _lock = match admin_action(&cli.command) {
+        Some(action) if !follow => Some(
+            hub.store
+                .lock_writer(
+                    &Holder {
+                        command: action.into(),
+                    },
+                    lock_wait,
+                )
+                .await?,
+        ),
+        _ => None,
+    };
+    // Grants as configured now, recorded by the commands that publish only (a read-only command
+    // with another config must not create a grant version): a change is versioned and audited
+    // before anything runs.
+    if matches!(
+        cli.command,
+        Command::Run { .. } | Command::Pull { .. } | Command::Publish
+    ) {
+        hub.record_grants(&actor).await?;
+    }
     if let Some(action) = admin_action(&cli.command) {
         let detail = serde_json::json!({ "command": format!("{:?}", cli.command) });
         hub.store
@@ -759,7 +789,24 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
         } => {
             let every = Duration::from_secs(every.unwrap_or(interval).max(1));
             loop {
-                if let Err(e) = run_once(&hub, &[], cli.json, !no_publish).await {
+                let round = async {
+                    let lock = hub
+                        .store
+                        .lock_writer(
+                            &Holder {
+                                command: "run --follow".into(),
+                            },
+                            lock_wait,
+                        )
+                        .await?;
+                    // The keyring as it is now: a rotation between rounds is followed, never
+                    // undone by a key this process still held in memory.
+                    hub.refresh_keyring().await?;
+                    let result = run_once(&hub, &[], cli.json, !no_publish).await;
+                    lock.release().await;
+                    result
+                };
+                if let Err(e) = round.await {
                     tracing::error!(error = %e, "run failed; retrying at the next interval");
                 }
                 tokio::select! {
@@ -1026,6 +1073,9 @@ fn admin_action(c: &Command) -> Option<&'static str> {
         Command::Keys {
             what: KeysCmd::Rotate { .. },
         } => "keys rotate",
+        Command::Keys {
+            what: KeysCmd::Init,
+        } => "keys init",
         _ => return None,
     })
 }
@@ -1047,6 +1097,16 @@ impl From<AuditKindArg> for AuditKind {
     }
 }
 
+/// Another process holds the store's writer lock.
+fn is_locked(e: &anyhow::Error) -> bool {
+    use tombolo_store::Error::Locked;
+    matches!(e.downcast_ref::<tombolo_store::Error>(), Some(Locked(_)))
+        || matches!(
+            e.downcast_ref::<tombolo_cli::Error>(),
+            Some(tombolo_cli::Error::Store(Locked(_)))
+        )
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -1055,7 +1115,11 @@ async fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("tombolo: {e:#}");
-            ExitCode::FAILURE
+            if is_locked(&e) {
+                ExitCode::from(4)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

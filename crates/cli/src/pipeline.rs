@@ -23,6 +23,14 @@ use tombolo_store::Store;
 use crate::config::SourceConfig;
 use crate::{Config, Error, Result};
 
+/// A blocking key (`rule=value`) with its value withheld: `rule=…`.
+pub fn withheld(key: &str) -> String {
+    match key.split_once('=') {
+        Some((rule, _)) => format!("{rule}=…"),
+        None => "…".to_owned(),
+    }
+}
+
 /// The store's crosswalk as the resolver reads it.
 struct Links(PreviousLinks);
 
@@ -174,6 +182,18 @@ impl Hub {
         Ok(Self { config, store })
     }
 
+    /// Reads the keyring again (between rounds of `run --follow`), checked against the store
+    /// as at start, so a key rotated meanwhile is used and a dropped one is never sealed with.
+    pub async fn refresh_keyring(&mut self) -> Result<()> {
+        if let Some(e) = &self.config.store.encryption {
+            let samples = self.store.sealed_samples().await?;
+            let ring = crate::secrets::keyring(e, samples.is_empty())?;
+            crate::secrets::check_against(&ring, &samples, e)?;
+            self.store = self.store.clone().with_keyring(ring);
+        }
+        Ok(())
+    }
+
     /// Pulls one source into the store. Bad input is quarantined; a source-level failure, or
     /// a store error while writing a batch, stops this source (its checkpoint stays at the
     /// last stored batch), is recorded in its status and returned.
@@ -284,7 +304,52 @@ impl Hub {
             counts.outcome.add(outcome);
             bar.inc(batch.items.len() as u64);
         }
+        let listing = source.listing().await.map_err(source_err)?;
+        if let Some(present) = listing {
+            counts.outcome.deleted += self.withdraw_missing(src, present).await?;
+        }
         Ok(())
+    }
+
+    /// Withdraws the records of a source missing from its complete key listing, audited; a
+    /// listing that would withdraw more than `max_withdraw_share` of them is refused.
+    async fn withdraw_missing(&self, src: &SourceConfig, present: Vec<String>) -> Result<u64> {
+        let present: std::collections::HashSet<String> = present.into_iter().collect();
+        let live = self.store.live_keys(&src.name).await?;
+        let missing: Vec<String> = live
+            .iter()
+            .filter(|k| !present.contains(*k))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            return Ok(0);
+        }
+        let share = missing.len() as f64 / live.len().max(1) as f64;
+        if share > src.max_withdraw_share {
+            return Err(Error::Source {
+                source_name: src.name.clone(),
+                error: tombolo_core::SourceError::Fatal(format!(
+                    "the source's listing lacks {} of the {} records the hub holds ({:.0}%, over \
+                     max_withdraw_share {}): nothing withdrawn; if the source really deleted \
+                     them, raise max_withdraw_share for one run",
+                    missing.len(),
+                    live.len(),
+                    share * 100.0,
+                    src.max_withdraw_share
+                )),
+            });
+        }
+        let n = self.store.withdraw(&src.name, &missing).await?;
+        let detail = serde_json::json!({ "source": src.name, "records": n });
+        self.store
+            .audit_admin(
+                &format!("source:{}", src.name),
+                "withdrawn at source",
+                &detail.to_string(),
+            )
+            .await?;
+        tracing::info!(source = %src.name, records = n, "records deleted at the source withdrawn");
+        Ok(n)
     }
 
     /// Entity kinds the configured sources feed.
@@ -346,6 +411,8 @@ impl Hub {
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let t = Instant::now();
         let clock = self.store.clock();
+        // Taken before the records are loaded: everything written up to it is in this load.
+        let mark = self.store.change_mark().await?;
         let state = self.store.resolve_state(entity).await?;
         let stored = match entity {
             EntityKind::Person if !retrain => self.store.model(entity).await?,
@@ -383,13 +450,15 @@ impl Hub {
         let incremental = !full
             && entity == EntityKind::Person
             && state.as_ref().is_some_and(|s| {
-                s.model_id.is_some() && s.model_id == stored.as_ref().map(|m| m.id)
+                s.resolved_seq.is_some()
+                    && s.model_id.is_some()
+                    && s.model_id == stored.as_ref().map(|m| m.id)
             });
         let changed: Option<BTreeSet<(String, String)>> = match (&state, incremental) {
             (Some(s), true) => {
                 let mut c: BTreeSet<(String, String)> = self
                     .store
-                    .changed_since(entity, &s.resolved_at)
+                    .changed_since(entity, s.resolved_seq.unwrap_or(0))
                     .await?
                     .into_iter()
                     .collect();
@@ -421,7 +490,14 @@ impl Hub {
             changed: changed.as_ref(),
         })?;
         let record_count = records.len() as u64;
-        for (key, n) in &resolved.oversized {
+        // Personal values (a shared phone, a resident ID) never reach the log or the report:
+        // the rule and the size only (`tombolo blocking`, an operator's explicit look, names them).
+        let oversized: Vec<(String, usize)> = resolved
+            .oversized
+            .iter()
+            .map(|(key, n)| (withheld(key), *n))
+            .collect();
+        for (key, n) in &oversized {
             tracing::warn!(%entity, key, records = n, "blocking key shared by too many records: ignored");
         }
         let computed = t.elapsed();
@@ -487,6 +563,7 @@ impl Hub {
                 &ResolveState {
                     model_id,
                     resolved_at: clock,
+                    resolved_seq: Some(mark),
                 },
             )
             .await?;
@@ -521,7 +598,7 @@ impl Hub {
             timings: resolved.timings,
             store_ms: (t.elapsed() - computed).as_millis() as u64,
             outcome,
-            oversized_keys: resolved.oversized,
+            oversized_keys: oversized,
         })
     }
 

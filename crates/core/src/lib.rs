@@ -10,6 +10,7 @@ mod class;
 mod entity;
 mod golden;
 mod record;
+pub mod redact;
 mod source;
 
 pub use class::{Classify, ErrorClass};

@@ -42,4 +42,12 @@ pub trait Source: Send {
     fn input_report(&self) -> Option<serde_json::Value> {
         None
     }
+
+    /// After a run that ended without error: every key the source holds now, when the
+    /// connector was asked to list them (SQL `delete_scan`, file `snapshot`, HTTP
+    /// `full_listing`) and could list them completely. Records the hub holds under any other
+    /// key were deleted at the source. `None`: no listing this run (nothing is withdrawn).
+    async fn listing(&mut self) -> SourceResult<Option<Vec<String>>> {
+        Ok(None)
+    }
 }

@@ -69,14 +69,20 @@ pub fn kafka_acls_script(bindings: &[AclBinding], bootstrap: &str) -> String {
             _ => "--topic",
         };
         out.push_str(&format!(
-            "kafka-acls.sh --bootstrap-server {bootstrap} --add --allow-principal '{}' --operation {} --resource-pattern-type {} {resource} '{}'\n",
-            b.principal,
+            "kafka-acls.sh --bootstrap-server {} --add --allow-principal {} --operation {} --resource-pattern-type {} {resource} {}\n",
+            shell_quote(bootstrap),
+            shell_quote(&b.principal),
             capitalised(b.operation),
             b.pattern_type,
-            b.resource_name
+            shell_quote(&b.resource_name)
         ));
     }
     out
+}
+
+/// A value as one shell word whatever it holds: single-quoted, each `'` written as `'\''`.
+pub fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "'\\''"))
 }
 
 fn capitalised(s: &str) -> String {
@@ -84,6 +90,29 @@ fn capitalised(s: &str) -> String {
     c.next()
         .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod quoting {
+    use super::*;
+
+    #[test]
+    fn l6_values_are_one_shell_word_each() {
+        assert_eq!(shell_quote("User:health"), "'User:health'");
+        assert_eq!(shell_quote("a'; rm -rf / #"), "'a'\\''; rm -rf / #'");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "printf %s {}",
+                shell_quote("x'$(echo pwned)`id`;y")
+            ))
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "x'$(echo pwned)`id`;y"
+        );
+    }
 }
 
 #[cfg(test)]

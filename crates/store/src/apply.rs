@@ -159,7 +159,7 @@ impl Store {
         partial: Option<&'p Partial>,
         previous: PreviousLinks,
     ) -> Result<ResolutionWriter<'p>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let kind = entity.as_str();
         type GRow = (String, i64, String, Option<String>);
         let existing: Vec<GRow> = sqlx::query_as(

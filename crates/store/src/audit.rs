@@ -74,7 +74,7 @@ impl Store {
     /// returns the new version; otherwise returns the version in force.
     pub async fn record_grant(&self, department: &str, grants: &str, actor: &str) -> Result<i64> {
         let hash = sha256(grants);
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let current: Option<(i64, String)> = sqlx::query_as(
             "SELECT version, content_hash FROM grant_version WHERE department = $1 ORDER BY version DESC LIMIT 1",
         )
@@ -145,7 +145,7 @@ impl Store {
 
     /// Appends an admin action (`action` names the command, `detail` is JSON).
     pub async fn audit_admin(&self, actor: &str, action: &str, detail: &str) -> Result<i64> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = insert_entry(
             &mut tx,
             &now(),
@@ -162,7 +162,7 @@ impl Store {
 
     /// Appends a delivery batch with the golden records it carried.
     pub async fn audit_delivery(&self, d: &Delivery) -> Result<i64> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let detail = serde_json::to_string(&serde_json::json!({
             "purpose": d.purpose,
             "topic": d.topic,

@@ -22,12 +22,22 @@ pub enum Error {
     /// The keyring is missing, malformed, or lacks the key a value was sealed under.
     #[error("store encryption: {0}")]
     Key(String),
+    /// Another process holds the store's writer lock.
+    #[error(
+        "the store is being written by {0}; run again when it has finished (or wait for it with \
+         [store] lock_wait_secs)"
+    )]
+    Locked(String),
+    /// The writer lock could not be taken (not that another process holds it).
+    #[error("store writer lock: {0}")]
+    Lock(String),
 }
 
 impl Classify for Error {
     fn class(&self) -> ErrorClass {
         match self {
             Error::Database(e) if is_transient(e) => ErrorClass::Transient,
+            Error::Locked(_) => ErrorClass::Transient,
             _ => ErrorClass::Fatal,
         }
     }

@@ -11,6 +11,7 @@
 //! * [`rekey`]: key rotation (every sealed value rewritten under the current key), key usage.
 //! * [`seal`]: encryption at rest of the personal-data columns (AES-256-GCM, key ids, rotation).
 //! * [`feeds`]: where each department's feed stands (grant version, backfill cursor).
+//! * [`lock`]: one writer per store (an advisory lock on PostgreSQL, a lock file on SQLite).
 
 pub mod apply;
 pub mod audit;
@@ -18,6 +19,7 @@ mod bulk;
 mod error;
 pub mod feeds;
 pub mod golden;
+pub mod lock;
 mod migrate;
 pub mod outbox;
 pub mod records;
@@ -51,6 +53,8 @@ pub struct Store {
     backend: Backend,
     /// Seals the personal-data columns when set ([`seal`]).
     keyring: Option<Arc<Keyring>>,
+    /// The database file of a SQLite store (`None` in memory or on PostgreSQL).
+    sqlite_path: Option<std::path::PathBuf>,
 }
 
 impl Store {
@@ -58,6 +62,12 @@ impl Store {
     /// `sqlite:PATH` (or `sqlite://PATH`) for a file, `postgres://…` for PostgreSQL.
     pub async fn open(url: &str) -> Result<Self> {
         sqlx::any::install_default_drivers();
+        let sqlite_path = url
+            .strip_prefix("sqlite:")
+            .map(|p| p.trim_start_matches("//"))
+            .and_then(|p| p.split('?').next())
+            .filter(|p| !p.is_empty() && *p != ":memory:")
+            .map(std::path::PathBuf::from);
         let (backend, url) = if url.starts_with("sqlite:") {
             let url = if url.contains("mode=") {
                 url.to_owned()
@@ -70,7 +80,7 @@ impl Store {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             (Backend::Postgres, url.to_owned())
         } else {
-            return Err(Error::Url(url.to_owned()));
+            return Err(Error::Url(tombolo_core::redact::url(url)));
         };
         let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
         if backend == Backend::Sqlite {
@@ -90,9 +100,45 @@ impl Store {
             pool,
             backend,
             keyring: None,
+            sqlite_path,
         };
         migrate::run(&store).await?;
+        store.restrict_files();
         Ok(store)
+    }
+
+    /// A SQLite store's files readable by their owner only: they hold the hub's records.
+    fn restrict_files(&self) {
+        #[cfg(unix)]
+        if let Some(db) = &self.sqlite_path {
+            use std::os::unix::fs::PermissionsExt;
+            for suffix in ["", "-wal", "-shm"] {
+                let mut name = db.as_os_str().to_owned();
+                name.push(suffix);
+                let path = std::path::PathBuf::from(name);
+                if let Ok(meta) = std::fs::metadata(&path) {
+                    if meta.permissions().mode() & 0o077 != 0 {
+                        let _ =
+                            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The database file of a SQLite store.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        self.sqlite_path.as_deref()
+    }
+
+    /// A write transaction. On SQLite it begins `IMMEDIATE`, taking the database's write lock
+    /// at once: a deferred transaction that reads first fails with `SQLITE_BUSY_SNAPSHOT` when
+    /// another connection wrote meanwhile, which no busy timeout can wait out.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// Seals the personal-data columns with `keyring` from now on (and opens sealed ones).

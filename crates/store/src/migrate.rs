@@ -14,7 +14,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (3, "audit", include_str!("../migrations/0003_audit.sql")),
     (4, "feeds", include_str!("../migrations/0004_feeds.sql")),
+    (5, "writer", include_str!("../migrations/0005_writer.sql")),
 ];
+
+/// The advisory lock two first starts on one PostgreSQL store queue on.
+const PG_MIGRATE_KEY: i64 = 0x746f_6d62_6f6d_6967;
 
 fn dialect(sql: &str, backend: Backend) -> String {
     let (id, blob, real) = match backend {
@@ -44,23 +48,55 @@ fn statements(sql: &str) -> Vec<String> {
         .collect()
 }
 
+/// Brings the schema up to date. Safe against two processes starting at once: on PostgreSQL
+/// they queue on an advisory lock held for the whole run, on SQLite each migration is an
+/// `IMMEDIATE` transaction; either way a migration is applied only when, inside that lock, it
+/// is still missing.
 pub(crate) async fn run(store: &Store) -> Result<()> {
-    let pool = store.pool();
-    pool.execute(
-        "CREATE TABLE IF NOT EXISTS tombolo_migration (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
-    )
-    .await?;
+    let mut conn = store.pool().acquire().await?;
+    let pg = store.backend() == Backend::Postgres;
+    if pg {
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(PG_MIGRATE_KEY)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let result = apply_all(&mut conn, store.backend()).await;
+    if pg {
+        let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(PG_MIGRATE_KEY)
+            .execute(&mut *conn)
+            .await;
+    }
+    result
+}
+
+async fn apply_all(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<()> {
+    use sqlx::Connection;
+    let begin = match backend {
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => "BEGIN",
+    };
+    {
+        let mut tx = conn.begin_with(begin).await?;
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS tombolo_migration (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+        )
+        .await?;
+        tx.commit().await?;
+    }
     for &(version, name, sql) in MIGRATIONS {
+        let mut tx = conn.begin_with(begin).await?;
         let done: Option<(i64,)> =
             sqlx::query_as("SELECT version FROM tombolo_migration WHERE version = $1")
                 .bind(version)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *tx)
                 .await?;
         if done.is_some() {
+            tx.rollback().await?;
             continue;
         }
-        let mut tx = pool.begin().await?;
-        for stmt in statements(&dialect(sql, store.backend())) {
+        for stmt in statements(&dialect(sql, backend)) {
             tx.execute(stmt.as_str())
                 .await
                 .map_err(|source| Error::Migration {

@@ -36,7 +36,7 @@ impl Store {
     /// Marks entries as delivered (after the broker acknowledged them).
     pub async fn mark_published(&self, ids: &[i64]) -> Result<()> {
         let at = now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         for chunk in ids.chunks(500) {
             let sql = format!(
                 "UPDATE outbox SET published_at = {} WHERE id IN ({})",

@@ -90,7 +90,14 @@ impl Store {
     ) -> Result<BatchOutcome> {
         let at = now();
         let mut out = BatchOutcome::default();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
+        // The next value of the change counter; its row stays locked until this commits, so
+        // values follow commit order (see `Store::changed_since`).
+        let (seq,): (i64,) = sqlx::query_as(
+            "UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         // What the store holds for these keys, in chunks of one IN list each.
         let mut known: BTreeMap<String, String> = BTreeMap::new();
         for chunk in accepted.chunks(500) {
@@ -135,6 +142,7 @@ impl Store {
                 Arg::OptText(rec.observed_at.clone()),
                 Arg::Text(at.clone()),
                 Arg::Text(at.clone()),
+                Arg::Int(seq),
             ]);
             touched.push(rec.key.clone());
         }
@@ -149,19 +157,21 @@ impl Store {
         bulk::insert(
             &mut tx,
             self.backend(),
-            "INSERT INTO source_record (source, record_key, entity, content_hash, data, observed_at, first_seen_at, updated_at)",
+            "INSERT INTO source_record (source, record_key, entity, content_hash, data, observed_at, first_seen_at, updated_at, change_seq)",
             "ON CONFLICT (source, record_key) DO UPDATE SET entity = excluded.entity, content_hash = excluded.content_hash, \
-             data = excluded.data, observed_at = excluded.observed_at, updated_at = excluded.updated_at, deleted = 0",
+             data = excluded.data, observed_at = excluded.observed_at, updated_at = excluded.updated_at, deleted = 0, \
+             change_seq = excluded.change_seq",
             &rows,
         )
         .await?;
         for key in &withdrawn {
             sqlx::query(
-                "UPDATE source_record SET deleted = 1, updated_at = $1 WHERE source = $2 AND record_key = $3 AND deleted = 0",
+                "UPDATE source_record SET deleted = 1, updated_at = $1, change_seq = $4 WHERE source = $2 AND record_key = $3 AND deleted = 0",
             )
             .bind(&at)
             .bind(source)
             .bind(key)
+            .bind(seq)
             .execute(&mut *tx)
             .await?;
         }
@@ -179,14 +189,35 @@ impl Store {
             q.execute(&mut *tx).await?;
         }
         for q in quarantined {
+            // One open entry per source and key: input read again (a source re-read every
+            // run) refreshes its entry instead of adding another.
+            let key = storable(&q.record_key);
+            let reason = self.seal(column::QUARANTINE_REASON, storable(&q.reason))?;
+            let excerpt = self.seal(column::QUARANTINE, storable(&q.excerpt))?;
+            let refreshed = sqlx::query(
+                "UPDATE quarantine SET error_class = $1, reason = $2, excerpt = $3, at = $4 \
+                 WHERE source = $5 AND record_key = $6 AND resolved_at IS NULL",
+            )
+            .bind(q.class.as_str())
+            .bind(&reason)
+            .bind(&excerpt)
+            .bind(&at)
+            .bind(source)
+            .bind(&key)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if refreshed > 0 {
+                continue;
+            }
             sqlx::query(
                 "INSERT INTO quarantine (source, record_key, error_class, reason, excerpt, at) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(source)
-            .bind(storable(&q.record_key))
+            .bind(&key)
             .bind(q.class.as_str())
-            .bind(self.seal(column::QUARANTINE_REASON, storable(&q.reason))?)
-            .bind(self.seal(column::QUARANTINE, storable(&q.excerpt))?)
+            .bind(reason)
+            .bind(excerpt)
             .bind(&at)
             .execute(&mut *tx)
             .await?;
@@ -219,6 +250,47 @@ impl Store {
         }
         tx.commit().await?;
         Ok(out)
+    }
+
+    /// The keys of a source's live (not withdrawn) records.
+    pub async fn live_keys(&self, source: &str) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT record_key FROM source_record WHERE source = $1 AND deleted = 0",
+        )
+        .bind(source)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Withdraws records deleted at the source (found missing from its listing), in one
+    /// transaction: the next resolution takes them out of their golden records.
+    pub async fn withdraw(&self, source: &str, keys: &[String]) -> Result<u64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let at = now();
+        let mut tx = self.begin_write().await?;
+        let (seq,): (i64,) = sqlx::query_as(
+            "UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut n = 0;
+        for key in keys {
+            n += sqlx::query(
+                "UPDATE source_record SET deleted = 1, updated_at = $1, change_seq = $2 \
+                 WHERE source = $3 AND record_key = $4 AND deleted = 0",
+            )
+            .bind(&at)
+            .bind(seq)
+            .bind(source)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(n)
     }
 
     /// The saved checkpoint of a source.

@@ -77,6 +77,9 @@ pub struct Resealed {
     pub resealed: u64,
     /// Values already under the current key.
     pub current: u64,
+    /// Values rewritten by another writer between reading and resealing them, left as that
+    /// writer sealed them (a rotation run again reseals them if they are under an old key).
+    pub changed_meanwhile: u64,
 }
 
 /// A row's key (text columns, or the integer id) and its sealed value.
@@ -104,20 +107,25 @@ impl Store {
                 let Some(last) = page.last().cloned() else {
                     break;
                 };
-                let mut tx = self.pool().begin().await?;
+                let mut tx = self.begin_write().await?;
                 for (key, id, value) in page {
                     if seal::key_id(&value) == Some(current.as_str()) {
                         done.current += 1;
                         continue;
                     }
+                    let old = value.clone();
                     let plain = self.unseal(s.column, value)?;
                     let sealed = keyring.seal(s.column, &plain)?;
+                    // Compare and set: a value rewritten since the page was read (by a writer
+                    // that held the lock before this rotation did) is left as it is.
                     let sql = format!(
-                        "UPDATE {} SET {} = {} WHERE {}",
+                        "UPDATE {} SET {} = {} WHERE {} AND {} = {}",
                         s.table,
                         s.name,
                         param(self, 1),
-                        where_key(self, s)
+                        where_key(self, s),
+                        s.name,
+                        param(self, 2 + s.key.len().max(1))
                     );
                     let mut q = sqlx::query(&sql).bind(sealed);
                     match id {
@@ -128,8 +136,11 @@ impl Store {
                             }
                         }
                     }
-                    q.execute(&mut *tx).await?;
-                    done.resealed += 1;
+                    if q.bind(old).execute(&mut *tx).await?.rows_affected() == 1 {
+                        done.resealed += 1;
+                    } else {
+                        done.changed_meanwhile += 1;
+                    }
                 }
                 tx.commit().await?;
                 after = last;

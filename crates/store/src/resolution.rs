@@ -26,7 +26,11 @@ pub struct StoredModel {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ResolveState {
     pub model_id: Option<i64>,
+    /// When it ran (for people to read; never compared).
     pub resolved_at: String,
+    /// The store's change counter it covered ([`Store::change_mark`]); `None` for a state
+    /// written before the counter existed, which makes the next resolution a full one.
+    pub resolved_seq: Option<i64>,
 }
 
 /// A pair for review, as the engine files it.
@@ -133,43 +137,59 @@ impl Store {
     }
 
     pub async fn resolve_state(&self, entity: EntityKind) -> Result<Option<ResolveState>> {
-        let row: Option<(Option<i64>, String)> =
-            sqlx::query_as("SELECT model_id, resolved_at FROM resolve_state WHERE entity = $1")
-                .bind(entity.as_str())
-                .fetch_optional(self.pool())
-                .await?;
-        Ok(row.map(|(model_id, resolved_at)| ResolveState {
-            model_id,
-            resolved_at,
-        }))
+        let row: Option<(Option<i64>, String, Option<i64>)> = sqlx::query_as(
+            "SELECT model_id, resolved_at, resolved_seq FROM resolve_state WHERE entity = $1",
+        )
+        .bind(entity.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(
+            row.map(|(model_id, resolved_at, resolved_seq)| ResolveState {
+                model_id,
+                resolved_at,
+                resolved_seq,
+            }),
+        )
     }
 
-    /// Records that a resolution covered everything stored up to `state.resolved_at`.
+    /// Records that a resolution covered everything stored up to `state.resolved_seq`.
     pub async fn set_resolve_state(&self, entity: EntityKind, state: &ResolveState) -> Result<()> {
         sqlx::query(
-            "INSERT INTO resolve_state (entity, model_id, resolved_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (entity) DO UPDATE SET model_id = excluded.model_id, resolved_at = excluded.resolved_at",
+            "INSERT INTO resolve_state (entity, model_id, resolved_at, resolved_seq) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (entity) DO UPDATE SET model_id = excluded.model_id, resolved_at = excluded.resolved_at, \
+             resolved_seq = excluded.resolved_seq",
         )
         .bind(entity.as_str())
         .bind(state.model_id)
         .bind(&state.resolved_at)
+        .bind(state.resolved_seq)
         .execute(self.pool())
         .await?;
         Ok(())
     }
 
-    /// The store's clock, for [`ResolveState::resolved_at`]: take it before loading records.
+    /// The time now, for [`ResolveState::resolved_at`].
     pub fn clock(&self) -> String {
         now()
     }
 
-    /// Records of a kind stored (new, changed or deleted) after `since`.
-    pub async fn changed_since(&self, entity: EntityKind, since: &str) -> Result<Vec<RecordRef>> {
+    /// The store's change counter now, for [`ResolveState::resolved_seq`]: take it before
+    /// loading records. Every source record written with a value up to it is committed.
+    pub async fn change_mark(&self) -> Result<i64> {
+        let (v,): (i64,) = sqlx::query_as("SELECT value FROM change_counter WHERE id = 1")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(v)
+    }
+
+    /// Records of a kind stored (new, changed or deleted) after the change counter stood at
+    /// `seq`: driven by the store's own counter, never by a clock.
+    pub async fn changed_since(&self, entity: EntityKind, seq: i64) -> Result<Vec<RecordRef>> {
         Ok(sqlx::query_as(
-            "SELECT source, record_key FROM source_record WHERE entity = $1 AND updated_at > $2 ORDER BY source, record_key",
+            "SELECT source, record_key FROM source_record WHERE entity = $1 AND change_seq > $2 ORDER BY source, record_key",
         )
         .bind(entity.as_str())
-        .bind(since)
+        .bind(seq)
         .fetch_all(self.pool())
         .await?)
     }
@@ -183,7 +203,7 @@ impl Store {
         scope: Option<&std::collections::BTreeSet<RecordRef>>,
     ) -> Result<()> {
         let at = now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         match scope {
             None => {
                 sqlx::query("DELETE FROM review_queue WHERE entity = $1 AND status = 'open'")
@@ -277,7 +297,7 @@ impl Store {
     ) -> Result<()> {
         let (a, b) = ordered(a, b);
         let at = now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO match_decision (entity, a_source, a_key, b_source, b_key, verdict, decided_by, reason, decided_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -369,6 +389,7 @@ mod tests {
             let state = ResolveState {
                 model_id: Some(id),
                 resolved_at: store.clock(),
+                resolved_seq: Some(store.change_mark().await.unwrap()),
             };
             store.set_resolve_state(e, &state).await.unwrap();
             assert_eq!(store.resolve_state(e).await.unwrap(), Some(state));
