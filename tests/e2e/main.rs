@@ -9,6 +9,7 @@ mod at_rest;
 mod audit;
 mod concurrency;
 mod crash;
+mod deletions;
 mod departments;
 mod http_sources;
 mod islands;
