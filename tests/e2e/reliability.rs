@@ -340,3 +340,90 @@ fn h5_a_lost_key_file_is_never_replaced_by_a_new_key() {
     let usage = keys["usage"]["source_record.data"].as_object().unwrap();
     assert_eq!(usage.len(), 1, "one key sealed everything: {usage:?}");
 }
+
+async fn exec(store: &str, sql: &str) -> Result<(), String> {
+    use sqlx::Executor;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(store).await.unwrap();
+    let r = pool
+        .execute(sql)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    pool.close().await;
+    r
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn m9_the_audit_trail_refuses_edits_and_verify_finds_what_got_past() {
+    for postgres in [false, true] {
+        let s = if postgres {
+            Scratch::postgres("e2e_m9")
+        } else {
+            Scratch::sqlite()
+        };
+        s.write(
+            "p.csv",
+            "id,name,phone,birth\n1,张三,13800138001,1990-01-01\n",
+        );
+        s.config(&person_csv("people", "p.csv"));
+        for _ in 0..3 {
+            ok(s.cmd(&["run", "--no-publish"]));
+        }
+        let v = json(s.cmd(&["--json", "audit", "verify"]));
+        assert_eq!(v["entries"], 3, "{v}");
+        assert!(v["problem"].is_null());
+        let refused = exec(&s.store, "UPDATE audit SET actor = 'mallory' WHERE id = 2").await;
+        assert!(refused.unwrap_err().contains("append-only"));
+        let refused = exec(
+            &s.store,
+            "DELETE FROM audit WHERE id = (SELECT max(id) FROM audit)",
+        )
+        .await;
+        assert!(refused.unwrap_err().contains("append-only"));
+        // Past the guard (its owner dropped it), an edit is found.
+        let drop = if postgres {
+            "DROP TRIGGER audit_append_only ON audit"
+        } else {
+            "DROP TRIGGER audit_no_update"
+        };
+        exec(&s.store, drop).await.unwrap();
+        exec(&s.store, "UPDATE audit SET actor = 'mallory' WHERE id = 2")
+            .await
+            .unwrap();
+        let out = s.cmd(&["audit", "verify"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out).contains("entry 2 was altered"),
+            "{}",
+            stderr(&out)
+        );
+        if !postgres {
+            // The newest entry cut from a SQLite trail is found too.
+            let t = Scratch::sqlite();
+            t.write(
+                "p.csv",
+                "id,name,phone,birth\n1,张三,13800138001,1990-01-01\n",
+            );
+            t.config(&person_csv("people", "p.csv"));
+            ok(t.cmd(&["run", "--no-publish"]));
+            ok(t.cmd(&["run", "--no-publish"]));
+            exec(&t.store, "DROP TRIGGER audit_no_delete")
+                .await
+                .unwrap();
+            exec(
+                &t.store,
+                "DELETE FROM audit WHERE id = (SELECT max(id) FROM audit)",
+            )
+            .await
+            .unwrap();
+            let out = t.cmd(&["audit", "verify"]).output().unwrap();
+            assert_eq!(out.status.code(), Some(1));
+            assert!(
+                stderr(&out).contains("cut from the end"),
+                "{}",
+                stderr(&out)
+            );
+        }
+    }
+}

@@ -90,6 +90,9 @@ enum Command {
     /// `--person GOLDEN_ID`: the deliveries that carried that golden record (which department,
     /// which fields and treatments, when, for what purpose, under which grant version).
     Audit {
+        /// `verify`: walk the whole trail and check its hash chain (exit 1 when broken).
+        #[command(subcommand)]
+        what: Option<AuditCmd>,
         #[arg(long, value_enum)]
         kind: Option<AuditKindArg>,
         #[arg(long)]
@@ -206,6 +209,14 @@ enum Export {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCmd {
+    /// Recompute every entry's hash and link: an entry edited, removed or reordered is found.
+    /// Prints the chain's head (keep it elsewhere: a trail cut short at its end is told only
+    /// by a head seen before).
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -870,6 +881,24 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             .await?;
         }
         Command::Audit {
+            what: Some(AuditCmd::Verify),
+            ..
+        } => {
+            let report = hub.store.verify_audit().await?;
+            if cli.json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!(
+                    "{} entries; head {} {}",
+                    report.entries, report.head_n, report.head_hash
+                );
+            }
+            if let Some(problem) = report.problem {
+                anyhow::bail!("the audit trail is broken: {problem}");
+            }
+        }
+        Command::Audit {
+            what: None,
             kind,
             department,
             person,

@@ -15,6 +15,30 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "audit", include_str!("../migrations/0003_audit.sql")),
     (4, "feeds", include_str!("../migrations/0004_feeds.sql")),
     (5, "writer", include_str!("../migrations/0005_writer.sql")),
+    (
+        6,
+        "audit chain",
+        include_str!("../migrations/0006_audit_chain.sql"),
+    ),
+];
+
+/// SQLite's triggers of migration 6: the trail refuses UPDATE and DELETE.
+const SQLITE_AUDIT_GUARD: &[&str] = &[
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only (audit.UPDATE refused)'); END",
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only (audit.DELETE refused)'); END",
+    "CREATE TRIGGER audit_record_no_update BEFORE UPDATE ON audit_record BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only (audit_record.UPDATE refused)'); END",
+    "CREATE TRIGGER audit_record_no_delete BEFORE DELETE ON audit_record BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only (audit_record.DELETE refused)'); END",
+];
+
+/// PostgreSQL statements of migration 6 that the statement splitter cannot carry (function
+/// bodies hold `;`): the trail refuses UPDATE, DELETE and TRUNCATE.
+const PG_AUDIT_GUARD: &[&str] = &[
+    "CREATE FUNCTION tombolo_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ \
+     BEGIN RAISE EXCEPTION 'the audit trail is append-only (%.% refused)', TG_TABLE_NAME, TG_OP; END $$",
+    "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION tombolo_append_only()",
+    "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit FOR EACH STATEMENT EXECUTE FUNCTION tombolo_append_only()",
+    "CREATE TRIGGER audit_record_append_only BEFORE UPDATE OR DELETE ON audit_record FOR EACH ROW EXECUTE FUNCTION tombolo_append_only()",
+    "CREATE TRIGGER audit_record_no_truncate BEFORE TRUNCATE ON audit_record FOR EACH STATEMENT EXECUTE FUNCTION tombolo_append_only()",
 ];
 
 /// The advisory lock two first starts on one PostgreSQL store queue on.
@@ -104,6 +128,22 @@ async fn apply_all(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<(
                     name,
                     source,
                 })?;
+        }
+        if version == 6 {
+            crate::audit::chain_unchained(&mut tx).await?;
+            let guard = match backend {
+                Backend::Postgres => PG_AUDIT_GUARD,
+                Backend::Sqlite => SQLITE_AUDIT_GUARD,
+            };
+            {
+                for stmt in guard {
+                    tx.execute(*stmt).await.map_err(|source| Error::Migration {
+                        version,
+                        name,
+                        source,
+                    })?;
+                }
+            }
         }
         sqlx::query(
             "INSERT INTO tombolo_migration (version, name, applied_at) VALUES ($1, $2, $3)",
