@@ -11,6 +11,7 @@ mod concurrency;
 mod crash;
 mod deletions;
 mod departments;
+mod hostile;
 mod http_sources;
 mod islands;
 mod malformed;

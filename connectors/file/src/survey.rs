@@ -148,16 +148,17 @@ fn gb18030_invalid(path: &Path) -> std::io::Result<u64> {
 /// The encoding to read a CSV file with. Declared encodings are taken as they are. Without a
 /// declaration: UTF-8 when there is a UTF-8 BOM, when the bytes are UTF-8 (a file cut off inside
 /// its last character included: that row alone is damaged), or when well-formed multi-byte
-/// characters outnumber ill-formed sequences eight to one (a UTF-8 export with a few damaged
-/// bytes, whose rows are quarantined); otherwise GB18030 when it leaves fewer ill-formed
-/// sequences than UTF-8. Chinese text in UTF-8 is almost always *valid* GB18030 (as mojibake),
+/// characters are at least twice as many as ill-formed sequences (a UTF-8 export with some
+/// damaged or foreign lines, which are quarantined; Chinese GB18030 text read as UTF-8 gives
+/// about one well-formed sequence to five ill-formed ones); otherwise GB18030 when it leaves
+/// fewer ill-formed sequences than UTF-8. Chinese text in UTF-8 is almost always *valid* GB18030 (as mojibake),
 /// so GB18030 is chosen only on evidence against UTF-8, never for a GB18030 decode being clean.
 pub fn detect(path: &Path, survey: &Survey, declared: Encoding) -> std::io::Result<Encoding> {
     let u = &survey.utf8;
     Ok(match declared {
         Encoding::Auto if survey.bom => Encoding::Utf8,
         Encoding::Auto if u.invalid == 0 => Encoding::Utf8,
-        Encoding::Auto if u.multibyte >= 8 * u.invalid => Encoding::Utf8,
+        Encoding::Auto if u.multibyte >= 2 * u.invalid => Encoding::Utf8,
         Encoding::Auto => {
             if gb18030_invalid(path)? < u.invalid {
                 Encoding::Gb18030
