@@ -163,9 +163,15 @@ impl RowStream for SheetRows {
                 Ok(Msg::Header(_)) => {}
                 Ok(Msg::Fatal(reason)) => {
                     self.done = true;
+                    // The reader's last counts, then this failure as one more item.
+                    if let Ok(Msg::Stats(s)) = self.rx.recv() {
+                        self.stats = s;
+                    }
                     self.stats.items += 1;
+                    self.stats.item_lines += 1;
+                    self.stats.lines += 1;
                     return Some(Row {
-                        line: self.stats.lines + 1,
+                        line: self.stats.lines,
                         cells: Err(reason),
                         excerpt: String::new(),
                     });
@@ -205,14 +211,31 @@ pub fn open(
         .spawn(move || {
             let mut stats = stats;
             stats.encoding = "xlsx".into();
-            if let Err(e) = stream(
-                &owned,
-                sheet.as_deref(),
-                header_row,
-                limits,
-                &tx,
-                &mut stats,
-            ) {
+            // A reader that panics on a malformed workbook (calamine does, on a shared-string
+            // index out of range: found by the fuzzer) fails this file, never the run.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                stream(
+                    &owned,
+                    sheet.as_deref(),
+                    header_row,
+                    limits,
+                    &tx,
+                    &mut stats,
+                )
+            }));
+            let failure = match result {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(panic) => Some(format!(
+                    "not a readable workbook (the reader failed: {})",
+                    panic
+                        .downcast_ref::<String>()
+                        .map(String::as_str)
+                        .or_else(|| panic.downcast_ref::<&str>().copied())
+                        .unwrap_or("panic")
+                )),
+            };
+            if let Some(e) = failure {
                 let _ = tx.send(Msg::Fatal(e));
             }
             let _ = tx.send(Msg::Stats(stats));

@@ -23,7 +23,8 @@ pub struct FileStats {
     /// `xls` or `ods` for workbooks.
     pub encoding: String,
     pub bytes: u64,
-    /// Physical lines (CSV; a last line without a line end counts) or sheet rows present.
+    /// Physical lines (CSV; a last line without a line end counts) or sheet rows holding at
+    /// least one cell.
     pub lines: u64,
     pub header_lines: u64,
     /// Lines or sheet rows with nothing in them, skipped.

@@ -256,3 +256,18 @@ async fn every_physical_line_is_accounted_for() {
     );
     assert_eq!(st["items"].as_u64().unwrap(), items.len() as u64);
 }
+
+#[tokio::test]
+async fn a_shared_string_index_out_of_range_quarantines_the_workbook_instead_of_a_panic() {
+    // Found by the fuzzer (tests/fuzz.rs): calamine indexes the shared strings unchecked.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("sst.xlsx");
+    let data =
+        format!(r#"{HEADER}<row r="2"><c r="A2"><v>1</v></c><c r="B2" t="s"><v>5</v></c></row>"#);
+    xlsx(&f, &data, &["only one"], None);
+    let mut s = FileSource::excel(&excel(&f), vec!["name".into()], None).unwrap();
+    let (keys, bad) = split(&drain(&mut s).await);
+    assert!(keys.is_empty());
+    assert_eq!(bad.len(), 1);
+    assert!(bad[0].1.contains("not a readable workbook"), "{bad:?}");
+}

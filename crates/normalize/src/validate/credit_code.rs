@@ -125,6 +125,14 @@ pub fn parse_tax_number(input: &str) -> Result<CreditCode, CreditCodeError> {
         0 => Err(CreditCodeError::Empty),
         18 => parse_credit_code(&s),
         15 => {
+            // Only ASCII letters and digits are sliced below (a multi-byte character would
+            // put a slice inside it: found by the fuzzer).
+            if let Some(c) = s
+                .chars()
+                .find(|c| !c.is_ascii_digit() && !c.is_ascii_uppercase())
+            {
+                return Err(CreditCodeError::Character(c));
+            }
             let division = &s[..6];
             if !division.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(CreditCodeError::Division(division.to_owned()));
@@ -203,6 +211,14 @@ mod tests {
             let body = format!("91{div}{org9}");
             format!("{body}{}", check_char(&body).unwrap())
         })
+    }
+
+    #[test]
+    fn a_15_character_tax_number_with_chinese_characters_is_an_error_not_a_panic() {
+        assert!(matches!(
+            parse_tax_number("8997层单幢日趙趙Ѩ𐁍COD"),
+            Err(CreditCodeError::Character('层'))
+        ));
     }
 
     proptest! {
