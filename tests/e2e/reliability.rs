@@ -427,3 +427,171 @@ async fn m9_the_audit_trail_refuses_edits_and_verify_finds_what_got_past() {
         }
     }
 }
+
+/// `n` people rows (`id,name,phone,birth`) with keys `{prefix}{i}`.
+fn rows(prefix: &str, n: usize) -> String {
+    let mut s = String::from("id,name,phone,birth\n");
+    for i in 0..n {
+        s.push_str(&format!(
+            "{prefix}{i},张{prefix}{i},139{:08},19{:02}-01-01\n",
+            i * 7919 % 100_000_000,
+            40 + i % 60
+        ));
+    }
+    s
+}
+
+async fn scalar(store: &str, sql: &str) -> Option<i64> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(store).await.ok()?;
+    let n: Option<(i64,)> = sqlx::query_as(sql).fetch_one(&pool).await.ok();
+    pool.close().await;
+    n.map(|(n,)| n)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn m11_totals_equal_the_stored_records_after_a_sigkill() {
+    let s = Scratch::sqlite();
+    s.write("p.csv", rows("k", 20_000));
+    s.config(
+        &person_csv("people", "p.csv").replace("key = \"id\"\n", "key = \"id\"\nbatch_size = 50\n"),
+    );
+    let mut child = s.cmd(&["run", "--no-publish"]).spawn().unwrap();
+    loop {
+        if scalar(&s.store, "SELECT COUNT(*) FROM source_record")
+            .await
+            .unwrap_or(0)
+            > 500
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let stored = scalar(&s.store, "SELECT COUNT(*) FROM source_record")
+        .await
+        .unwrap();
+    let st = s.source_status("people");
+    assert_eq!(st["total_accepted"].as_i64().unwrap(), stored, "{st}");
+    ok(s.cmd(&["run", "--no-publish"]));
+    let st = s.source_status("people");
+    assert_eq!(st["total_accepted"], 20_000, "{st}");
+    assert_eq!(st["total_pulled"], 20_000);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn m8_key_rotation_waits_for_no_run_and_a_run_waits_for_it() {
+    let s = Scratch::sqlite();
+    s.write("p.csv", rows("r", 20_000));
+    s.config(&format!(
+        "[store]\nencryption = {{ key_file = \"keys/hub.keyring\" }}\n{}",
+        person_csv("people", "p.csv").replace("key = \"id\"\n", "key = \"id\"\nbatch_size = 100\n")
+    ));
+    let mut child = s.cmd(&["run", "--no-publish"]).spawn().unwrap();
+    loop {
+        if scalar(&s.store, "SELECT COUNT(*) FROM source_record")
+            .await
+            .unwrap_or(0)
+            > 0
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let out = s.cmd(&["keys", "rotate", "--drop-old"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains("being written by `tombolo run`"));
+    assert!(child.wait().unwrap().success());
+    let rotated = json(s.cmd(&["--json", "keys", "rotate", "--drop-old"]));
+    let current = rotated["current"].as_str().unwrap();
+    for (column, counts) in rotated["usage"].as_object().unwrap() {
+        let ids: Vec<&String> = counts.as_object().unwrap().keys().collect();
+        assert!(ids.iter().all(|id| *id == current), "{column}: {counts}");
+    }
+    ok(s.cmd(&["run", "--no-publish"]));
+    assert_eq!(s.goldens().len(), 20_000);
+}
+
+#[test]
+fn l7_parameters_trained_on_far_fewer_records_are_reported_stale() {
+    let s = Scratch::sqlite();
+    s.write("a.csv", rows("a", 100));
+    s.write("b.csv", rows("b", 300));
+    s.config(&person_csv("a", "a.csv"));
+    let first: Value = json(s.cmd(&["--json", "run", "--no-publish"]));
+    assert_eq!(first["entities"][0]["stale_model"], false);
+    s.config(&format!(
+        "{}{}",
+        person_csv("a", "a.csv"),
+        person_csv("b", "b.csv")
+    ));
+    let out = s.cmd(&["--json", "run", "--no-publish"]).output().unwrap();
+    let second: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(second["entities"][0]["stale_model"], true, "{second}");
+    assert!(stderr(&out).contains("tombolo train"), "{}", stderr(&out));
+    let trained: Value = json(s.cmd(&["--json", "train"]));
+    assert_eq!(trained[0]["stale_model"], false, "{trained}");
+}
+
+#[cfg(unix)]
+#[test]
+fn l4_store_and_key_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::sqlite();
+    let store = format!("sqlite:{}", s.path("data/hub.db").display());
+    s.write("p.csv", rows("p", 3));
+    s.config(&format!(
+        "[store]\nencryption = {{ key_file = \"keys/hub.keyring\" }}\n{}",
+        person_csv("people", "p.csv")
+    ));
+    ok(tombolo(
+        &s.path("tombolo.toml"),
+        &store,
+        &s.env,
+        &["run", "--no-publish"],
+    ));
+    let mode = |p: &str| std::fs::metadata(s.path(p)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode("data"), 0o700);
+    assert_eq!(mode("keys"), 0o700);
+    assert_eq!(mode("data/hub.db") & 0o077, 0, "{:o}", mode("data/hub.db"));
+    assert_eq!(mode("keys/hub.keyring"), 0o600);
+}
+
+#[test]
+fn l10_a_broker_that_is_down_fails_within_timeout_with_the_report_and_a_status() {
+    let s = Scratch::sqlite();
+    s.write("p.csv", rows("p", 3));
+    s.config(&format!(
+        "[kafka]\nbrokers = \"127.0.0.1:1\"\ntimeout_secs = 5\n{}",
+        person_csv("people", "p.csv")
+    ));
+    let start = std::time::Instant::now();
+    let out = s.cmd(&["--json", "run"]).output().unwrap();
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(40),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["sources"][0]["accepted"], 3, "{report}");
+    assert!(report["publish_error"].is_string(), "{report}");
+    assert_eq!(report["outbox_backlog"], 3);
+    let status = s.status();
+    assert!(status["publish"]["last_error"].is_string(), "{status}");
+}
+
+#[test]
+fn l11_a_password_in_a_command_line_store_url_is_warned_about() {
+    let s = Scratch::sqlite();
+    s.write("p.csv", rows("p", 1));
+    s.config(&person_csv("people", "p.csv"));
+    let pg = fresh_postgres("e2e_l11").replace("postgres@", "postgres:pw-on-cmdline@");
+    let out = tombolo(&s.path("tombolo.toml"), &pg, &s.env, &["status"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("process list"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("pw-on-cmdline"));
+}

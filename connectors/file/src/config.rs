@@ -84,6 +84,10 @@ pub struct CsvConfig {
     /// row: records no longer in it were deleted at the source and are withdrawn.
     #[serde(default)]
     pub snapshot: bool,
+    /// Read symbolic links found in a directory `path` (default false: a link in a drop
+    /// folder is quarantined as a file, unread, since it may point anywhere).
+    #[serde(default)]
+    pub follow_symlinks: bool,
 }
 
 /// `kind = "excel"`: a sheet of an `.xlsx`/`.xls`/`.ods` workbook, or a directory of them.
@@ -117,4 +121,7 @@ pub struct ExcelConfig {
     /// longer in it are withdrawn.
     #[serde(default)]
     pub snapshot: bool,
+    /// Read symbolic links found in a directory `path` (default false).
+    #[serde(default)]
+    pub follow_symlinks: bool,
 }

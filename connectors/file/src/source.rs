@@ -75,6 +75,8 @@ pub struct FileSource {
     current: Option<Current>,
     report: Vec<FileStats>,
     snapshot: Option<Snapshot>,
+    /// Symbolic links in a directory source, not followed (`follow_symlinks = false`).
+    links: std::collections::HashSet<PathBuf>,
 }
 
 /// What a snapshot export lists this run (`snapshot = true`).
@@ -89,7 +91,8 @@ struct Snapshot {
     unchanged: Vec<PathBuf>,
 }
 
-fn list(path: &Path, extensions: &[&str]) -> SourceResult<Vec<PathBuf>> {
+/// The files of a source, and those of them that are symbolic links found in a directory.
+fn list(path: &Path, extensions: &[&str]) -> SourceResult<(Vec<PathBuf>, Vec<PathBuf>)> {
     if path.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(|e| SourceError::Fatal(format!("{}: {e}", path.display())))?
@@ -102,9 +105,14 @@ fn list(path: &Path, extensions: &[&str]) -> SourceResult<Vec<PathBuf>> {
             })
             .collect();
         files.sort();
-        Ok(files)
+        let links = files
+            .iter()
+            .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()))
+            .cloned()
+            .collect();
+        Ok((files, links))
     } else if path.is_file() {
-        Ok(vec![path.to_path_buf()])
+        Ok((vec![path.to_path_buf()], Vec::new()))
     } else {
         Err(SourceError::Fatal(format!(
             "{}: no such file or directory",
@@ -137,7 +145,12 @@ impl FileSource {
             },
             max_file_bytes: config.max_file_bytes,
         };
-        let files = list(&config.path, &["csv", "txt"])?;
+        let (files, links) = list(&config.path, &["csv", "txt"])?;
+        let links = if config.follow_symlinks {
+            Vec::new()
+        } else {
+            links
+        };
         Self::new(
             format,
             files,
@@ -148,6 +161,7 @@ impl FileSource {
             checkpoint,
             config.snapshot,
         )
+        .map(|s| s.with_links(links))
     }
 
     /// Opens an Excel source.
@@ -165,7 +179,12 @@ impl FileSource {
                 max_record_bytes: config.max_record_bytes.max(1),
             },
         };
-        let files = list(&config.path, &["xlsx", "xlsm", "xls", "ods"])?;
+        let (files, links) = list(&config.path, &["xlsx", "xlsm", "xls", "ods"])?;
+        let links = if config.follow_symlinks {
+            Vec::new()
+        } else {
+            links
+        };
         Self::new(
             format,
             files,
@@ -176,6 +195,7 @@ impl FileSource {
             checkpoint,
             config.snapshot,
         )
+        .map(|s| s.with_links(links))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -215,7 +235,13 @@ impl FileSource {
             current: None,
             report: Vec::new(),
             snapshot,
+            links: Default::default(),
         })
+    }
+
+    fn with_links(mut self, links: Vec<PathBuf>) -> Self {
+        self.links = links.into_iter().collect();
+        self
     }
 
     fn checkpoint(&self) -> serde_json::Value {
@@ -269,6 +295,46 @@ impl FileSource {
     /// Opens the next changed file as `self.current`; false when no file is left.
     fn open_next(&mut self) -> SourceResult<bool> {
         while let Some(path) = self.pending.pop_front() {
+            if self.links.contains(&path) {
+                // Reported once per link target, not read: a drop folder's link may point
+                // anywhere on the hub's host.
+                let name = path.display().to_string();
+                let target = std::fs::read_link(&path)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_default();
+                let mark = format!("symlink:{target}");
+                if self.state.files.get(&name) == Some(&mark) {
+                    continue;
+                }
+                let reason = format!(
+                    "a symbolic link (to {target}), not followed: set follow_symlinks = true to read it"
+                );
+                if let Some(snap) = self.snapshot.as_mut() {
+                    snap.complete = false;
+                }
+                self.report.push(FileStats {
+                    path: name.clone(),
+                    rejected: Some(reason.clone()),
+                    items: 1,
+                    ..FileStats::default()
+                });
+                self.current = Some(Current {
+                    path: name.clone(),
+                    hash: mark,
+                    rows: None,
+                    key_idx: 0,
+                    cols: Vec::new(),
+                    updated_idx: None,
+                    rejected: Some(Malformed {
+                        key: name,
+                        reason,
+                        excerpt: String::new(),
+                    }),
+                    offset: 0,
+                    report: self.report.len() - 1,
+                });
+                return Ok(true);
+            }
             let sniff = matches!(
                 self.format,
                 Format::Csv {
@@ -553,6 +619,7 @@ mod tests {
             max_record_bytes: 1 << 20,
             max_file_bytes: 1 << 30,
             snapshot: false,
+            follow_symlinks: false,
         }
     }
 
@@ -644,6 +711,31 @@ mod tests {
         assert_eq!(bad[0].key, "a.csv:3");
         assert!(bad[1].reason.contains("empty key"));
         assert!(bad[2].reason.contains("invalid UTF-8"));
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn l13_a_symbolic_link_in_a_directory_is_quarantined_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.csv"), "id,name\n9,x\n").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.csv"), dir.path().join("b.csv"))
+            .unwrap();
+        std::fs::write(dir.path().join("a.csv"), "id,name\n1,a\n").unwrap();
+        let mut s = FileSource::csv(&cfg(dir.path()), vec!["name".to_owned()], None).unwrap();
+        let (items, cp) = drain(&mut s).await;
+        assert_eq!(items.len(), 2);
+        assert!(matches!(&items[0], Pulled::Record(r) if r.key == "1"));
+        assert!(matches!(&items[1], Pulled::Malformed(m) if m.reason.contains("symbolic link")));
+        // Reported once, not at every run.
+        let mut s = FileSource::csv(&cfg(dir.path()), vec!["name".to_owned()], cp).unwrap();
+        assert!(drain(&mut s).await.0.is_empty());
+        let follow = CsvConfig {
+            follow_symlinks: true,
+            ..cfg(dir.path())
+        };
+        let mut s = FileSource::csv(&follow, vec!["name".to_owned()], None).unwrap();
+        assert_eq!(drain(&mut s).await.0.len(), 2);
     }
 
     #[tokio::test]

@@ -336,10 +336,13 @@ fn print_run(report: &RunReport, json: bool) -> Result<()> {
                 topics.join(", ")
             );
         }
-        None => println!(
-            "not published (no [kafka] configured); outbox backlog {}",
-            report.outbox_backlog
-        ),
+        None => match &report.publish_error {
+            Some(e) => println!(
+                "publishing failed: {e}; outbox backlog {} (sent at the next run or `tombolo publish`)",
+                report.outbox_backlog
+            ),
+            None => println!("not published; outbox backlog {}", report.outbox_backlog),
+        },
     }
     println!("done in {:.1}s", report.seconds);
     Ok(())
@@ -360,12 +363,26 @@ async fn status(hub: &Hub, json: bool) -> Result<()> {
         golden.insert(e.as_str().into(), hub.store.golden_count(e).await?.into());
     }
     let backlog = hub.store.outbox_backlog().await?;
+    let publish = hub.store.publish_status().await?.map(|(at, published, error)| {
+        serde_json::json!({ "last_run_at": at, "published": published, "last_error": error })
+    });
     if json {
         println!(
             "{}",
-            serde_json::json!({ "sources": sources, "golden_records": golden, "outbox_backlog": backlog })
+            serde_json::json!({ "sources": sources, "golden_records": golden, "outbox_backlog": backlog, "publish": publish })
         );
         return Ok(());
+    }
+    if let Some(p) = &publish {
+        println!(
+            "last publication {}: {} messages{}",
+            p["last_run_at"].as_str().unwrap_or_default(),
+            p["published"],
+            p["last_error"]
+                .as_str()
+                .map(|e| format!(", failed: {e}"))
+                .unwrap_or_default()
+        );
     }
     println!(
         "{:<12} {:<13} {:>8} {:>9} {:>12} {:<26} checkpoint / last error",
@@ -789,6 +806,9 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             ..
         } => {
             let report = run_once(&hub, &[], cli.json, !no_publish).await?;
+            if report.publish_error.is_some() {
+                return Ok(ExitCode::FAILURE);
+            }
             if report.failed_sources() > 0 {
                 return Ok(ExitCode::from(3));
             }
@@ -828,12 +848,27 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
         }
         Command::Pull { source, no_publish } => {
             let report = run_once(&hub, &[source], cli.json, !no_publish).await?;
+            if report.publish_error.is_some() {
+                return Ok(ExitCode::FAILURE);
+            }
             if report.failed_sources() > 0 {
                 return Ok(ExitCode::from(3));
             }
         }
         Command::Publish => {
-            let stats = hub.publish().await?;
+            let stats = match hub.publish().await {
+                Ok(s) => {
+                    if let Some(s) = &s {
+                        hub.store.record_publish(s.published, None).await?;
+                    }
+                    s
+                }
+                Err(e) => {
+                    let msg = tombolo_core::redact::urls_in(&e.to_string());
+                    hub.store.record_publish(0, Some(&msg)).await?;
+                    return Err(e.into());
+                }
+            };
             if cli.json {
                 println!("{}", serde_json::to_string(&stats)?);
             } else {

@@ -103,6 +103,9 @@ pub struct EntityReport {
     pub outcome: ApplyOutcome,
     /// Linking keys skipped because too many records shared them.
     pub oversized_keys: Vec<(String, usize)>,
+    /// The parameters in force were trained on fewer than half the records stored now (a
+    /// source was down at the first run, say): `tombolo train` would learn them again.
+    pub stale_model: bool,
 }
 
 /// What a run did.
@@ -112,6 +115,9 @@ pub struct RunReport {
     pub entities: Vec<EntityReport>,
     /// `None` when no broker is configured (the outbox keeps everything).
     pub published: Option<PublishStats>,
+    /// Why publishing failed (the outbox keeps what was not sent); the report is still given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publish_error: Option<String>,
     pub outbox_backlog: u64,
     pub seconds: f64,
 }
@@ -154,13 +160,14 @@ impl Hub {
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
             {
-                std::fs::create_dir_all(dir).map_err(|e| Error::Config {
-                    path: dir.display().to_string(),
-                    message: e.to_string(),
-                })?;
+                crate::secrets::private_dir(dir)?;
             }
         }
-        Ok(Store::open(&url).await?)
+        let store = Store::open(&url).await?;
+        if store_url.is_some() && url.contains('@') && tombolo_core::redact::url(&url) != url {
+            tracing::warn!("the store URL given on the command line carries a password, which the process list shows: set TOMBOLO_STORE or [store] url with ${{VAR}} instead");
+        }
+        Ok(store)
     }
 
     /// Opens the store named by the config (or by `store_url`), with its keyring.
@@ -490,6 +497,20 @@ impl Hub {
             changed: changed.as_ref(),
         })?;
         let record_count = records.len() as u64;
+        // Parameters learnt on far fewer records than are stored now stay in force until
+        // `tombolo train`: say so, every resolution, rather than keep worse clusters quietly.
+        let stale_model = !retrain
+            && stored
+                .as_ref()
+                .is_some_and(|m| m.records.saturating_mul(2) < record_count);
+        if stale_model {
+            tracing::warn!(
+                %entity,
+                trained_on = stored.as_ref().map_or(0, |m| m.records),
+                stored = record_count,
+                "the matching parameters were trained on fewer than half the records stored now: run `tombolo train`"
+            );
+        }
         // Personal values (a shared phone, a resident ID) never reach the log or the report:
         // the rule and the size only (`tombolo blocking`, an operator's explicit look, names them).
         let oversized: Vec<(String, usize)> = resolved
@@ -599,6 +620,7 @@ impl Hub {
             store_ms: (t.elapsed() - computed).as_millis() as u64,
             outcome,
             oversized_keys: oversized,
+            stale_model,
         })
     }
 
@@ -677,11 +699,29 @@ impl Hub {
             });
         }
         let entities = self.resolve(false).await?;
-        let published = if publish { self.publish().await? } else { None };
+        let (published, publish_error) = if publish {
+            match self.publish().await {
+                Ok(p) => {
+                    if let Some(stats) = &p {
+                        self.store.record_publish(stats.published, None).await?;
+                    }
+                    (p, None)
+                }
+                Err(e) => {
+                    let msg = tombolo_core::redact::urls_in(&e.to_string());
+                    tracing::error!(error = %msg, "publishing failed; the outbox keeps what was not sent");
+                    self.store.record_publish(0, Some(&msg)).await?;
+                    (None, Some(msg))
+                }
+            }
+        } else {
+            (None, None)
+        };
         Ok(RunReport {
             sources: reports,
             entities,
             published,
+            publish_error,
             outbox_backlog: self.store.outbox_backlog().await?,
             seconds: started.elapsed().as_secs_f64(),
         })

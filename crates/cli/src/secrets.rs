@@ -52,11 +52,24 @@ fn key_error(path: &Path, message: impl std::fmt::Display) -> Error {
     }
 }
 
+/// Creates a directory (and its parents) that the hub makes for itself (a store's, a key
+/// file's), readable by its owner only; an existing directory is left as it is.
+pub fn private_dir(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| key_error(dir, e))
+}
+
 /// Writes a keyring file readable by its owner only, replacing it atomically.
 fn write_keyring(path: &Path, text: &str) -> Result<()> {
     use std::io::Write;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| key_error(dir, e))?;
+        private_dir(dir)?;
     }
     let tmp = path.with_extension("tmp");
     let mut options = std::fs::OpenOptions::new();

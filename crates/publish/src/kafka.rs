@@ -74,9 +74,24 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[String]) -> Result<()
             .set("cleanup.policy", "compact")
         })
         .collect();
-    let opts =
-        AdminOptions::new().operation_timeout(Some(Duration::from_secs(config.timeout_secs)));
-    for result in admin.create_topics(&new, &opts).await? {
+    // Bounded by `timeout_secs` like every other broker call: the request (a broker that
+    // never answers), the operation, and the whole call.
+    let limit = Duration::from_secs(config.timeout_secs.max(1));
+    let opts = AdminOptions::new()
+        .operation_timeout(Some(limit))
+        .request_timeout(Some(limit));
+    let created = tokio::time::timeout(
+        limit + Duration::from_secs(5),
+        admin.create_topics(&new, &opts),
+    )
+    .await
+    .map_err(|_| {
+        Error::Delivery(format!(
+            "creating topics: no answer from the broker within {} s",
+            limit.as_secs()
+        ))
+    })??;
+    for result in created {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => {

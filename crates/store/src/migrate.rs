@@ -20,6 +20,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit chain",
         include_str!("../migrations/0006_audit_chain.sql"),
     ),
+    (
+        7,
+        "publish status",
+        include_str!("../migrations/0007_publish_status.sql"),
+    ),
 ];
 
 /// SQLite's triggers of migration 6: the trail refuses UPDATE and DELETE.

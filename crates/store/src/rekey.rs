@@ -17,7 +17,7 @@ struct Sealed {
     key: &'static [&'static str],
 }
 
-const SEALED: [Sealed; 8] = [
+const SEALED: [Sealed; 9] = [
     Sealed {
         column: column::SOURCE_RECORD,
         table: "source_record",
@@ -65,6 +65,12 @@ const SEALED: [Sealed; 8] = [
         table: "model",
         name: "params",
         key: &[],
+    },
+    Sealed {
+        column: column::LAST_ERROR,
+        table: "source_status",
+        name: "last_error",
+        key: &["source"],
     },
 ];
 

@@ -33,6 +33,8 @@ pub mod column {
     pub const EVIDENCE: &str = "crosswalk.evidence";
     pub const REVIEW: &str = "review_queue.explanation";
     pub const MODEL: &str = "model.params";
+    /// A source's last error may quote a value, a URL or a message from the source.
+    pub const LAST_ERROR: &str = "source_status.last_error";
 }
 
 /// Data keys: the last one seals, all of them open.

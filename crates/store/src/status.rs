@@ -98,11 +98,40 @@ impl Store {
         .bind(i(c.outcome.new))
         .bind(i(c.outcome.changed))
         .bind(i(c.outcome.unchanged))
-        .bind(error.map(|e| e.replace('\0', "\\0")))
+        .bind(
+            error
+                .map(|e| self.seal(column::LAST_ERROR, e.replace('\0', "\\0")))
+                .transpose()?,
+        )
         .bind(i(c.outcome.deleted))
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    /// Records how a publication went: messages sent and the error that stopped it, if any.
+    pub async fn record_publish(&self, published: u64, error: Option<&str>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO publish_status (id, last_run_at, published, last_error) VALUES (1, $1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET last_run_at = excluded.last_run_at, published = excluded.published, \
+             last_error = excluded.last_error",
+        )
+        .bind(now())
+        .bind(i(published))
+        .bind(error.map(tombolo_core::redact::urls_in))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// How the last publication went: `(at, messages published, error)`.
+    pub async fn publish_status(&self) -> Result<Option<(String, u64, Option<String>)>> {
+        let row: Option<(String, i64, Option<String>)> = sqlx::query_as(
+            "SELECT last_run_at, published, last_error FROM publish_status WHERE id = 1",
+        )
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|(at, n, e)| (at, u(n), e)))
     }
 
     /// Status of every source that has run.
@@ -134,7 +163,10 @@ impl Store {
                     total_pulled: u(r.9),
                     total_accepted: u(r.10),
                     total_quarantined: u(r.11),
-                    last_error: r.12,
+                    last_error: r
+                        .12
+                        .map(|e| self.unseal(column::LAST_ERROR, e))
+                        .transpose()?,
                     checkpoint: r.13.map(|s| serde_json::from_str(&s)).transpose()?,
                 })
             })
