@@ -212,6 +212,18 @@ impl Feeds {
         meta: &[FeedMessage],
         delivered: &[Delivered],
     ) -> Result<u64> {
+        let deliveries = self.deliveries(meta, delivered)?;
+        store.record_delivered(&deliveries, &[]).await?;
+        Ok(deliveries.len() as u64)
+    }
+
+    /// One delivery per (department, topic, partition) of a delivered batch: `meta[i]`
+    /// describes the message acknowledged as `delivered[i]`.
+    pub(crate) fn deliveries(
+        &self,
+        meta: &[FeedMessage],
+        delivered: &[Delivered],
+    ) -> Result<Vec<Delivery>> {
         let mut batches: BTreeMap<(usize, EntityKind, i32), Delivery> = BTreeMap::new();
         for (m, d) in meta.iter().zip(delivered) {
             let feed = &self.feeds[m.feed];
@@ -236,10 +248,7 @@ impl Feeds {
             entry.last_offset = entry.last_offset.max(d.offset);
             entry.records.push((m.golden_id.clone(), m.version));
         }
-        for d in batches.values() {
-            store.audit_delivery(d).await?;
-        }
-        Ok(batches.len() as u64)
+        Ok(batches.into_values().collect())
     }
 
     /// Backfills every department whose feed is not complete for its grant version in force;

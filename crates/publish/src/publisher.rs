@@ -68,9 +68,12 @@ pub async fn drain(
         let hub = messages.len();
         messages.append(&mut department);
         let delivered = sink.send_all(&messages).await?;
-        stats.deliveries += feeds.audit(store, &meta, &delivered[hub..]).await?;
+        // The departments' deliveries audited and the outbox entries marked sent in one
+        // transaction: a crash between the two cannot leave a delivery marked but unaudited.
+        let deliveries = feeds.deliveries(&meta, &delivered[hub..])?;
         let ids: Vec<i64> = pending.iter().map(|e| e.id).collect();
-        store.mark_published(&ids).await?;
+        store.record_delivered(&deliveries, &ids).await?;
+        stats.deliveries += deliveries.len() as u64;
         stats.count(&messages);
         stats.published += hub as u64;
         tracing::debug!(count = messages.len(), "published outbox batch");

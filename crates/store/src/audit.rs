@@ -165,41 +165,25 @@ impl Store {
     /// Appends a delivery batch with the golden records it carried.
     pub async fn audit_delivery(&self, d: &Delivery) -> Result<i64> {
         let mut tx = self.begin_write().await?;
-        let detail = serde_json::to_string(&serde_json::json!({
-            "purpose": d.purpose,
-            "topic": d.topic,
-            "partition": d.partition,
-            "offsets": [d.first_offset, d.last_offset],
-            "records": d.records.len(),
-            "grant_version": d.grant_version,
-            "fields": d.fields,
-        }))?;
-        let id = insert_entry(
-            &mut tx,
-            &now(),
-            AuditKind::Delivery,
-            &d.department,
-            Some(&d.department),
-            "delivered",
-            &detail,
-            &d.records,
-        )
-        .await?;
-        let rows: Vec<Vec<Arg>> = d
-            .records
-            .iter()
-            .map(|(g, v)| vec![Arg::Int(id), Arg::Text(g.clone()), Arg::Int(*v)])
-            .collect();
-        bulk::insert(
-            &mut tx,
-            self.backend(),
-            "INSERT INTO audit_record (audit_id, golden_id, version)",
-            "",
-            &rows,
-        )
-        .await?;
+        let id = insert_delivery(&mut tx, self.backend(), d).await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Audits delivered batches and marks the outbox entries they carried as sent, in one
+    /// transaction (after the broker acknowledged them).
+    pub async fn record_delivered(
+        &self,
+        deliveries: &[Delivery],
+        outbox_ids: &[i64],
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for d in deliveries {
+            insert_delivery(&mut tx, self.backend(), d).await?;
+        }
+        crate::outbox::mark_published_in(&mut tx, self.backend(), outbox_ids).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Audit entries, newest first.
@@ -233,6 +217,47 @@ impl Store {
             )
             .collect())
     }
+}
+
+async fn insert_delivery(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: crate::Backend,
+    d: &Delivery,
+) -> Result<i64> {
+    let detail = serde_json::to_string(&serde_json::json!({
+        "purpose": d.purpose,
+        "topic": d.topic,
+        "partition": d.partition,
+        "offsets": [d.first_offset, d.last_offset],
+        "records": d.records.len(),
+        "grant_version": d.grant_version,
+        "fields": d.fields,
+    }))?;
+    let id = insert_entry(
+        tx,
+        &now(),
+        AuditKind::Delivery,
+        &d.department,
+        Some(&d.department),
+        "delivered",
+        &detail,
+        &d.records,
+    )
+    .await?;
+    let rows: Vec<Vec<Arg>> = d
+        .records
+        .iter()
+        .map(|(g, v)| vec![Arg::Int(id), Arg::Text(g.clone()), Arg::Int(*v)])
+        .collect();
+    bulk::insert(
+        tx,
+        backend,
+        "INSERT INTO audit_record (audit_id, golden_id, version)",
+        "",
+        &rows,
+    )
+    .await?;
+    Ok(id)
 }
 
 /// The hash of an entry: over the previous entry's hash, its place and its content, each part
@@ -631,6 +656,59 @@ mod tests {
             let broken = store.verify_audit().await.unwrap();
             assert_eq!(broken.broken_at, Some(2), "{broken:?}");
             assert!(broken.problem.unwrap().contains("altered"));
+        }
+    }
+
+    #[tokio::test]
+    async fn l9_a_delivery_is_audited_and_marked_sent_together_or_not_at_all() {
+        use sqlx::Executor;
+        for (store, _dir) in stores().await {
+            store
+                .pool()
+                .execute("INSERT INTO outbox (entity, golden_id, version, event, payload, created_at) VALUES ('person', 'g1', 1, 'created', '{}', 'now')")
+                .await
+                .unwrap();
+            let (id,): (i64,) = sqlx::query_as("SELECT id FROM outbox")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+            let d = Delivery {
+                department: "health".into(),
+                purpose: "care".into(),
+                topic: "t".into(),
+                partition: 0,
+                first_offset: 1,
+                last_offset: 1,
+                grant_version: 1,
+                fields: vec![],
+                records: vec![("g1".into(), 1)],
+            };
+            // The audit insert fails: the outbox entry stays unsent (it is sent and audited again).
+            let refuse = match store.backend() {
+                crate::Backend::Sqlite => "CREATE TRIGGER refuse BEFORE INSERT ON audit_record BEGIN SELECT RAISE(ABORT, 'refused'); END",
+                crate::Backend::Postgres => "CREATE TRIGGER refuse BEFORE INSERT ON audit_record FOR EACH ROW EXECUTE FUNCTION tombolo_append_only()",
+            };
+            store.pool().execute(refuse).await.unwrap();
+            assert!(store
+                .record_delivered(std::slice::from_ref(&d), &[id])
+                .await
+                .is_err());
+            assert_eq!(store.outbox_backlog().await.unwrap(), 1);
+            let drop = match store.backend() {
+                crate::Backend::Sqlite => "DROP TRIGGER refuse",
+                crate::Backend::Postgres => "DROP TRIGGER refuse ON audit_record",
+            };
+            store.pool().execute(drop).await.unwrap();
+            store.record_delivered(&[d], &[id]).await.unwrap();
+            assert_eq!(store.outbox_backlog().await.unwrap(), 0);
+            let entries = store
+                .audit(&AuditFilter {
+                    golden_id: Some("g1".into()),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(entries.len(), 1);
         }
     }
 }

@@ -87,7 +87,9 @@ impl Store {
             options = options.max_connections(4).after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    // FULL: a commit is on disk before it returns, so an audit entry of a
+                    // delivery the broker already acknowledged survives a power cut.
+                    conn.execute("PRAGMA synchronous = FULL").await?;
                     conn.execute("PRAGMA busy_timeout = 10000").await?;
                     Ok(())
                 })

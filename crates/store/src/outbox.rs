@@ -35,20 +35,8 @@ impl Store {
 
     /// Marks entries as delivered (after the broker acknowledged them).
     pub async fn mark_published(&self, ids: &[i64]) -> Result<()> {
-        let at = now();
         let mut tx = self.begin_write().await?;
-        for chunk in ids.chunks(500) {
-            let sql = format!(
-                "UPDATE outbox SET published_at = {} WHERE id IN ({})",
-                bulk::placeholders(self.backend(), 1, 1),
-                bulk::placeholders(self.backend(), 2, chunk.len())
-            );
-            let mut q = sqlx::query(&sql).bind(&at);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            q.execute(&mut *tx).await?;
-        }
+        mark_published_in(&mut tx, self.backend(), ids).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -68,4 +56,26 @@ impl Store {
             .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
+}
+
+/// Marks entries as delivered inside a transaction.
+pub(crate) async fn mark_published_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: crate::Backend,
+    ids: &[i64],
+) -> Result<()> {
+    let at = now();
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "UPDATE outbox SET published_at = {} WHERE id IN ({})",
+            bulk::placeholders(backend, 1, 1),
+            bulk::placeholders(backend, 2, chunk.len())
+        );
+        let mut q = sqlx::query(&sql).bind(&at);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
