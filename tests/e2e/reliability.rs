@@ -595,3 +595,24 @@ fn l11_a_password_in_a_command_line_store_url_is_warned_about() {
     assert!(stderr(&out).contains("process list"), "{}", stderr(&out));
     assert!(!stderr(&out).contains("pw-on-cmdline"));
 }
+
+#[test]
+fn l2_check_warns_when_a_source_is_keyed_by_personal_data() {
+    let s = Scratch::sqlite();
+    s.write("p.csv", "sfz,xm\n");
+    s.config(&csv_source(
+        "hk",
+        "p.csv",
+        "sfz",
+        "person",
+        "[sources.mapping.fields]\nresident_id = { from = \"sfz\" }\nname = { from = \"xm\" }",
+    ));
+    let v = json(s.cmd(&["--json", "check"]));
+    assert!(
+        v[0]["warning"].as_str().unwrap().contains("resident_id"),
+        "{v}"
+    );
+    s.config(&person_csv("p", "p.csv"));
+    let v = json(s.cmd(&["--json", "check"]));
+    assert!(v[0]["warning"].is_null(), "{v}");
+}

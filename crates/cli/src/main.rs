@@ -712,9 +712,33 @@ fn check(config: &Config, json: bool) -> Result<()> {
     let mut out = Vec::new();
     for s in &config.sources {
         let m = tombolo_normalize::Mapping::compile(&s.mapping, &codes)?;
+        // Record keys are stored in clear (the hub finds rows by them): a key column that is
+        // personal data (a resident ID, a phone) puts it in clear in the store.
+        let key = s.connector.key_column();
+        let warning = m
+            .feeds()
+            .iter()
+            .filter(|(from, _)| from == key)
+            .filter_map(|(_, target)| tombolo_normalize::fields::spec(m.entity(), target))
+            .find(|spec| {
+                matches!(
+                    spec.classification,
+                    tombolo_core::Classification::Personal
+                        | tombolo_core::Classification::Sensitive
+                )
+            })
+            .map(|spec| {
+                format!(
+                    "the key column is mapped to {} ({}): record keys are stored in clear, so \
+                     this personal data is in clear in the store; key the source by a \
+                     surrogate column if it has one",
+                    spec.name,
+                    format!("{:?}", spec.classification).to_lowercase()
+                )
+            });
         out.push(serde_json::json!({
             "source": s.name, "connector": s.connector.kind(), "entity": m.entity(),
-            "key": s.connector.key_column(), "reads": m.feeds(),
+            "key": key, "reads": m.feeds(), "warning": warning,
         }));
     }
     if json {
@@ -725,6 +749,9 @@ fn check(config: &Config, json: bool) -> Result<()> {
                 "{} ({}, {}): key {}, reads {}",
                 s["source"], s["connector"], s["entity"], s["key"], s["reads"]
             );
+            if let Some(w) = s["warning"].as_str() {
+                println!("  warning: {w}");
+            }
         }
         println!("config OK: {} sources", config.sources.len());
     }
