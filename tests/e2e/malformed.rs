@@ -137,7 +137,8 @@ phone = { from = "phone" }"#
                 .unwrap()
                 == 8
         );
-        // Pulling one source by name again: nothing new, and still nothing lost.
+        // Pulling one source by name again: nothing new (the re-read window reads the last
+        // row again, unchanged), and still nothing lost.
         let pulled = json(&mut tombolo(
             &config,
             &store,
@@ -146,8 +147,14 @@ phone = { from = "phone" }"#
         ));
         let sql = &pulled["sources"][0];
         assert_eq!(
-            (sql["source"].as_str(), sql["pulled"].as_u64()),
-            (Some("sql"), Some(0)),
+            (
+                sql["source"].as_str(),
+                sql["new"].as_u64(),
+                sql["changed"].as_u64(),
+                sql["pulled"].as_u64(),
+                sql["unchanged"].as_u64()
+            ),
+            (Some("sql"), Some(0), Some(0), Some(1), Some(1)),
             "{pulled}"
         );
         let unknown = tombolo(&config, &store, &env, &["pull", "nope"])
