@@ -3,7 +3,7 @@
 //! the final crosswalk, golden records, outbox versions and counters equal one uninterrupted
 //! run. On SQLite and on PostgreSQL.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::process::{Child, Output};
 use std::time::{Duration, Instant};
 
@@ -29,16 +29,7 @@ fn people(n: usize) -> String {
 }
 
 fn partition(s: &Scratch) -> Partition {
-    let csv = ok(s.cmd(&["export", "crosswalk", "--entity", "person"]));
-    let mut by_golden: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
-    for line in csv.lines().skip(1) {
-        let cols: Vec<&str> = line.split(',').collect();
-        by_golden
-            .entry(cols[2].to_owned())
-            .or_default()
-            .insert((cols[0].to_owned(), cols[1].to_owned()));
-    }
-    by_golden.into_values().collect()
+    clusters(&ok(s.cmd(&["export", "crosswalk", "--entity", "person"])))
 }
 
 /// One number from the store; `None` while it cannot answer (not created yet).

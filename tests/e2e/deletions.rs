@@ -45,11 +45,7 @@ async fn rows_deleted_at_the_source_retire_their_golden_records_everywhere() {
             async move { axum::Json(j!({"data": l.lock().unwrap().clone()})) }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let http = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let http = serve(app).await;
 
     let mut s = Scratch::sqlite();
     s.env.insert("E2E_DEL_HEALTH_KEY".into(), HEALTH_KEY.into());

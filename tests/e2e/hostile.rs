@@ -66,11 +66,7 @@ async fn the_hostile_corpus_is_read_within_caps_and_every_line_accounted_for() {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let http = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let http = serve(app).await;
 
     let org = "[sources.mapping]\nentity = \"organization\"\n[sources.mapping.fields]\nname = { from = \"name\", required = true }";
     s.config(&format!(
@@ -119,19 +115,22 @@ async fn the_hostile_corpus_is_read_within_caps_and_every_line_accounted_for() {
             .unwrap()
     };
     let n = |v: &Value| v.as_u64().unwrap_or(0);
+    let file_name = |f: &Value| {
+        f["path"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
 
     // CSV: every physical line of every file, as Python counts them.
     let csv = source("csv");
     assert!(csv["error"].is_null(), "{csv}");
     let mut items = 0;
     for f in csv["input"]["files"].as_array().unwrap() {
-        let name = f["path"]
-            .as_str()
-            .unwrap()
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .to_owned();
+        let name = file_name(f);
         assert_eq!(f["lines"], counted["csv"][&name], "{name}: {f}");
         assert_eq!(
             n(&f["lines"]),
@@ -150,18 +149,7 @@ async fn the_hostile_corpus_is_read_within_caps_and_every_line_accounted_for() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| {
-            (
-                f["path"]
-                    .as_str()
-                    .unwrap()
-                    .rsplit('/')
-                    .next()
-                    .unwrap()
-                    .to_owned(),
-                f["encoding"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|f| (file_name(f), f["encoding"].as_str().unwrap().to_owned()))
         .collect();
     assert_eq!(enc["02_mixed.csv"], "utf-8");
     assert_eq!(enc["03_truncated_utf8.csv"], "utf-8");
@@ -198,13 +186,7 @@ async fn the_hostile_corpus_is_read_within_caps_and_every_line_accounted_for() {
     assert!(xlsx["error"].is_null(), "{xlsx}");
     let mut items = 0;
     for f in xlsx["input"]["files"].as_array().unwrap() {
-        let name = f["path"]
-            .as_str()
-            .unwrap()
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .to_owned();
+        let name = file_name(f);
         match counted["xlsx"][&name].as_u64() {
             Some(rows) => assert_eq!(n(&f["lines"]), rows, "{name}: {f}"),
             None => assert!(f["rejected"].is_string(), "{name}: {f}"),

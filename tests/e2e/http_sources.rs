@@ -13,16 +13,6 @@ use serde_json::{json as j, Value};
 use crate::reliability::Scratch;
 use crate::support::*;
 
-/// Serves `app` on a free local port; its base URL.
-async fn serve(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    format!("http://{addr}")
-}
-
 fn http_source(name: &str, url: &str, extra: &str) -> String {
     format!(
         "[[sources]]\nname = \"{name}\"\n[sources.connector]\nkind = \"http\"\nurl = \"{url}\"\nkey = \"k\"\n{extra}\n\

@@ -11,21 +11,12 @@ type Partition = BTreeSet<BTreeSet<(String, String)>>;
 
 /// The person clusters of a store, as sets of `(source, key)`.
 fn partition(config: &Path, store: &str, env: &BTreeMap<String, String>) -> Partition {
-    let csv = ok(tombolo(
+    clusters(&ok(tombolo(
         config,
         store,
         env,
         &["export", "crosswalk", "--entity", "person"],
-    ));
-    let mut by_golden: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
-    for line in csv.lines().skip(1) {
-        let cols: Vec<&str> = line.split(',').collect();
-        by_golden
-            .entry(cols[2].to_owned())
-            .or_default()
-            .insert((cols[0].to_owned(), cols[1].to_owned()));
-    }
-    by_golden.into_values().collect()
+    )))
 }
 
 #[tokio::test(flavor = "multi_thread")]

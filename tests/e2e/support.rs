@@ -1,6 +1,6 @@
 //! Fixtures shared by the end-to-end tests.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -72,8 +72,8 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
-/// A fresh PostgreSQL database loaded from a dump; its URL.
-pub fn load_postgres(db: &str, dump: &Path) -> String {
+/// A fresh, empty PostgreSQL database named `db`; its URL.
+fn create_postgres(db: &str) -> String {
     let base = pg_base();
     run(Command::new("psql").args([
         "-q",
@@ -85,26 +85,45 @@ pub fn load_postgres(db: &str, dump: &Path) -> String {
         "-c",
         &format!("CREATE DATABASE {db}"),
     ]));
-    let url = format!("{base}/{db}");
+    format!("{base}/{db}")
+}
+
+/// A fresh PostgreSQL database loaded from a dump; its URL.
+pub fn load_postgres(db: &str, dump: &Path) -> String {
+    let url = create_postgres(db);
     run(Command::new("psql")
         .args(["-q", "-v", "ON_ERROR_STOP=1", &url, "-f"])
         .arg(dump));
     url
 }
 
-/// A fresh, empty PostgreSQL database; its URL.
+/// A fresh, empty PostgreSQL database with a unique name; its URL.
 pub fn fresh_postgres(tag: &str) -> String {
-    let base = pg_base();
-    let db = unique(tag);
-    run(Command::new("psql").args([
-        "-q",
-        "-v",
-        "ON_ERROR_STOP=1",
-        &format!("{base}/postgres"),
-        "-c",
-        &format!("CREATE DATABASE {db}"),
-    ]));
-    format!("{base}/{db}")
+    create_postgres(&unique(tag))
+}
+
+/// Serves `app` on a free local port in the background of the test runtime; its base URL.
+pub async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+/// The clusters of a crosswalk export (`source,record_key,golden_id,rule`), as sets of
+/// `(source, key)`.
+pub fn clusters(csv: &str) -> BTreeSet<BTreeSet<(String, String)>> {
+    let mut by_golden: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+    for line in csv.lines().skip(1) {
+        let cols: Vec<&str> = line.split(',').collect();
+        by_golden
+            .entry(cols[2].to_owned())
+            .or_default()
+            .insert((cols[0].to_owned(), cols[1].to_owned()));
+    }
+    by_golden.into_values().collect()
 }
 
 /// Runs SQL on a PostgreSQL database (the URL of `fresh_postgres` or `load_postgres`).

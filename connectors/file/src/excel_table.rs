@@ -126,6 +126,22 @@ fn check_zip(path: &Path, cap: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// A file's extension, lower case.
+fn extension(path: &Path) -> String {
+    path.extension()
+        .and_then(|x| x.to_str())
+        .map(str::to_lowercase)
+        .unwrap_or_default()
+}
+
+/// The sheet to read: the one named, or the first.
+fn sheet_name(sheet: Option<&str>, names: &[String]) -> Result<String, String> {
+    match sheet {
+        Some(s) => Ok(s.to_owned()),
+        None => names.first().cloned().ok_or_else(|| "no sheets".to_owned()),
+    }
+}
+
 enum Msg {
     Header(Vec<String>),
     Row(Row),
@@ -195,11 +211,7 @@ pub fn open(
     limits: ExcelLimits,
     stats: FileStats,
 ) -> Result<Box<dyn RowStream>, String> {
-    let ext = path
-        .extension()
-        .and_then(|x| x.to_str())
-        .map(str::to_lowercase)
-        .unwrap_or_default();
+    let ext = extension(path);
     if ext != "xlsx" && ext != "xlsm" {
         return whole(path, sheet, header_row, limits, stats);
     }
@@ -264,14 +276,7 @@ fn stream(
     check_zip(path, limits.max_inflated_bytes)?;
     let mut wb: Xlsx<_> =
         open_workbook(path).map_err(|e| format!("not a readable workbook: {e}"))?;
-    let name = match sheet {
-        Some(s) => s.to_owned(),
-        None => wb
-            .sheet_names()
-            .first()
-            .cloned()
-            .ok_or_else(|| "no sheets".to_owned())?,
-    };
+    let name = sheet_name(sheet, &wb.sheet_names())?;
     let sheet_err = |e: calamine::XlsxError| format!("sheet {name:?}: {e}");
     // Pass 1: count the cells, so a sheet over the cap is rejected before any row is stored.
     {
@@ -437,11 +442,7 @@ fn whole(
     limits: ExcelLimits,
     mut stats: FileStats,
 ) -> Result<Box<dyn RowStream>, String> {
-    let ext = path
-        .extension()
-        .and_then(|x| x.to_str())
-        .map(str::to_lowercase)
-        .unwrap_or_default();
+    let ext = extension(path);
     stats.encoding = ext.clone();
     if stats.bytes > limits.max_inflated_bytes {
         return Err(format!(
@@ -453,14 +454,7 @@ fn whole(
         check_zip(path, limits.max_inflated_bytes)?;
     }
     let mut wb = open_workbook_auto(path).map_err(|e| format!("not a readable workbook: {e}"))?;
-    let name = match sheet {
-        Some(s) => s.to_owned(),
-        None => wb
-            .sheet_names()
-            .first()
-            .cloned()
-            .ok_or_else(|| "no sheets".to_owned())?,
-    };
+    let name = sheet_name(sheet, &wb.sheet_names())?;
     let range = wb
         .worksheet_range(&name)
         .map_err(|e| format!("sheet {name:?}: {e}"))?;

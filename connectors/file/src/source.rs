@@ -62,6 +62,22 @@ struct Current {
     report: usize,
 }
 
+impl Current {
+    fn new(path: String, hash: String, offset: usize, report: usize) -> Self {
+        Self {
+            path,
+            hash,
+            rows: None,
+            key_idx: 0,
+            cols: Vec::new(),
+            updated_idx: None,
+            rejected: None,
+            offset,
+            report,
+        }
+    }
+}
+
 /// A connector over CSV or Excel exports.
 #[derive(Debug)]
 pub struct FileSource {
@@ -318,21 +334,13 @@ impl FileSource {
                     items: 1,
                     ..FileStats::default()
                 });
-                self.current = Some(Current {
-                    path: name.clone(),
-                    hash: mark,
-                    rows: None,
-                    key_idx: 0,
-                    cols: Vec::new(),
-                    updated_idx: None,
-                    rejected: Some(Malformed {
-                        key: name,
-                        reason,
-                        excerpt: String::new(),
-                    }),
-                    offset: 0,
-                    report: self.report.len() - 1,
+                let mut current = Current::new(name.clone(), mark, 0, self.report.len() - 1);
+                current.rejected = Some(Malformed {
+                    key: name,
+                    reason,
+                    excerpt: String::new(),
                 });
+                self.current = Some(current);
                 return Ok(true);
             }
             let sniff = matches!(
@@ -366,17 +374,8 @@ impl FileSource {
                 bytes: sv.bytes,
                 ..FileStats::default()
             };
-            let mut current = Current {
-                path: name.clone(),
-                hash: sv.sha256.clone(),
-                rows: None,
-                key_idx: 0,
-                cols: Vec::new(),
-                updated_idx: None,
-                rejected: None,
-                offset: resume,
-                report: self.report.len(),
-            };
+            let mut current =
+                Current::new(name.clone(), sv.sha256.clone(), resume, self.report.len());
             match self.rows(&path, stats.clone(), &sv) {
                 Ok(rows) => {
                     self.bind(&name, &mut current, rows.headers())?;
@@ -463,17 +462,7 @@ impl FileSource {
             bytes: sv.bytes,
             ..FileStats::default()
         };
-        let mut cur = Current {
-            path: name.clone(),
-            hash: sv.sha256.clone(),
-            rows: None,
-            key_idx: 0,
-            cols: Vec::new(),
-            updated_idx: None,
-            rejected: None,
-            offset: 0,
-            report: usize::MAX,
-        };
+        let mut cur = Current::new(name.clone(), sv.sha256.clone(), 0, usize::MAX);
         match self.rows(path, stats, &sv) {
             Ok(mut rows) => {
                 self.bind(&name, &mut cur, rows.headers())?;

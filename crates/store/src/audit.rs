@@ -367,6 +367,21 @@ type EntryRow = (
     Option<String>,
 );
 
+/// The hash a stored entry should carry at place `n` after `prev`.
+fn row_hash(prev: &str, n: i64, r: &EntryRow, records: &[(String, i64)]) -> String {
+    entry_hash(
+        prev,
+        n,
+        &r.1,
+        &r.2,
+        &r.3,
+        r.4.as_deref(),
+        &r.5,
+        &r.6,
+        records,
+    )
+}
+
 /// The golden records a delivery entry carried.
 async fn records_of(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Vec<(String, i64)>> {
     Ok(
@@ -388,17 +403,7 @@ pub(crate) async fn chain_unchained(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -
     for r in rows {
         let records = records_of(tx, r.0).await?;
         n += 1;
-        let hash = entry_hash(
-            &prev,
-            n,
-            &r.1,
-            &r.2,
-            &r.3,
-            r.4.as_deref(),
-            &r.5,
-            &r.6,
-            &records,
-        );
+        let hash = row_hash(&prev, n, &r, &records);
         sqlx::query("UPDATE audit SET n = $1, prev_hash = $2, entry_hash = $3 WHERE id = $4")
             .bind(n)
             .bind(&prev)
@@ -454,17 +459,7 @@ impl Store {
                 report.entries += 1;
                 let records = records_of(&mut conn, r.0).await?;
                 n += 1;
-                let want = entry_hash(
-                    &prev,
-                    n,
-                    &r.1,
-                    &r.2,
-                    &r.3,
-                    r.4.as_deref(),
-                    &r.5,
-                    &r.6,
-                    &records,
-                );
+                let want = row_hash(&prev, n, &r, &records);
                 let problem = if r.7 != Some(n) {
                     Some(format!("entry {} is number {:?} in the chain, expected {n} (an entry before it is missing)", r.0, r.7))
                 } else if r.8.as_deref() != Some(prev.as_str()) {
