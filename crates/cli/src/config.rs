@@ -382,7 +382,7 @@ mod tests {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart/tombolo.toml");
         let q = Config::load(&quickstart).unwrap();
         let key_file = q.store.encryption.and_then(|e| e.key_file).unwrap();
-        assert!(key_file.is_absolute() && key_file.ends_with(".tombolo/quickstart.keyring"));
+        assert!(key_file.is_absolute() && key_file.ends_with(".tombolo-keys/quickstart.keyring"));
     }
 
     #[test]

@@ -169,11 +169,11 @@ pub fn where_(e: &EncryptionConfig) -> String {
 /// sealed value of every sealed column (`samples`, from `Store::sealed_samples`).
 pub fn check_against(
     ring: &Keyring,
-    samples: &[(&'static str, String)],
+    samples: &[(&'static str, String, String)],
     e: &EncryptionConfig,
 ) -> Result<()> {
-    for (column, value) in samples {
-        if let Err(err) = ring.open(column, value) {
+    for (column, row, value) in samples {
+        if let Err(err) = ring.open(column, row, value) {
             return Err(Error::Config {
                 path: where_(e),
                 message: format!(

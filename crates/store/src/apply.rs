@@ -11,7 +11,7 @@ use sqlx::{Any, Transaction};
 use tombolo_core::{EntityKind, GoldenRecord, Link, Partial, Resolution};
 
 use crate::bulk::{self, Arg};
-use crate::seal::column;
+use crate::seal::{column, row};
 use crate::{now, seal, sha256, unseal, Backend, Keyring, Result, Store};
 
 /// What applying a resolution changed.
@@ -255,15 +255,21 @@ impl ResolutionWriter<'_> {
                     Arg::Text(g.golden_id.clone()),
                     Arg::Int(g.version),
                     Arg::Text(event.to_owned()),
-                    Arg::Text(seal(self.keyring.as_deref(), column::OUTBOX, data.clone())?),
+                    Arg::Text(seal(
+                        self.keyring.as_deref(),
+                        column::OUTBOX,
+                        &row(&[&g.golden_id, &g.version.to_string()]),
+                        data.clone(),
+                    )?),
                     Arg::Text(self.at.clone()),
                 ]);
+                let sealed = seal(self.keyring.as_deref(), column::GOLDEN, &g.golden_id, data)?;
                 golden_rows.push(vec![
                     Arg::Text(g.golden_id),
                     Arg::Text(entity.to_owned()),
                     Arg::Int(g.version),
                     Arg::Text(hash),
-                    Arg::Text(seal(self.keyring.as_deref(), column::GOLDEN, data)?),
+                    Arg::Text(sealed),
                     Arg::Text(self.at.clone()),
                     Arg::Text(self.at.clone()),
                     Arg::OptText(g.retired_into),
@@ -326,7 +332,14 @@ impl ResolutionWriter<'_> {
                     Arg::OptText(
                         l.evidence
                             .clone()
-                            .map(|e| seal(self.keyring.as_deref(), column::EVIDENCE, e))
+                            .map(|e| {
+                                seal(
+                                    self.keyring.as_deref(),
+                                    column::EVIDENCE,
+                                    &row(&[&l.source, &l.record_key]),
+                                    e,
+                                )
+                            })
                             .transpose()?,
                     ),
                 ];
@@ -378,7 +391,7 @@ impl ResolutionWriter<'_> {
                 .bind(&id)
                 .fetch_one(&mut *self.tx)
                 .await?;
-            let data = unseal(self.keyring.as_deref(), column::GOLDEN, data)?;
+            let data = unseal(self.keyring.as_deref(), column::GOLDEN, &id, data)?;
             let mut g: GoldenRecord = serde_json::from_str(&data)?;
             g.version = version + 1;
             g.retired_into = Some(retired.get(&id).cloned().unwrap_or_default());

@@ -63,19 +63,21 @@ impl Store {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT data FROM golden WHERE golden_id > {} AND entity IN ({}) \
+            "SELECT golden_id, data FROM golden WHERE golden_id > {} AND entity IN ({}) \
              ORDER BY golden_id LIMIT {}",
             bulk::placeholders(self.backend(), 1, 1),
             bulk::placeholders(self.backend(), 2, entities.len()),
             bulk::placeholders(self.backend(), 2 + entities.len(), 1),
         );
-        let mut q = sqlx::query_as::<_, (String,)>(&sql).bind(after);
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql).bind(after);
         for e in entities {
             q = q.bind(e.as_str());
         }
         let rows = q.bind(limit).fetch_all(self.pool()).await?;
         rows.into_iter()
-            .map(|(d,)| serde_json::from_str(&self.unseal(column::GOLDEN, d)?).map_err(Into::into))
+            .map(|(id, d)| {
+                serde_json::from_str(&self.unseal(column::GOLDEN, &id, d)?).map_err(Into::into)
+            })
             .collect()
     }
 }

@@ -34,15 +34,17 @@ impl Store {
         entity: EntityKind,
         include_retired: bool,
     ) -> Result<Vec<GoldenRecord>> {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT data FROM golden WHERE entity = $1 AND ($2 = 1 OR retired_into IS NULL) ORDER BY golden_id",
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT golden_id, data FROM golden WHERE entity = $1 AND ($2 = 1 OR retired_into IS NULL) ORDER BY golden_id",
         )
         .bind(entity.as_str())
         .bind(i64::from(include_retired))
         .fetch_all(self.pool())
         .await?;
         rows.into_iter()
-            .map(|(d,)| serde_json::from_str(&self.unseal(column::GOLDEN, d)?).map_err(Into::into))
+            .map(|(id, d)| {
+                serde_json::from_str(&self.unseal(column::GOLDEN, &id, d)?).map_err(Into::into)
+            })
             .collect()
     }
 
@@ -67,7 +69,13 @@ impl Store {
             golden_id,
             rule,
             evidence: evidence
-                .map(|e| self.unseal(column::EVIDENCE, e))
+                .map(|e| {
+                    self.unseal(
+                        column::EVIDENCE,
+                        &crate::seal::row(&[source, record_key]),
+                        e,
+                    )
+                })
                 .transpose()?,
         };
         Ok(Some((entity, link)))
@@ -75,11 +83,16 @@ impl Store {
 
     /// One golden record (retired ones too).
     pub async fn golden(&self, golden_id: &str) -> Result<Option<GoldenRecord>> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT data FROM golden WHERE golden_id = $1")
-            .bind(golden_id)
-            .fetch_optional(self.pool())
-            .await?;
-        row.map(|(d,)| serde_json::from_str(&self.unseal(column::GOLDEN, d)?).map_err(Into::into))
+        let found: Option<(String,)> =
+            sqlx::query_as("SELECT data FROM golden WHERE golden_id = $1")
+                .bind(golden_id)
+                .fetch_optional(self.pool())
+                .await?;
+        found
+            .map(|(d,)| {
+                serde_json::from_str(&self.unseal(column::GOLDEN, golden_id, d)?)
+                    .map_err(Into::into)
+            })
             .transpose()
     }
 

@@ -153,14 +153,15 @@ impl Store {
         self.keyring.as_deref()
     }
 
-    /// `plain` as it is stored in `column`: sealed when the store has a keyring.
-    pub(crate) fn seal(&self, column: &str, plain: String) -> Result<String> {
-        seal(self.keyring.as_deref(), column, plain)
+    /// `plain` as it is stored in `column` of the row `row` (`seal::row`): sealed when the
+    /// store has a keyring.
+    pub(crate) fn seal(&self, column: &str, row: &str, plain: String) -> Result<String> {
+        seal(self.keyring.as_deref(), column, row, plain)
     }
 
-    /// A stored value of `column` in plaintext.
-    pub(crate) fn unseal(&self, column: &str, stored: String) -> Result<String> {
-        unseal(self.keyring.as_deref(), column, stored)
+    /// A stored value of `column` of the row `row` in plaintext.
+    pub(crate) fn unseal(&self, column: &str, row: &str, stored: String) -> Result<String> {
+        unseal(self.keyring.as_deref(), column, row, stored)
     }
 
     pub fn backend(&self) -> Backend {
@@ -176,21 +177,31 @@ impl Store {
     }
 }
 
-/// `plain` as it is stored in `column`: sealed when there is a keyring.
-pub(crate) fn seal(keyring: Option<&Keyring>, column: &str, plain: String) -> Result<String> {
+/// `plain` as it is stored in `column` of `row`: sealed when there is a keyring.
+pub(crate) fn seal(
+    keyring: Option<&Keyring>,
+    column: &str,
+    row: &str,
+    plain: String,
+) -> Result<String> {
     match keyring {
-        Some(k) => k.seal(column, &plain),
+        Some(k) => k.seal(column, row, &plain),
         None => Ok(plain),
     }
 }
 
 /// A stored value in plaintext: opened with `keyring` when sealed, as it is otherwise.
-pub(crate) fn unseal(keyring: Option<&Keyring>, column: &str, stored: String) -> Result<String> {
+pub(crate) fn unseal(
+    keyring: Option<&Keyring>,
+    column: &str,
+    row: &str,
+    stored: String,
+) -> Result<String> {
     if seal::key_id(&stored).is_none() {
         return Ok(stored);
     }
     match keyring {
-        Some(k) => k.open(column, &stored),
+        Some(k) => k.open(column, row, &stored),
         None => Err(Error::Key(format!(
             "{column} is encrypted: configure the store's keyring ([store.encryption])"
         ))),

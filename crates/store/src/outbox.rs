@@ -16,18 +16,19 @@ pub struct OutboxEntry {
 impl Store {
     /// The oldest unpublished entries.
     pub async fn outbox_pending(&self, limit: i64) -> Result<Vec<OutboxEntry>> {
-        let rows: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT id, event, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
+        let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
+            "SELECT id, event, payload, golden_id, version FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
         )
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
         rows.into_iter()
-            .map(|(id, event, payload)| {
+            .map(|(id, event, payload, golden_id, version)| {
+                let bound = crate::seal::row(&[&golden_id, &version.to_string()]);
                 Ok(OutboxEntry {
                     id,
                     event,
-                    record: serde_json::from_str(&self.unseal(column::OUTBOX, payload)?)?,
+                    record: serde_json::from_str(&self.unseal(column::OUTBOX, &bound, payload)?)?,
                 })
             })
             .collect()

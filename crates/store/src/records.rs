@@ -7,7 +7,7 @@ use tombolo_normalize::NormalizedRecord;
 use std::collections::BTreeMap;
 
 use crate::bulk::{self, Arg};
-use crate::seal::column;
+use crate::seal::{column, row};
 use crate::{now, sha256, unseal, Result, Store};
 
 /// A record or piece of input that goes to quarantine.
@@ -138,7 +138,11 @@ impl Store {
                 Arg::Text(rec.key.clone()),
                 Arg::Text(rec.entity.as_str().to_owned()),
                 Arg::Text(hash),
-                Arg::Text(self.seal(column::SOURCE_RECORD, serde_json::to_string(rec)?)?),
+                Arg::Text(self.seal(
+                    column::SOURCE_RECORD,
+                    &row(&[source, &rec.key]),
+                    serde_json::to_string(rec)?,
+                )?),
                 Arg::OptText(rec.observed_at.clone()),
                 Arg::Text(at.clone()),
                 Arg::Text(at.clone()),
@@ -192,8 +196,9 @@ impl Store {
             // One open entry per source and key: input read again (a source re-read every
             // run) refreshes its entry instead of adding another.
             let key = storable(&q.record_key);
-            let reason = self.seal(column::QUARANTINE_REASON, storable(&q.reason))?;
-            let excerpt = self.seal(column::QUARANTINE, storable(&q.excerpt))?;
+            let bound = row(&[source, &key]);
+            let reason = self.seal(column::QUARANTINE_REASON, &bound, storable(&q.reason))?;
+            let excerpt = self.seal(column::QUARANTINE, &bound, storable(&q.excerpt))?;
             let refreshed = sqlx::query(
                 "UPDATE quarantine SET error_class = $1, reason = $2, excerpt = $3, at = $4 \
                  WHERE source = $5 AND record_key = $6 AND resolved_at IS NULL",
@@ -347,7 +352,8 @@ impl Store {
                 batch
                     .into_iter()
                     .map(|(source, key, data)| {
-                        let data = unseal(keyring.as_deref(), column::SOURCE_RECORD, data)?;
+                        let bound = row(&[&source, &key]);
+                        let data = unseal(keyring.as_deref(), column::SOURCE_RECORD, &bound, data)?;
                         Ok((source, key, serde_json::from_str(&data)?))
                     })
                     .collect()
@@ -375,18 +381,19 @@ impl Store {
 
     /// One stored source record.
     pub async fn record(&self, source: &str, key: &str) -> Result<Option<NormalizedRecord>> {
-        let row: Option<(String,)> = sqlx::query_as(
+        let found: Option<(String,)> = sqlx::query_as(
             "SELECT data FROM source_record WHERE source = $1 AND record_key = $2 AND deleted = 0",
         )
         .bind(source)
         .bind(key)
         .fetch_optional(self.pool())
         .await?;
-        row.map(|(d,)| {
-            let d = self.unseal(column::SOURCE_RECORD, d)?;
-            serde_json::from_str(&d).map_err(Into::into)
-        })
-        .transpose()
+        found
+            .map(|(d,)| {
+                let d = self.unseal(column::SOURCE_RECORD, &row(&[source, key]), d)?;
+                serde_json::from_str(&d).map_err(Into::into)
+            })
+            .transpose()
     }
 }
 

@@ -15,6 +15,8 @@ struct Sealed {
     name: &'static str,
     /// Primary key columns (text), or empty for the integer `id`.
     key: &'static [&'static str],
+    /// The columns whose values bind a sealed value to its row (`seal::row`).
+    bind: &'static [&'static str],
 }
 
 const SEALED: [Sealed; 9] = [
@@ -23,54 +25,63 @@ const SEALED: [Sealed; 9] = [
         table: "source_record",
         name: "data",
         key: &["source", "record_key"],
+        bind: &["source", "record_key"],
     },
     Sealed {
         column: column::QUARANTINE,
         table: "quarantine",
         name: "excerpt",
         key: &[],
+        bind: &["source", "record_key"],
     },
     Sealed {
         column: column::QUARANTINE_REASON,
         table: "quarantine",
         name: "reason",
         key: &[],
+        bind: &["source", "record_key"],
     },
     Sealed {
         column: column::GOLDEN,
         table: "golden",
         name: "data",
         key: &["golden_id"],
+        bind: &["golden_id"],
     },
     Sealed {
         column: column::OUTBOX,
         table: "outbox",
         name: "payload",
         key: &[],
+        bind: &["golden_id", "version"],
     },
     Sealed {
         column: column::EVIDENCE,
         table: "crosswalk",
         name: "evidence",
         key: &["source", "record_key"],
+        bind: &["source", "record_key"],
     },
     Sealed {
         column: column::REVIEW,
         table: "review_queue",
         name: "explanation",
         key: &[],
+        bind: &["a_source", "a_key", "b_source", "b_key"],
     },
     Sealed {
         column: column::MODEL,
         table: "model",
         name: "params",
         key: &[],
+        bind: &["entity", "trained_at"],
     },
     Sealed {
         column: column::LAST_ERROR,
         table: "source_status",
         name: "last_error",
         key: &["source"],
+        bind: &["source"],
     },
 ];
 
@@ -88,8 +99,17 @@ pub struct Resealed {
     pub changed_meanwhile: u64,
 }
 
-/// A row's key (text columns, or the integer id) and its sealed value.
-type Row = (Vec<String>, Option<i64>, String);
+/// A row's key (text columns, or the integer id), its sealed value and its row binding.
+type Row = (Vec<String>, Option<i64>, String, String);
+
+/// The SQL expression of a sealed column's row binding (`seal::row` of its bind columns).
+fn bind_expr(s: &Sealed) -> String {
+    s.bind
+        .iter()
+        .map(|c| format!("CAST({c} AS TEXT)"))
+        .collect::<Vec<_>>()
+        .join(" || '\u{1f}' || ")
+}
 
 impl Store {
     /// Rewrites every value of every sealed column under the keyring's current key, a page at a
@@ -107,6 +127,7 @@ impl Store {
                 vec![String::new(); s.key.len()],
                 Some(i64::MIN),
                 String::new(),
+                String::new(),
             );
             loop {
                 let page = self.page(s, &after).await?;
@@ -114,14 +135,16 @@ impl Store {
                     break;
                 };
                 let mut tx = self.begin_write().await?;
-                for (key, id, value) in page {
-                    if seal::key_id(&value) == Some(current.as_str()) {
+                for (key, id, value, bound) in page {
+                    if seal::key_id(&value) == Some(current.as_str())
+                        && value.starts_with(seal::PREFIX)
+                    {
                         done.current += 1;
                         continue;
                     }
                     let old = value.clone();
-                    let plain = self.unseal(s.column, value)?;
-                    let sealed = keyring.seal(s.column, &plain)?;
+                    let plain = self.unseal(s.column, &bound, value)?;
+                    let sealed = keyring.seal(s.column, &bound, &plain)?;
                     // Compare and set: a value rewritten since the page was read (by a writer
                     // that held the lock before this rotation did) is left as it is.
                     let sql = format!(
@@ -158,19 +181,21 @@ impl Store {
 
     /// One sealed value of each sealed column that holds any: what a keyring must open before
     /// the hub writes anything with it (an empty list: the store holds no sealed value).
-    pub async fn sealed_samples(&self) -> Result<Vec<(&'static str, String)>> {
+    /// Each as `(column, row binding, sealed value)`.
+    pub async fn sealed_samples(&self) -> Result<Vec<(&'static str, String, String)>> {
         let mut out = Vec::new();
         for s in &SEALED {
-            let row: Option<(String,)> = sqlx::query_as(&format!(
-                "SELECT {0} FROM {1} WHERE {0} LIKE '{2}%' LIMIT 1",
+            let row: Option<(String, String)> = sqlx::query_as(&format!(
+                "SELECT {0}, {3} FROM {1} WHERE {0} LIKE '{2}%' LIMIT 1",
                 s.name,
                 s.table,
-                seal::PREFIX
+                seal::PREFIX_ANY,
+                bind_expr(s)
             ))
             .fetch_optional(self.pool())
             .await?;
-            if let Some((v,)) = row {
-                out.push((s.column, v));
+            if let Some((v, bound)) = row {
+                out.push((s.column, bound, v));
             }
         }
         Ok(out)
@@ -203,20 +228,21 @@ impl Store {
         let not_null = format!("{} IS NOT NULL", s.name);
         if s.key.is_empty() {
             let sql = format!(
-                "SELECT id, {0} FROM {1} WHERE id > {2} AND {not_null} ORDER BY id LIMIT {3}",
+                "SELECT id, {0}, {4} FROM {1} WHERE id > {2} AND {not_null} ORDER BY id LIMIT {3}",
                 s.name,
                 s.table,
                 p(1),
-                p(2)
+                p(2),
+                bind_expr(s)
             );
-            let rows: Vec<(i64, String)> = sqlx::query_as(&sql)
+            let rows: Vec<(i64, String, String)> = sqlx::query_as(&sql)
                 .bind(after.1.unwrap_or(i64::MIN))
                 .bind(PAGE)
                 .fetch_all(self.pool())
                 .await?;
             return Ok(rows
                 .into_iter()
-                .map(|(id, v)| (Vec::new(), Some(id), v))
+                .map(|(id, v, b)| (Vec::new(), Some(id), v, b))
                 .collect());
         }
         let keys = s.key.join(", ");
@@ -229,27 +255,31 @@ impl Store {
             _ => return Err(Error::Corrupt(format!("{}: unexpected key", s.table))),
         };
         let sql = format!(
-            "SELECT {keys}, {0} FROM {1} WHERE {cond} AND {not_null} ORDER BY {keys} LIMIT {2}",
+            "SELECT {keys}, {0}, {3} FROM {1} WHERE {cond} AND {not_null} ORDER BY {keys} LIMIT {2}",
             s.name,
             s.table,
-            p(binds + 1)
+            p(binds + 1),
+            bind_expr(s)
         );
         let mut rows = Vec::new();
         if binds == 1 {
-            let got: Vec<(String, String)> = sqlx::query_as(&sql)
+            let got: Vec<(String, String, String)> = sqlx::query_as(&sql)
                 .bind(&after.0[0])
                 .bind(PAGE)
                 .fetch_all(self.pool())
                 .await?;
-            rows.extend(got.into_iter().map(|(k, v)| (vec![k], None, v)));
+            rows.extend(got.into_iter().map(|(k, v, b)| (vec![k], None, v, b)));
         } else {
-            let got: Vec<(String, String, String)> = sqlx::query_as(&sql)
+            let got: Vec<(String, String, String, String)> = sqlx::query_as(&sql)
                 .bind(&after.0[0])
                 .bind(&after.0[1])
                 .bind(PAGE)
                 .fetch_all(self.pool())
                 .await?;
-            rows.extend(got.into_iter().map(|(a, b, v)| (vec![a, b], None, v)));
+            rows.extend(
+                got.into_iter()
+                    .map(|(a, b, v, bound)| (vec![a, b], None, v, bound)),
+            );
         }
         Ok(rows)
     }

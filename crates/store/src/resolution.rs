@@ -5,7 +5,7 @@ use serde::Serialize;
 use tombolo_core::EntityKind;
 
 use crate::bulk::{self, Arg};
-use crate::seal::column;
+use crate::seal::{column, row};
 use crate::{now, Result, Store};
 
 /// A record by source and key.
@@ -100,13 +100,18 @@ type ReviewTuple = (
 impl Store {
     /// Stores newly trained parameters; they are in force from now on.
     pub async fn save_model(&self, entity: EntityKind, params: &str, records: u64) -> Result<i64> {
+        let at = now();
         sqlx::query(
             "INSERT INTO model (entity, params, records, trained_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(entity.as_str())
-        .bind(self.seal(column::MODEL, params.to_owned())?)
+        .bind(self.seal(
+            column::MODEL,
+            &row(&[entity.as_str(), &at]),
+            params.to_owned(),
+        )?)
         .bind(i64::try_from(records).unwrap_or(i64::MAX))
-        .bind(now())
+        .bind(&at)
         .execute(self.pool())
         .await?;
         let (id,): (i64,) = sqlx::query_as("SELECT MAX(id) FROM model WHERE entity = $1")
@@ -118,22 +123,27 @@ impl Store {
 
     /// The parameters in force for a kind.
     pub async fn model(&self, entity: EntityKind) -> Result<Option<StoredModel>> {
-        let row: Option<(i64, String, i64, String)> = sqlx::query_as(
+        let found: Option<(i64, String, i64, String)> = sqlx::query_as(
             "SELECT id, params, records, trained_at FROM model WHERE entity = $1 ORDER BY id DESC LIMIT 1",
         )
         .bind(entity.as_str())
         .fetch_optional(self.pool())
         .await?;
-        row.map(|(id, params, records, trained_at)| {
-            Ok(StoredModel {
-                id,
-                entity,
-                params: self.unseal(column::MODEL, params)?,
-                records: u64::try_from(records).unwrap_or(0),
-                trained_at,
+        found
+            .map(|(id, params, records, trained_at)| {
+                Ok(StoredModel {
+                    id,
+                    entity,
+                    params: self.unseal(
+                        column::MODEL,
+                        &row(&[entity.as_str(), &trained_at]),
+                        params,
+                    )?,
+                    records: u64::try_from(records).unwrap_or(0),
+                    trained_at,
+                })
             })
-        })
-        .transpose()
+            .transpose()
     }
 
     pub async fn resolve_state(&self, entity: EntityKind) -> Result<Option<ResolveState>> {
@@ -229,6 +239,7 @@ impl Store {
             .iter()
             .map(|i| {
                 let (a, b) = ordered(&i.a, &i.b);
+                let bound = row(&[&a.0, &a.1, &b.0, &b.1]);
                 Ok(vec![
                     Arg::Text(entity.as_str().to_owned()),
                     Arg::Text(a.0),
@@ -237,7 +248,7 @@ impl Store {
                     Arg::Text(b.1),
                     Arg::Text(i.reason.clone()),
                     Arg::Real(i.probability),
-                    Arg::Text(self.seal(column::REVIEW, i.explanation.clone())?),
+                    Arg::Text(self.seal(column::REVIEW, &bound, i.explanation.clone())?),
                     Arg::Text("open".to_owned()),
                     Arg::Text(at.clone()),
                 ])
@@ -267,6 +278,8 @@ impl Store {
         .await?;
         rows.into_iter()
             .map(|r| {
+                let explanation =
+                    self.unseal(column::REVIEW, &row(&[&r.2, &r.3, &r.4, &r.5]), r.8)?;
                 Ok(ReviewRow {
                     id: r.0,
                     entity: r.1,
@@ -274,7 +287,7 @@ impl Store {
                     b: (r.4, r.5),
                     reason: r.6,
                     probability: r.7,
-                    explanation: self.unseal(column::REVIEW, r.8)?,
+                    explanation,
                     status: r.9,
                     created_at: r.10,
                     decided_at: r.11,

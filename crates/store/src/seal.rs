@@ -2,8 +2,11 @@
 //! of their validation issues, golden records, the outbox, quarantine excerpts and reasons, link
 //! evidence, review explanations, trained parameters with their term frequencies) are sealed with AES-256-GCM when the store has a keyring.
 //!
-//! A sealed value is `tmb1:<key id>:<base64 of 12-byte nonce ‖ ciphertext ‖ tag>`, the column's
-//! name bound in as associated data (a value copied into another column does not open). The key
+//! A sealed value is `tmb2:<key id>:<base64 of 12-byte nonce ‖ ciphertext ‖ tag>`, the column's
+//! name and the row's key bound in as associated data: a value copied into another column, or
+//! swapped with another row's value of the same column, does not open. (`tmb1:` values, from
+//! before the row was bound, bind the column only; they still open and `keys rotate` reseals
+//! them as `tmb2:`.) The key
 //! id beside each value lets keys rotate: [`Store::reseal`](crate::Store::reseal) rewrites
 //! every value under the current key. A value without the prefix is plaintext (a store written
 //! before encryption was configured) and is read as it is until it is resealed.
@@ -20,7 +23,17 @@ use base64::Engine;
 
 use crate::{Error, Result};
 
-pub const PREFIX: &str = "tmb1:";
+/// The prefix of a sealed value, row-bound.
+pub const PREFIX: &str = "tmb2:";
+/// The prefix of a value sealed before rows were bound (column only).
+pub const PREFIX_V1: &str = "tmb1:";
+/// What every sealed value starts with, for `LIKE` queries.
+pub const PREFIX_ANY: &str = "tmb";
+
+/// The row binding of a sealed value: its row's key parts, joined by a unit separator.
+pub fn row(parts: &[&str]) -> String {
+    parts.join("\u{1f}")
+}
 
 /// The sealed columns, as `table.column`.
 pub mod column {
@@ -126,19 +139,20 @@ impl Keyring {
         self.keys.last().map_or("", |(id, _)| id.as_str())
     }
 
-    /// Seals `plain` for `column` under the current key.
-    pub fn seal(&self, column: &str, plain: &str) -> Result<String> {
+    /// Seals `plain` for `column` of the row `row` ([`row`]) under the current key.
+    pub fn seal(&self, column: &str, row: &str, plain: &str) -> Result<String> {
         let (id, cipher) = self
             .keys
             .last()
             .ok_or_else(|| bad_key("the keyring holds no key"))?;
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let aad = bound(column, row);
         let sealed = cipher
             .encrypt(
                 &nonce,
                 Payload {
                     msg: plain.as_bytes(),
-                    aad: column.as_bytes(),
+                    aad: &aad,
                 },
             )
             .map_err(|_| bad_key("encryption failed"))?;
@@ -148,9 +162,14 @@ impl Keyring {
         Ok(format!("{PREFIX}{id}:{}", B64.encode(raw)))
     }
 
-    /// Opens a value of `column` sealed under any key of the ring.
-    pub fn open(&self, column: &str, sealed: &str) -> Result<String> {
+    /// Opens a value of `column` of the row `row` sealed under any key of the ring.
+    pub fn open(&self, column: &str, row: &str, sealed: &str) -> Result<String> {
         let (id, body) = split(sealed).ok_or_else(|| bad_key("not a sealed value"))?;
+        let aad = if sealed.starts_with(PREFIX_V1) {
+            column.as_bytes().to_vec()
+        } else {
+            bound(column, row)
+        };
         let cipher = self
             .keys
             .iter()
@@ -169,13 +188,7 @@ impl Keyring {
         }
         let (nonce, ct) = raw.split_at(12);
         let plain = cipher
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: column.as_bytes(),
-                },
-            )
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: &aad })
             .map_err(|_| {
                 Error::Corrupt(format!(
                     "{column}: a value sealed under key {id} does not open (wrong key or altered)"
@@ -203,9 +216,21 @@ fn is_fingerprint_id(id: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// The associated data of a row-bound value: the column, a NUL, the row.
+fn bound(column: &str, row: &str) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(column.len() + 1 + row.len());
+    aad.extend_from_slice(column.as_bytes());
+    aad.push(0);
+    aad.extend_from_slice(row.as_bytes());
+    aad
+}
+
 /// `(key id, base64 body)` of a sealed value; `None` for plaintext.
 pub fn split(value: &str) -> Option<(&str, &str)> {
-    value.strip_prefix(PREFIX)?.split_once(':')
+    value
+        .strip_prefix(PREFIX)
+        .or_else(|| value.strip_prefix(PREFIX_V1))?
+        .split_once(':')
 }
 
 /// The key id a stored value is sealed under; `None` for plaintext.
@@ -230,26 +255,63 @@ mod tests {
         assert_eq!(both.current_id(), "k2");
         assert_eq!(both.ids(), ["k1", "k2"]);
         let plain = r#"{"resident_id":"340104199001021234","name":"张三"}"#;
-        let s1 = old.seal(column::GOLDEN, plain).unwrap();
-        assert!(s1.starts_with("tmb1:k1:"));
+        let (g1, g2) = (row(&["g-1"]), row(&["g-2"]));
+        let s1 = old.seal(column::GOLDEN, &g1, plain).unwrap();
+        assert!(s1.starts_with("tmb2:k1:"));
         assert!(!s1.contains("340104199001021234") && !s1.contains("张三"));
-        assert_ne!(s1, old.seal(column::GOLDEN, plain).unwrap(), "fresh nonce");
-        assert_eq!(both.open(column::GOLDEN, &s1).unwrap(), plain);
-        let s2 = both.seal(column::GOLDEN, plain).unwrap();
+        assert_ne!(
+            s1,
+            old.seal(column::GOLDEN, &g1, plain).unwrap(),
+            "fresh nonce"
+        );
+        assert_eq!(both.open(column::GOLDEN, &g1, &s1).unwrap(), plain);
+        let s2 = both.seal(column::GOLDEN, &g1, plain).unwrap();
         assert_eq!(key_id(&s2), Some("k2"));
         assert!(old
-            .open(column::GOLDEN, &s2)
+            .open(column::GOLDEN, &g1, &s2)
             .unwrap_err()
             .to_string()
             .contains("k2"));
         assert!(
-            both.open(column::OUTBOX, &s1).is_err(),
+            both.open(column::OUTBOX, &g1, &s1).is_err(),
             "bound to its column"
+        );
+        // L3: a value swapped into another row of the same column does not open.
+        assert!(
+            both.open(column::GOLDEN, &g2, &s1).is_err(),
+            "bound to its row"
         );
         let mut altered = s1.clone();
         altered.replace_range(20..21, if &s1[20..21] == "A" { "B" } else { "A" });
-        assert!(both.open(column::GOLDEN, &altered).is_err());
+        assert!(both.open(column::GOLDEN, &g1, &altered).is_err());
         assert_eq!(key_id(plain), None);
+    }
+
+    #[test]
+    fn values_sealed_before_rows_were_bound_still_open() {
+        use aes_gcm::aead::{Aead, Payload};
+        let line = Keyring::new_key_line("k1");
+        let ring = ring(&[&line]);
+        // A `tmb1:` value as the hub wrote it before: the column alone as associated data.
+        let cipher = &ring.keys[0].1;
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let ct = cipher
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: b"old",
+                    aad: column::GOLDEN.as_bytes(),
+                },
+            )
+            .unwrap();
+        let mut raw = nonce.to_vec();
+        raw.extend_from_slice(&ct);
+        let v1 = format!("{PREFIX_V1}k1:{}", B64.encode(raw));
+        assert_eq!(
+            ring.open(column::GOLDEN, &row(&["any"]), &v1).unwrap(),
+            "old"
+        );
+        assert_eq!(key_id(&v1), Some("k1"));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use serde::Serialize;
 use tombolo_core::EntityKind;
 
 use crate::records::BatchOutcome;
-use crate::seal::column;
+use crate::seal::{column, row};
 use crate::{now, Result, Store};
 
 /// Counts of one run of one source. `pulled == accepted + quarantined` always holds.
@@ -100,7 +100,7 @@ impl Store {
         .bind(i(c.outcome.unchanged))
         .bind(
             error
-                .map(|e| self.seal(column::LAST_ERROR, e.replace('\0', "\\0")))
+                .map(|e| self.seal(column::LAST_ERROR, source, e.replace('\0', "\\0")))
                 .transpose()?,
         )
         .bind(i(c.outcome.deleted))
@@ -145,6 +145,9 @@ impl Store {
         .await?;
         rows.into_iter()
             .map(|r| {
+                let last_error =
+                    r.12.map(|e| self.unseal(column::LAST_ERROR, &r.0, e))
+                        .transpose()?;
                 Ok(SourceStatus {
                     source: r.0,
                     entity: r.1,
@@ -163,10 +166,7 @@ impl Store {
                     total_pulled: u(r.9),
                     total_accepted: u(r.10),
                     total_quarantined: u(r.11),
-                    last_error: r
-                        .12
-                        .map(|e| self.unseal(column::LAST_ERROR, e))
-                        .transpose()?,
+                    last_error,
                     checkpoint: r.13.map(|s| serde_json::from_str(&s)).transpose()?,
                 })
             })
@@ -202,13 +202,16 @@ impl Store {
         .await?;
         rows.into_iter()
             .map(|r| {
+                let bound = row(&[&r.1, &r.2]);
+                let reason = self.unseal(column::QUARANTINE_REASON, &bound, r.4)?;
+                let excerpt = self.unseal(column::QUARANTINE, &bound, r.5)?;
                 Ok(QuarantineRow {
                     id: r.0,
                     source: r.1,
                     record_key: r.2,
                     error_class: r.3,
-                    reason: self.unseal(column::QUARANTINE_REASON, r.4)?,
-                    excerpt: self.unseal(column::QUARANTINE, r.5)?,
+                    reason,
+                    excerpt,
                     at: r.6,
                     resolved_at: r.7,
                 })
