@@ -616,3 +616,42 @@ fn l2_check_warns_when_a_source_is_keyed_by_personal_data() {
     let v = json(s.cmd(&["--json", "check"]));
     assert!(v[0]["warning"].is_null(), "{v}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn l3_sealed_values_cannot_be_swapped_between_rows_or_downgraded() {
+    let s = Scratch::sqlite();
+    s.write("p.csv", rows("p", 3));
+    s.config(&format!(
+        "[store]\nencryption = {{ key_file = \"keys/hub.keyring\", require_sealed = true }}\n{}",
+        person_csv("people", "p.csv")
+    ));
+    ok(s.cmd(&["run", "--no-publish"]));
+    assert_eq!(s.goldens().len(), 3);
+    // Two golden records' sealed values swapped: neither opens.
+    exec(
+        &s.store,
+        "UPDATE golden SET data = (SELECT g2.data FROM golden g2 WHERE g2.golden_id <> golden.golden_id ORDER BY g2.golden_id LIMIT 1) \
+         WHERE golden_id = (SELECT MIN(golden_id) FROM golden)",
+    )
+    .await
+    .unwrap();
+    let out = s
+        .cmd(&["export", "golden", "--entity", "person"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("does not open"), "{}", stderr(&out));
+    // A plaintext value written in its place: refused, not read as data.
+    exec(
+        &s.store,
+        "UPDATE golden SET data = '{\"forged\":true}' WHERE golden_id = (SELECT MIN(golden_id) FROM golden)",
+    )
+    .await
+    .unwrap();
+    let out = s
+        .cmd(&["export", "golden", "--entity", "person"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("require_sealed"), "{}", stderr(&out));
+}

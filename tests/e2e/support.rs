@@ -261,7 +261,7 @@ impl Islands {
             std::fs::read_to_string(root().join("examples/islands/tombolo.toml")).unwrap();
         let sealed = example.replacen(
             "\n[store]\n",
-            "\n[store]\nencryption = { key_file = \"store.keyring\" }\n",
+            "\n[store]\nencryption = { key_file = \"store.keyring\", require_sealed = true }\n",
             1,
         );
         assert_ne!(sealed, example, "the example has a [store] section");

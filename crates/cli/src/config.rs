@@ -85,6 +85,12 @@ pub struct EncryptionConfig {
     /// rotate, add the new key last and run `tombolo keys rotate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_env: Option<String>,
+    /// Refuse any value of a sealed column that is not sealed to its row (plaintext, or an
+    /// older `tmb1:` value): set it for a store sealed from its first run, or once
+    /// `tombolo keys status` shows neither after `keys rotate`. Then a value written into the
+    /// database by someone else is an error, not data. Default false.
+    #[serde(default)]
+    pub require_sealed: bool,
 }
 
 fn default_store() -> String {

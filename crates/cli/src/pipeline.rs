@@ -180,7 +180,7 @@ impl Hub {
                 let samples = store.sealed_samples().await?;
                 let ring = crate::secrets::keyring(e, samples.is_empty())?;
                 crate::secrets::check_against(&ring, &samples, e)?;
-                store = store.with_keyring(ring);
+                store = store.with_keyring(ring.requiring_sealed(e.require_sealed));
             }
             None => tracing::warn!(
                 "the store is not encrypted at rest: configure [store.encryption] (docs/privacy.md)"
@@ -196,7 +196,10 @@ impl Hub {
             let samples = self.store.sealed_samples().await?;
             let ring = crate::secrets::keyring(e, samples.is_empty())?;
             crate::secrets::check_against(&ring, &samples, e)?;
-            self.store = self.store.clone().with_keyring(ring);
+            self.store = self
+                .store
+                .clone()
+                .with_keyring(ring.requiring_sealed(e.require_sealed));
         }
         Ok(())
     }

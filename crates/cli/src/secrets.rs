@@ -230,6 +230,7 @@ mod tests {
         let e = EncryptionConfig {
             key_file: Some(path.clone()),
             key_env: None,
+            require_sealed: false,
         };
         assert!(keyring(&e, false)
             .unwrap_err()
@@ -274,6 +275,7 @@ mod tests {
         let env = EncryptionConfig {
             key_file: None,
             key_env: Some("TOMBOLO_TEST_KEYRING".into()),
+            require_sealed: false,
         };
         assert_eq!(keyring(&env, false).unwrap().current_id(), "b");
     }

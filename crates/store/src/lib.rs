@@ -198,6 +198,9 @@ pub(crate) fn unseal(
     stored: String,
 ) -> Result<String> {
     if seal::key_id(&stored).is_none() {
+        if keyring.is_some_and(Keyring::requires_sealed) {
+            return Err(seal::refused(column));
+        }
         return Ok(stored);
     }
     match keyring {

@@ -53,6 +53,10 @@ pub mod column {
 /// Data keys: the last one seals, all of them open.
 pub struct Keyring {
     keys: Vec<(String, Aes256Gcm)>,
+    /// Refuse values that are not sealed bound to their row (plaintext, `tmb1:`): a store
+    /// sealed from its start, or wholly resealed, never holds one, so one found there was
+    /// written by someone else (a downgrade).
+    require_sealed: bool,
 }
 
 impl fmt::Debug for Keyring {
@@ -110,7 +114,10 @@ impl Keyring {
         if keys.is_empty() {
             return Err(bad_key("the keyring holds no key"));
         }
-        Ok(Self { keys })
+        Ok(Self {
+            keys,
+            require_sealed: false,
+        })
     }
 
     /// A keyring line with a new random key under the given id (tests; the hub names its keys
@@ -127,6 +134,17 @@ impl Keyring {
         let key = Aes256Gcm::generate_key(OsRng);
         let id = fingerprint_id(key.as_slice());
         (format!("{id} {}", hex::encode(key.as_slice())), id)
+    }
+
+    /// Refuses plaintext and `tmb1:` values from now on (`[store.encryption] require_sealed`).
+    pub fn requiring_sealed(mut self, on: bool) -> Self {
+        self.require_sealed = on;
+        self
+    }
+
+    /// Whether values not sealed bound to their row are refused.
+    pub fn requires_sealed(&self) -> bool {
+        self.require_sealed
     }
 
     /// Key ids, oldest first; the last seals.
@@ -165,6 +183,9 @@ impl Keyring {
     /// Opens a value of `column` of the row `row` sealed under any key of the ring.
     pub fn open(&self, column: &str, row: &str, sealed: &str) -> Result<String> {
         let (id, body) = split(sealed).ok_or_else(|| bad_key("not a sealed value"))?;
+        if self.require_sealed && sealed.starts_with(PREFIX_V1) {
+            return Err(refused(column));
+        }
         let aad = if sealed.starts_with(PREFIX_V1) {
             column.as_bytes().to_vec()
         } else {
@@ -214,6 +235,14 @@ fn is_fingerprint_id(id: &str) -> bool {
         && id[2..]
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// A value a store that requires sealing must not hold.
+pub(crate) fn refused(column: &str) -> Error {
+    Error::Corrupt(format!(
+        "{column}: a value that is not sealed to its row, in a store that requires sealing \
+         (require_sealed): refused as written by someone else"
+    ))
 }
 
 /// The associated data of a row-bound value: the column, a NUL, the row.
@@ -312,6 +341,34 @@ mod tests {
             "old"
         );
         assert_eq!(key_id(&v1), Some("k1"));
+    }
+
+    #[test]
+    fn l3_a_store_that_requires_sealing_refuses_plaintext_and_unbound_values() {
+        let line = Keyring::new_key_line("k1");
+        let strict = ring(&[&line]).requiring_sealed(true);
+        let sealed = strict.seal(column::GOLDEN, "g-1", "{}").unwrap();
+        assert_eq!(strict.open(column::GOLDEN, "g-1", &sealed).unwrap(), "{}");
+        let v1 = sealed.replacen(PREFIX, PREFIX_V1, 1);
+        assert!(strict
+            .open(column::GOLDEN, "g-1", &v1)
+            .unwrap_err()
+            .to_string()
+            .contains("require_sealed"));
+        let e = crate::unseal(
+            Some(&strict),
+            column::GOLDEN,
+            "g-1",
+            "{\"forged\":1}".into(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("require_sealed"), "{e}");
+        let lax = ring(&[&line]);
+        assert_eq!(
+            crate::unseal(Some(&lax), column::GOLDEN, "g-1", "{}".into()).unwrap(),
+            "{}"
+        );
     }
 
     #[test]
