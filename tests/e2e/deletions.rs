@@ -23,7 +23,7 @@ fn people_csv(rows: &[(&str, &str, &str)]) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn rows_deleted_at_the_source_retire_their_golden_records_everywhere() {
+async fn l8_rows_deleted_at_the_source_retire_their_golden_records_everywhere() {
     let _turn = HEAVY.lock().await;
     // PostgreSQL: three people, one to be deleted.
     let pg = fresh_postgres("e2e_del_src");

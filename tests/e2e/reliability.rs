@@ -655,3 +655,37 @@ async fn l3_sealed_values_cannot_be_swapped_between_rows_or_downgraded() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("require_sealed"), "{}", stderr(&out));
 }
+
+#[test]
+fn m6_shared_personal_values_never_reach_the_default_log_or_the_report() {
+    // R12: 60 records sharing one phone and one resident ID, a sealed store.
+    let s = Scratch::sqlite();
+    let mut csv = String::from("id,name,phone,birth,sfz\n");
+    for i in 0..60 {
+        csv.push_str(&format!(
+            "{i},张{i},13912345678,1949-12-31,11010519491231002X\n"
+        ));
+    }
+    s.write("b.csv", csv);
+    s.config(&format!(
+        "[store]\nencryption = {{ key_file = \"keys/hub.keyring\" }}\n{}",
+        person_csv("b", "b.csv").replace(
+            "birth_date = { from = \"birth\" }",
+            "birth_date = { from = \"birth\" }\nresident_id = { from = \"sfz\" }"
+        )
+    ));
+    let out = s.cmd(&["--json", "run", "--no-publish"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        !report["entities"][0]["oversized_keys"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "the shared values make oversized blocking keys: {report}"
+    );
+    for text in [stdout(&out), stderr(&out)] {
+        assert!(!text.contains("13912345678"), "{text}");
+        assert!(!text.contains("11010519491231002X"), "{text}");
+    }
+}

@@ -69,7 +69,7 @@ fn h4_a_row_whose_transaction_commits_late_is_still_read() {
 }
 
 #[test]
-fn m10_a_page_of_null_keys_does_not_end_the_read_and_a_uuid_key_pages() {
+fn m10_l12_a_page_of_null_keys_does_not_end_the_read_and_a_uuid_key_pages() {
     let src = fresh_postgres("e2e_m10");
     psql_at(
         &src,
