@@ -175,12 +175,8 @@ impl Hub {
         let mut store = Self::open_store(&config, store_url).await?;
         match &config.store.encryption {
             Some(e) => {
-                // A key is made only for a store without sealed values, and the keyring must
-                // open what is sealed before anything is written with it.
-                let samples = store.sealed_samples().await?;
-                let ring = crate::secrets::keyring(e, samples.is_empty())?;
-                crate::secrets::check_against(&ring, &samples, e)?;
-                store = store.with_keyring(ring.requiring_sealed(e.require_sealed));
+                let ring = crate::secrets::store_keyring(&store, e).await?;
+                store = store.with_keyring(ring);
             }
             None => tracing::warn!(
                 "the store is not encrypted at rest: configure [store.encryption] (docs/privacy.md)"
@@ -193,13 +189,8 @@ impl Hub {
     /// as at start, so a key rotated meanwhile is used and a dropped one is never sealed with.
     pub async fn refresh_keyring(&mut self) -> Result<()> {
         if let Some(e) = &self.config.store.encryption {
-            let samples = self.store.sealed_samples().await?;
-            let ring = crate::secrets::keyring(e, samples.is_empty())?;
-            crate::secrets::check_against(&ring, &samples, e)?;
-            self.store = self
-                .store
-                .clone()
-                .with_keyring(ring.requiring_sealed(e.require_sealed));
+            let ring = crate::secrets::store_keyring(&self.store, e).await?;
+            self.store = self.store.clone().with_keyring(ring);
         }
         Ok(())
     }

@@ -165,6 +165,16 @@ pub fn where_(e: &EncryptionConfig) -> String {
         .unwrap_or_default()
 }
 
+/// The keyring of `[store.encryption]` for `store`, as the hub uses it: a key is made only for a
+/// store without sealed values, the keyring must open what is sealed before anything is
+/// written with it, and `require_sealed` is applied.
+pub async fn store_keyring(store: &tombolo_store::Store, e: &EncryptionConfig) -> Result<Keyring> {
+    let samples = store.sealed_samples().await?;
+    let ring = keyring(e, samples.is_empty())?;
+    check_against(&ring, &samples, e)?;
+    Ok(ring.requiring_sealed(e.require_sealed))
+}
+
 /// Checks a keyring against the store before anything is written with it: it must open one
 /// sealed value of every sealed column (`samples`, from `Store::sealed_samples`).
 pub fn check_against(

@@ -65,6 +65,16 @@ pub fn content_hash(r: &NormalizedRecord) -> Result<String> {
     Ok(sha256(&text))
 }
 
+/// The next value of the store's change counter. Its row stays locked until the transaction
+/// commits, so values follow commit order (see `Store::changed_since`).
+async fn next_change(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<i64> {
+    let (seq,): (i64,) =
+        sqlx::query_as("UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value")
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(seq)
+}
+
 /// Text as a store column can hold it: PostgreSQL refuses U+0000 in text, so a NUL (in the
 /// key, reason or excerpt of quarantined input) is written as the visible `\0`.
 fn storable(text: &str) -> String {
@@ -91,13 +101,7 @@ impl Store {
         let at = now();
         let mut out = BatchOutcome::default();
         let mut tx = self.begin_write().await?;
-        // The next value of the change counter; its row stays locked until this commits, so
-        // values follow commit order (see `Store::changed_since`).
-        let (seq,): (i64,) = sqlx::query_as(
-            "UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
+        let seq = next_change(&mut tx).await?;
         // What the store holds for these keys, in chunks of one IN list each.
         let mut known: BTreeMap<String, String> = BTreeMap::new();
         for chunk in accepted.chunks(500) {
@@ -275,11 +279,7 @@ impl Store {
         }
         let at = now();
         let mut tx = self.begin_write().await?;
-        let (seq,): (i64,) = sqlx::query_as(
-            "UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
+        let seq = next_change(&mut tx).await?;
         let mut n = 0;
         for key in keys {
             n += sqlx::query(
