@@ -5,11 +5,10 @@
 
 use std::collections::BTreeSet;
 use std::process::{Child, Output};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::reliability::{person_csv, Scratch};
+use crate::scratch::*;
 use crate::support::*;
 
 type Partition = BTreeSet<BTreeSet<(String, String)>>;
@@ -30,21 +29,6 @@ fn people(n: usize) -> String {
 
 fn partition(s: &Scratch) -> Partition {
     clusters(&ok(s.cmd(&["export", "crosswalk", "--entity", "person"])))
-}
-
-/// One number from the store; `None` while it cannot answer (not created yet).
-async fn try_count(store: &str, sql: &str) -> Option<i64> {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(store).await.ok()?;
-    let n: Option<(i64,)> = sqlx::query_as(sql).fetch_one(&pool).await.ok();
-    pool.close().await;
-    n.map(|(n,)| n)
-}
-
-async fn count(store: &str, sql: &str) -> i64 {
-    try_count(store, sql)
-        .await
-        .unwrap_or_else(|| panic!("{sql}"))
 }
 
 /// What must equal one uninterrupted run.
@@ -93,34 +77,6 @@ fn scratch(postgres: bool, tag: &str, rows: &str, extra: &str) -> Scratch {
     s
 }
 
-/// Starts `run` and waits until it holds the writer lock (its first batch is stored). The
-/// caller waits for the child (`finished`).
-#[allow(clippy::zombie_processes)]
-async fn started_run(s: &Scratch) -> Child {
-    let child = s
-        .cmd(&["run", "--no-publish"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    loop {
-        let stored = try_count(&s.store, "SELECT COUNT(*) FROM source_record");
-        if let Ok(Some(n)) = tokio::time::timeout(Duration::from_secs(5), stored).await {
-            if n > 0 {
-                return child;
-            }
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            let mut child = child;
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the first run never stored");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 fn finished(mut child: Child) {
     assert!(child.wait().unwrap().success());
 }
@@ -137,7 +93,7 @@ async fn two_runs(postgres: bool) {
 
     // A second run while the first one writes: refused at once, naming the holder.
     let busy = scratch(postgres, "e2e_busy", &rows, "");
-    let first = started_run(&busy).await;
+    let first = busy.started(&["run", "--no-publish"], 0).await;
     let second: Output = busy.cmd(&["run", "--no-publish"]).output().unwrap();
     let err = String::from_utf8_lossy(&second.stderr);
     assert_eq!(second.status.code(), Some(4), "{store_kind}: {err}");
@@ -157,7 +113,7 @@ async fn two_runs(postgres: bool) {
         &rows,
         "[store]\nlock_wait_secs = 300\n",
     );
-    let first = started_run(&wait).await;
+    let first = wait.started(&["run", "--no-publish"], 0).await;
     let second: Value = json(wait.cmd(&["--json", "run", "--no-publish"]));
     finished(first);
     assert_eq!(second["sources"][0]["new"], 0, "{second}");

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json as j, Value};
 
-use crate::reliability::Scratch;
+use crate::scratch::Scratch;
 use crate::support::*;
 
 const HEALTH_KEY: &str = "5555555555555555555555555555555555555555555555555555555555555555";

@@ -15,7 +15,7 @@ use axum::extract::Query;
 use axum::response::IntoResponse;
 use serde_json::Value;
 
-use crate::reliability::Scratch;
+use crate::scratch::Scratch;
 use crate::support::*;
 
 /// The stated memory cap of a run over the corpus.

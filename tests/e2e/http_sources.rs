@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use serde_json::{json as j, Value};
 
-use crate::reliability::Scratch;
+use crate::scratch::Scratch;
 use crate::support::*;
 
 fn http_source(name: &str, url: &str, extra: &str) -> String {

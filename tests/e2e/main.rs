@@ -3,6 +3,7 @@
 //! confluent-kafka + fastavro, `consume.py`) that decodes with the schema files alone.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod scratch;
 mod support;
 
 mod at_rest;
@@ -14,6 +15,7 @@ mod departments;
 mod hostile;
 mod http_sources;
 mod islands;
+mod low_findings;
 mod malformed;
 mod registry;
 mod reliability;

@@ -2,123 +2,13 @@
 //! (`../shared/audits/reliability-2026-12-01.md`), each named after its finding, through the
 //! real binary and, where the finding lives there, the real PostgreSQL store.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
 use serde_json::Value;
 
+use crate::scratch::*;
 use crate::support::*;
-
-/// A scratch hub: a directory with input files and a config, and a store.
-pub struct Scratch {
-    pub dir: tempfile::TempDir,
-    pub store: String,
-    pub env: BTreeMap<String, String>,
-}
-
-impl Scratch {
-    pub fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = format!("sqlite:{}", dir.path().join("hub.db").display());
-        Self {
-            dir,
-            store,
-            env: BTreeMap::new(),
-        }
-    }
-
-    pub fn postgres(tag: &str) -> Self {
-        Self {
-            store: fresh_postgres(tag),
-            ..Self::sqlite()
-        }
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
-        let p = self.path(name);
-        std::fs::write(&p, bytes).unwrap();
-        p
-    }
-
-    /// Writes `tombolo.toml`.
-    pub fn config(&self, text: &str) -> PathBuf {
-        self.write("tombolo.toml", text)
-    }
-
-    pub fn cmd(&self, args: &[&str]) -> Command {
-        tombolo(&self.path("tombolo.toml"), &self.store, &self.env, args)
-    }
-
-    /// `cmd` under a 3 GiB address-space limit and a 120 s timeout.
-    pub fn bounded(&self, args: &[&str]) -> Output {
-        let mut c = Command::new("timeout");
-        c.arg("120")
-            .arg("prlimit")
-            .arg("--as=3221225472")
-            .arg(env!("CARGO_BIN_EXE_tombolo"))
-            .arg("--config")
-            .arg(self.path("tombolo.toml"))
-            .arg("--store")
-            .arg(&self.store)
-            .args(args)
-            .envs(&self.env);
-        c.output().unwrap()
-    }
-
-    pub fn status(&self) -> Value {
-        json(self.cmd(&["--json", "status"]))
-    }
-
-    pub fn source_status(&self, name: &str) -> Value {
-        self.status()["sources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["source"] == name)
-            .cloned()
-            .unwrap_or_else(|| panic!("no status for {name}"))
-    }
-
-    pub fn quarantine(&self, source: &str) -> Vec<Value> {
-        json(self.cmd(&["--json", "quarantine", "list", "--source", source]))
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    /// Golden person records as JSON lines.
-    pub fn goldens(&self) -> Vec<Value> {
-        ok(self.cmd(&["export", "golden", "--entity", "person"]))
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
-
-/// The person-CSV source block of the audit's reproductions (`name`, `phone`, `birth`).
-pub fn person_csv(name: &str, file: &str) -> String {
-    csv_source(
-        name,
-        file,
-        "id",
-        "person",
-        "[sources.mapping.fields]\nname = { from = \"name\", required = true }\nphone = { from = \"phone\" }\nbirth_date = { from = \"birth\" }",
-    )
-    .replace("encoding = \"utf-8\"\n", "")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// The corner workbook of R1: `id,name`, one good row, one cell at `XFD1048576`.
 fn corners_xlsx(path: &Path) {
@@ -341,19 +231,6 @@ fn h5_a_lost_key_file_is_never_replaced_by_a_new_key() {
     assert_eq!(usage.len(), 1, "one key sealed everything: {usage:?}");
 }
 
-async fn exec(store: &str, sql: &str) -> Result<(), String> {
-    use sqlx::Executor;
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(store).await.unwrap();
-    let r = pool
-        .execute(sql)
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string());
-    pool.close().await;
-    r
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn m9_the_audit_trail_refuses_edits_and_verify_finds_what_got_past() {
     for postgres in [false, true] {
@@ -428,27 +305,6 @@ async fn m9_the_audit_trail_refuses_edits_and_verify_finds_what_got_past() {
     }
 }
 
-/// `n` people rows (`id,name,phone,birth`) with keys `{prefix}{i}`.
-fn rows(prefix: &str, n: usize) -> String {
-    let mut s = String::from("id,name,phone,birth\n");
-    for i in 0..n {
-        s.push_str(&format!(
-            "{prefix}{i},张{prefix}{i},139{:08},19{:02}-01-01\n",
-            i * 7919 % 100_000_000,
-            40 + i % 60
-        ));
-    }
-    s
-}
-
-async fn scalar(store: &str, sql: &str) -> Option<i64> {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(store).await.ok()?;
-    let n: Option<(i64,)> = sqlx::query_as(sql).fetch_one(&pool).await.ok();
-    pool.close().await;
-    n.map(|(n,)| n)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn m11_totals_equal_the_stored_records_after_a_sigkill() {
     let s = Scratch::sqlite();
@@ -456,17 +312,7 @@ async fn m11_totals_equal_the_stored_records_after_a_sigkill() {
     s.config(
         &person_csv("people", "p.csv").replace("key = \"id\"\n", "key = \"id\"\nbatch_size = 50\n"),
     );
-    let mut child = s.cmd(&["run", "--no-publish"]).spawn().unwrap();
-    loop {
-        if scalar(&s.store, "SELECT COUNT(*) FROM source_record")
-            .await
-            .unwrap_or(0)
-            > 500
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let mut child = s.started(&["run", "--no-publish"], 500).await;
     child.kill().unwrap();
     child.wait().unwrap();
     let stored = scalar(&s.store, "SELECT COUNT(*) FROM source_record")
@@ -488,17 +334,7 @@ async fn m8_key_rotation_waits_for_no_run_and_a_run_waits_for_it() {
         "[store]\nencryption = {{ key_file = \"keys/hub.keyring\" }}\n{}",
         person_csv("people", "p.csv").replace("key = \"id\"\n", "key = \"id\"\nbatch_size = 100\n")
     ));
-    let mut child = s.cmd(&["run", "--no-publish"]).spawn().unwrap();
-    loop {
-        if scalar(&s.store, "SELECT COUNT(*) FROM source_record")
-            .await
-            .unwrap_or(0)
-            > 0
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let mut child = s.started(&["run", "--no-publish"], 0).await;
     let out = s.cmd(&["keys", "rotate", "--drop-old"]).output().unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(stderr(&out).contains("being written by `tombolo run`"));
@@ -511,149 +347,6 @@ async fn m8_key_rotation_waits_for_no_run_and_a_run_waits_for_it() {
     }
     ok(s.cmd(&["run", "--no-publish"]));
     assert_eq!(s.goldens().len(), 20_000);
-}
-
-#[test]
-fn l7_parameters_trained_on_far_fewer_records_are_reported_stale() {
-    let s = Scratch::sqlite();
-    s.write("a.csv", rows("a", 100));
-    s.write("b.csv", rows("b", 300));
-    s.config(&person_csv("a", "a.csv"));
-    let first: Value = json(s.cmd(&["--json", "run", "--no-publish"]));
-    assert_eq!(first["entities"][0]["stale_model"], false);
-    s.config(&format!(
-        "{}{}",
-        person_csv("a", "a.csv"),
-        person_csv("b", "b.csv")
-    ));
-    let out = s.cmd(&["--json", "run", "--no-publish"]).output().unwrap();
-    let second: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(second["entities"][0]["stale_model"], true, "{second}");
-    assert!(stderr(&out).contains("tombolo train"), "{}", stderr(&out));
-    let trained: Value = json(s.cmd(&["--json", "train"]));
-    assert_eq!(trained[0]["stale_model"], false, "{trained}");
-}
-
-#[cfg(unix)]
-#[test]
-fn l4_store_and_key_files_are_private() {
-    use std::os::unix::fs::PermissionsExt;
-    let s = Scratch::sqlite();
-    let store = format!("sqlite:{}", s.path("data/hub.db").display());
-    s.write("p.csv", rows("p", 3));
-    s.config(&format!(
-        "[store]\nencryption = {{ key_file = \"keys/hub.keyring\" }}\n{}",
-        person_csv("people", "p.csv")
-    ));
-    ok(tombolo(
-        &s.path("tombolo.toml"),
-        &store,
-        &s.env,
-        &["run", "--no-publish"],
-    ));
-    let mode = |p: &str| std::fs::metadata(s.path(p)).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode("data"), 0o700);
-    assert_eq!(mode("keys"), 0o700);
-    assert_eq!(mode("data/hub.db") & 0o077, 0, "{:o}", mode("data/hub.db"));
-    assert_eq!(mode("keys/hub.keyring"), 0o600);
-}
-
-#[test]
-fn l10_a_broker_that_is_down_fails_within_timeout_with_the_report_and_a_status() {
-    let s = Scratch::sqlite();
-    s.write("p.csv", rows("p", 3));
-    s.config(&format!(
-        "[kafka]\nbrokers = \"127.0.0.1:1\"\ntimeout_secs = 5\n{}",
-        person_csv("people", "p.csv")
-    ));
-    let start = std::time::Instant::now();
-    let out = s.cmd(&["--json", "run"]).output().unwrap();
-    assert!(
-        start.elapsed() < std::time::Duration::from_secs(40),
-        "{:?}",
-        start.elapsed()
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["sources"][0]["accepted"], 3, "{report}");
-    assert!(report["publish_error"].is_string(), "{report}");
-    assert_eq!(report["outbox_backlog"], 3);
-    let status = s.status();
-    assert!(status["publish"]["last_error"].is_string(), "{status}");
-}
-
-#[test]
-fn l11_a_password_in_a_command_line_store_url_is_warned_about() {
-    let s = Scratch::sqlite();
-    s.write("p.csv", rows("p", 1));
-    s.config(&person_csv("people", "p.csv"));
-    let pg = fresh_postgres("e2e_l11").replace("postgres@", "postgres:pw-on-cmdline@");
-    let out = tombolo(&s.path("tombolo.toml"), &pg, &s.env, &["status"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("process list"), "{}", stderr(&out));
-    assert!(!stderr(&out).contains("pw-on-cmdline"));
-}
-
-#[test]
-fn l2_check_warns_when_a_source_is_keyed_by_personal_data() {
-    let s = Scratch::sqlite();
-    s.write("p.csv", "sfz,xm\n");
-    s.config(&csv_source(
-        "hk",
-        "p.csv",
-        "sfz",
-        "person",
-        "[sources.mapping.fields]\nresident_id = { from = \"sfz\" }\nname = { from = \"xm\" }",
-    ));
-    let v = json(s.cmd(&["--json", "check"]));
-    assert!(
-        v[0]["warning"].as_str().unwrap().contains("resident_id"),
-        "{v}"
-    );
-    s.config(&person_csv("p", "p.csv"));
-    let v = json(s.cmd(&["--json", "check"]));
-    assert!(v[0]["warning"].is_null(), "{v}");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn l3_sealed_values_cannot_be_swapped_between_rows_or_downgraded() {
-    let s = Scratch::sqlite();
-    s.write("p.csv", rows("p", 3));
-    s.config(&format!(
-        "[store]\nencryption = {{ key_file = \"keys/hub.keyring\", require_sealed = true }}\n{}",
-        person_csv("people", "p.csv")
-    ));
-    ok(s.cmd(&["run", "--no-publish"]));
-    assert_eq!(s.goldens().len(), 3);
-    // Two golden records' sealed values swapped: neither opens.
-    exec(
-        &s.store,
-        "UPDATE golden SET data = (SELECT g2.data FROM golden g2 WHERE g2.golden_id <> golden.golden_id ORDER BY g2.golden_id LIMIT 1) \
-         WHERE golden_id = (SELECT MIN(golden_id) FROM golden)",
-    )
-    .await
-    .unwrap();
-    let out = s
-        .cmd(&["export", "golden", "--entity", "person"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("does not open"), "{}", stderr(&out));
-    // A plaintext value written in its place: refused, not read as data.
-    exec(
-        &s.store,
-        "UPDATE golden SET data = '{\"forged\":true}' WHERE golden_id = (SELECT MIN(golden_id) FROM golden)",
-    )
-    .await
-    .unwrap();
-    let out = s
-        .cmd(&["export", "golden", "--entity", "person"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("require_sealed"), "{}", stderr(&out));
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::reliability::Scratch;
+use crate::scratch::Scratch;
 use crate::support::*;
 
 fn sql_source(name: &str, url: &str, table: &str, extra: &str) -> String {

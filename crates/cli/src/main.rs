@@ -811,6 +811,10 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
         ),
         _ => None,
     };
+    if _lock.is_some() {
+        // Content hashes from before the store's keyring keyed them (audit L1), keyed once.
+        hub.store.rehash_contents().await?;
+    }
     // Grants as configured now, recorded by the commands that publish only (a read-only command
     // with another config must not create a grant version): a change is versioned and audited
     // before anything runs.
@@ -860,6 +864,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                     // The keyring as it is now: a rotation between rounds is followed, never
                     // undone by a key this process still held in memory.
                     hub.refresh_keyring().await?;
+                    hub.store.rehash_contents().await?;
                     let result = run_once(&hub, &[], cli.json, !no_publish).await;
                     lock.release().await;
                     result

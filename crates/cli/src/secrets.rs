@@ -111,7 +111,8 @@ pub fn init_key_file(path: &Path) -> Result<String> {
         return Err(key_error(path, "the key file exists already"));
     }
     let (line, id) = Keyring::new_key();
-    write_keyring(path, &keyring_file(&line))?;
+    let lookup = tombolo_store::lookup::LookupKey::random().line();
+    write_keyring(path, &keyring_file(&[&lookup, &line]))?;
     Ok(id)
 }
 
@@ -212,21 +213,40 @@ pub fn add_key(path: &Path) -> Result<String> {
     Ok(id)
 }
 
-/// Rewrites a keyring file with its current key only (after every value was resealed).
+/// Rewrites a keyring file with its lookup key and its current data key only (after every
+/// value was resealed). A lookup key derived from the oldest data key is written out as a line
+/// first, so the keyed hashes outlive the key it came from.
 pub fn drop_old_keys(path: &Path) -> Result<()> {
     let text = std::fs::read_to_string(path).map_err(|e| key_error(path, e))?;
+    let ring = Keyring::parse(&text).map_err(|e| key_error(path, e))?;
+    let lookup = ring
+        .derived_lookup_line()
+        .or_else(|| {
+            text.lines()
+                .map(str::trim)
+                .find(|l| tombolo_store::lookup::is_lookup_id(l))
+                .map(str::to_owned)
+        })
+        .ok_or_else(|| key_error(path, "the keyring's lookup key line is unreadable"))?;
     let last = text
         .lines()
-        .rfind(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(str::trim)
+        .rfind(|l| !l.is_empty() && !l.starts_with('#') && !tombolo_store::lookup::is_lookup_id(l))
         .ok_or_else(|| key_error(path, "the keyring holds no key"))?;
-    write_keyring(path, &keyring_file(last))
+    write_keyring(path, &keyring_file(&[&lookup, last]))
 }
 
-/// A keyring file holding one key line, with its header.
-fn keyring_file(line: &str) -> String {
-    format!(
-        "# Tombolo store keyring: `<id> <64 hex digits>` per line, the last one seals.\n{line}\n"
-    )
+/// A keyring file holding key lines, with its header.
+fn keyring_file(lines: &[&str]) -> String {
+    let mut text = String::from(
+        "# Tombolo store keyring: `<id> <64 hex digits>` per line. The `l-` key keys the \
+         store's hashes\n# and never rotates; of the others, the last one seals.\n",
+    );
+    for line in lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    text
 }
 
 #[cfg(test)]
@@ -265,6 +285,8 @@ mod tests {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
         assert!(init_key_file(&path).is_err(), "init never overwrites");
+        let lookup = keyring(&e, false).unwrap().lookup().id().to_owned();
+        assert!(std::fs::read_to_string(&path).unwrap().contains(&lookup));
         let second = add_key(&path).unwrap();
         assert_ne!(first, second);
         let ring = keyring(&e, false).unwrap();
@@ -273,7 +295,27 @@ mod tests {
             (vec![first.as_str(), second.as_str()], second.as_str())
         );
         drop_old_keys(&path).unwrap();
-        assert_eq!(keyring(&e, false).unwrap().ids(), [second.as_str()]);
+        let ring = keyring(&e, false).unwrap();
+        assert_eq!(ring.ids(), [second.as_str()]);
+        assert_eq!(
+            ring.lookup().id(),
+            lookup,
+            "rotation never touches the lookup key"
+        );
+
+        // A keyring from before lookup keys: its derived lookup key survives dropping the
+        // data key it came from.
+        let (old, _) = Keyring::new_key();
+        write_keyring(&path, &format!("{old}\n")).unwrap();
+        let derived = keyring(&e, false).unwrap().lookup().id().to_owned();
+        add_key(&path).unwrap();
+        drop_old_keys(&path).unwrap();
+        let ring = keyring(&e, false).unwrap();
+        assert_eq!(ring.lookup().id(), derived);
+        assert!(
+            ring.derived_lookup_line().is_none(),
+            "written out as a line"
+        );
         std::env::set_var(
             "TOMBOLO_TEST_KEYRING",
             format!(

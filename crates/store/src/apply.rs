@@ -11,8 +11,9 @@ use sqlx::{Any, Transaction};
 use tombolo_core::{EntityKind, GoldenRecord, Link, Partial, Resolution};
 
 use crate::bulk::{self, Arg};
+use crate::lookup::{self, LookupKey};
 use crate::seal::{column, row};
-use crate::{now, seal, sha256, unseal, Backend, Keyring, Result, Store};
+use crate::{now, seal, unseal, Backend, Keyring, Result, Store};
 
 /// What applying a resolution changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -33,14 +34,20 @@ struct Hashed<'a> {
     retired_into: &'a Option<String>,
 }
 
-fn golden_hash(g: &GoldenRecord) -> Result<String> {
-    Ok(sha256(&serde_json::to_string(&Hashed {
+/// Hash of what a golden record says: keyed under `lookup` when the store has a keyring.
+pub(crate) fn golden_hash(lookup: Option<&LookupKey>, g: &GoldenRecord) -> Result<String> {
+    let text = serde_json::to_string(&Hashed {
         values: &g.values,
         provenance: &g.provenance,
         members: &g.members,
         merged_from: &g.merged_from,
         retired_into: &g.retired_into,
-    })?))
+    })?;
+    Ok(lookup::content(
+        lookup,
+        lookup::purpose::GOLDEN_CONTENT,
+        &text,
+    ))
 }
 
 fn rule_hash(rule: &str) -> u64 {
@@ -212,7 +219,7 @@ impl ResolutionWriter<'_> {
         let mut versions = Vec::with_capacity(goldens.len());
         for g in goldens {
             self.active.insert(g.golden_id.clone());
-            let hash = golden_hash(g)?;
+            let hash = golden_hash(self.keyring.as_deref().map(Keyring::lookup), g)?;
             let version = match self.existing.get(&g.golden_id) {
                 Some((_, h, None)) if *h == hash => {
                     self.out.unchanged += 1;
@@ -397,7 +404,7 @@ impl ResolutionWriter<'_> {
             g.retired_into = Some(retired.get(&id).cloned().unwrap_or_default());
             g.members.clear();
             self.out.retired += 1;
-            let hash = golden_hash(&g)?;
+            let hash = golden_hash(self.keyring.as_deref().map(Keyring::lookup), &g)?;
             versions.push((g, hash));
         }
         self.write_goldens(versions).await?;

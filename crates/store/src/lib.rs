@@ -9,6 +9,7 @@
 //! * [`status`]: counters, quarantine listing.
 //! * [`audit`]: department grant versions and the append-only audit trail.
 //! * [`rekey`]: key rotation (every sealed value rewritten under the current key), key usage.
+//! * [`lookup`]: the keyed hash of content hashes (and, later, identifier lookups).
 //! * [`seal`]: encryption at rest of the personal-data columns (AES-256-GCM, key ids, rotation).
 //! * [`feeds`]: where each department's feed stands (grant version, backfill cursor).
 //! * [`lock`]: one writer per store (an advisory lock on PostgreSQL, a lock file on SQLite).
@@ -20,9 +21,11 @@ mod error;
 pub mod feeds;
 pub mod golden;
 pub mod lock;
+pub mod lookup;
 mod migrate;
 pub mod outbox;
 pub mod records;
+pub mod rehash;
 pub mod rekey;
 pub mod resolution;
 pub mod seal;
@@ -151,6 +154,11 @@ impl Store {
 
     pub fn keyring(&self) -> Option<&Keyring> {
         self.keyring.as_deref()
+    }
+
+    /// The key of the store's keyed hashes, when it has a keyring.
+    pub fn lookup_key(&self) -> Option<&lookup::LookupKey> {
+        self.keyring.as_deref().map(Keyring::lookup)
     }
 
     /// `plain` as it is stored in `column` of the row `row` (`seal::row`): sealed when the

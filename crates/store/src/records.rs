@@ -7,8 +7,9 @@ use tombolo_normalize::NormalizedRecord;
 use std::collections::BTreeMap;
 
 use crate::bulk::{self, Arg};
+use crate::lookup::{self, LookupKey};
 use crate::seal::{column, row};
-use crate::{now, sha256, unseal, Result, Store};
+use crate::{now, unseal, Result, Store};
 
 /// A record or piece of input that goes to quarantine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,14 +56,19 @@ struct Content<'a> {
     derived: &'a [String],
 }
 
-/// Hash of what a record says (not of when it was seen).
-pub fn content_hash(r: &NormalizedRecord) -> Result<String> {
+/// Hash of what a record says (not of when it was seen): keyed under `lookup` when the store
+/// has a keyring ([`crate::lookup`]).
+pub fn content_hash(lookup: Option<&LookupKey>, r: &NormalizedRecord) -> Result<String> {
     let text = serde_json::to_string(&Content {
         values: &r.values,
         issues: &r.issues,
         derived: &r.derived,
     })?;
-    Ok(sha256(&text))
+    Ok(lookup::content(
+        lookup,
+        lookup::purpose::SOURCE_CONTENT,
+        &text,
+    ))
 }
 
 /// The next value of the store's change counter. Its row stays locked until the transaction
@@ -126,7 +132,7 @@ impl Store {
             out.deleted += 1;
         }
         for rec in accepted.iter().filter(|r| !r.deleted) {
-            let hash = content_hash(rec)?;
+            let hash = content_hash(self.lookup_key(), rec)?;
             match known.get(&rec.key) {
                 Some(h) if *h == hash => {
                     out.unchanged += 1;
@@ -398,11 +404,11 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::testing::stores;
 
-    fn rec(key: &str, name: &str) -> NormalizedRecord {
+    pub(crate) fn rec(key: &str, name: &str) -> NormalizedRecord {
         NormalizedRecord {
             entity: EntityKind::Person,
             key: key.into(),

@@ -21,6 +21,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 
+use crate::lookup::{self, LookupKey};
 use crate::{Error, Result};
 
 /// The prefix of a sealed value, row-bound.
@@ -53,6 +54,10 @@ pub mod column {
 /// Data keys: the last one seals, all of them open.
 pub struct Keyring {
     keys: Vec<(String, Aes256Gcm)>,
+    /// The key of the keyed hashes ([`lookup`]), apart from the data keys.
+    lookup: LookupKey,
+    /// Whether the lookup key is a line of the keyring (not derived from its oldest data key).
+    lookup_explicit: bool,
     /// Refuse values that are not sealed bound to their row (plaintext, `tmb1:`): a store
     /// sealed from its start, or wholly resealed, never holds one, so one found there was
     /// written by someone else (a downgrade).
@@ -72,9 +77,12 @@ fn bad_key(m: impl Into<String>) -> Error {
 
 impl Keyring {
     /// Parses a keyring: one key per line, `<id> <64 hex digits>` (ids of letters, digits, `_`
-    /// and `-`), `#` comments and blank lines ignored; the last key is the current one.
+    /// and `-`), `#` comments and blank lines ignored; the last key is the current one. A key
+    /// whose id starts `l-` is the lookup key ([`lookup`]), not a data key.
     pub fn parse(text: &str) -> Result<Self> {
         let mut keys: Vec<(String, Aes256Gcm)> = Vec::new();
+        let mut first: Option<Vec<u8>> = None;
+        let mut lookup_key: Option<LookupKey> = None;
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -99,6 +107,21 @@ impl Keyring {
                 .ok()
                 .filter(|b| b.len() == 32)
                 .ok_or_else(|| bad_key(format!("{}: a key is 64 hex digits", at())))?;
+            if lookup::is_lookup_id(id) {
+                if lookup::fingerprint_id(&bytes) != id {
+                    return Err(bad_key(format!(
+                        "{}: lookup key id {id} is the fingerprint of another key (the line was altered)",
+                        at()
+                    )));
+                }
+                if lookup_key.is_some() {
+                    return Err(bad_key(format!("{}: a second lookup key", at())));
+                }
+                let mut key = [0u8; 32];
+                key.copy_from_slice(&bytes);
+                lookup_key = Some(LookupKey::new(key));
+                continue;
+            }
             if is_fingerprint_id(id) && fingerprint_id(&bytes) != id {
                 return Err(bad_key(format!(
                     "{}: key id {id} is the fingerprint of another key (the line was altered)",
@@ -110,14 +133,29 @@ impl Keyring {
             }
             let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|e| bad_key(e.to_string()))?;
             keys.push((id.to_owned(), cipher));
+            first.get_or_insert(bytes);
         }
-        if keys.is_empty() {
+        let Some(first) = first else {
             return Err(bad_key("the keyring holds no key"));
-        }
+        };
+        let lookup_explicit = lookup_key.is_some();
         Ok(Self {
             keys,
+            lookup: lookup_key.unwrap_or_else(|| LookupKey::derived_from(&first)),
+            lookup_explicit,
             require_sealed: false,
         })
+    }
+
+    /// The lookup key of the keyed hashes.
+    pub fn lookup(&self) -> &LookupKey {
+        &self.lookup
+    }
+
+    /// The keyring line of the lookup key when it is derived from the oldest data key (to be
+    /// written out before that key is dropped); `None` when it is a line already.
+    pub fn derived_lookup_line(&self) -> Option<String> {
+        (!self.lookup_explicit).then(|| self.lookup.line())
     }
 
     /// A keyring line with a new random key under the given id (tests; the hub names its keys
@@ -147,7 +185,7 @@ impl Keyring {
         self.require_sealed
     }
 
-    /// Key ids, oldest first; the last seals.
+    /// Data key ids, oldest first; the last seals.
     pub fn ids(&self) -> Vec<&str> {
         self.keys.iter().map(|(id, _)| id.as_str()).collect()
     }
@@ -397,5 +435,26 @@ mod tests {
             .to_string();
         assert!(e.contains("twice") && !e.contains(&line[3..]), "{e}");
         assert!(!format!("{:?}", ring(&[&line])).contains(&line[3..]));
+
+        // The lookup key: a line of its own, fingerprint-checked, one at most, not a data key.
+        let lookup = LookupKey::random().line();
+        let both = ring(&[&lookup, &line]);
+        assert_eq!(both.ids(), ["k1"]);
+        assert_eq!(both.lookup().line(), lookup);
+        assert!(both.derived_lookup_line().is_none());
+        assert!(ring(&[&line]).derived_lookup_line().is_some());
+        let e = Keyring::parse(&format!("{lookup}\n{lookup}\n{line}"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("second lookup key"), "{e}");
+        let forged = format!("{} {}", &lookup[..14], "ab".repeat(32));
+        let e = Keyring::parse(&format!("{forged}\n{line}"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("fingerprint of another key"), "{e}");
+        assert!(Keyring::parse(&lookup)
+            .unwrap_err()
+            .to_string()
+            .contains("no key"));
     }
 }
