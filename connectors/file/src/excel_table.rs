@@ -9,7 +9,8 @@
 //! over a cap is quarantined whole with the reason, and the run goes on.
 //!
 //! `.xls` and `.ods` have no streaming reader in calamine: they are read whole, after the file
-//! size (and for `.ods` the inflated size) is checked.
+//! size (and for `.ods` the inflated size) is checked and a streaming scan of their structure
+//! ([`crate::sheet_scan`]) has counted the cells calamine would expand them to.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -203,6 +204,18 @@ impl RowStream for SheetRows {
     }
 }
 
+/// The reason for a workbook whose reader panicked.
+fn reader_failed(panic: &(dyn std::any::Any + Send)) -> String {
+    format!(
+        "not a readable workbook (the reader failed: {})",
+        panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("panic")
+    )
+}
+
 /// Opens a sheet. `Err`: the whole file is unreadable or over a cap (quarantined whole).
 pub fn open(
     path: &Path,
@@ -213,7 +226,12 @@ pub fn open(
 ) -> Result<Box<dyn RowStream>, String> {
     let ext = extension(path);
     if ext != "xlsx" && ext != "xlsm" {
-        return whole(path, sheet, header_row, limits, stats);
+        // calamine's `.xls` and `.ods` readers index records they have not checked: a panic
+        // fails this file, never the run.
+        return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            whole(path, sheet, header_row, limits, stats)
+        }))
+        .unwrap_or_else(|panic| Err(reader_failed(&*panic)));
     }
     let (tx, rx) = sync_channel(256);
     let owned: PathBuf = path.to_path_buf();
@@ -238,14 +256,7 @@ pub fn open(
             let failure = match result {
                 Ok(Ok(())) => None,
                 Ok(Err(e)) => Some(e),
-                Err(panic) => Some(format!(
-                    "not a readable workbook (the reader failed: {})",
-                    panic
-                        .downcast_ref::<String>()
-                        .map(String::as_str)
-                        .or_else(|| panic.downcast_ref::<&str>().copied())
-                        .unwrap_or("panic")
-                )),
+                Err(panic) => Some(reader_failed(&*panic)),
             };
             if let Some(e) = failure {
                 let _ = tx.send(Msg::Fatal(e));
@@ -433,8 +444,13 @@ fn emit(
     .map_err(|_| "the reader of the sheet went away".to_owned())
 }
 
+/// Memory a cell of a workbook read whole costs (calamine's value and formula, this reader's
+/// copy), for the cap derived from `max_inflated_bytes`.
+const WHOLE_CELL_BYTES: u64 = 128;
+
 /// `.xls`/`.ods`: the sheet read whole (calamine has no streaming reader for them), after the
-/// file's size is checked.
+/// file's size is checked and the cells calamine would expand it to are counted
+/// ([`crate::sheet_scan`]) against `max_cells` and `max_inflated_bytes`.
 fn whole(
     path: &Path,
     sheet: Option<&str>,
@@ -450,8 +466,16 @@ fn whole(
             stats.bytes, limits.max_inflated_bytes
         ));
     }
+    // What calamine will hold: the cells of every sheet in a dense range, this reader's rows
+    // beside them, about `WHOLE_CELL_BYTES` a cell; both caps apply.
+    let cap = limits
+        .max_cells
+        .min(limits.max_inflated_bytes / WHOLE_CELL_BYTES);
     if ext == "ods" {
         check_zip(path, limits.max_inflated_bytes)?;
+        crate::sheet_scan::ods_cells(path, cap)?;
+    } else if ext == "xls" {
+        crate::sheet_scan::xls_cells(path, cap)?;
     }
     let mut wb = open_workbook_auto(path).map_err(|e| format!("not a readable workbook: {e}"))?;
     let name = sheet_name(sheet, &wb.sheet_names())?;

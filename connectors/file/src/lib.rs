@@ -11,6 +11,7 @@
 mod config;
 mod csv_table;
 mod excel_table;
+mod sheet_scan;
 mod source;
 mod survey;
 mod table;
