@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Subcommand, ValueEnum};
-use tombolo_cli::pipeline::EntityReport;
-use tombolo_cli::Hub;
+use tombolo_hub::pipeline::EntityReport;
+use tombolo_hub::Hub;
 use tombolo_core::EntityKind;
 use tombolo_resolve::fs::Model;
 

@@ -15,8 +15,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::MultiProgress;
-use tombolo_cli::pipeline::RunReport;
-use tombolo_cli::{Config, Hub};
+use tombolo_hub::pipeline::RunReport;
+use tombolo_hub::{Config, Hub};
 use tombolo_core::EntityKind;
 use tombolo_publish::feeds::Feeds;
 use tombolo_publish::grants::PseudonymKeys;
@@ -429,7 +429,7 @@ async fn export_crosswalk(hub: &Hub, entity: EntityKind, output: Option<PathBuf>
     for l in &links {
         w.write_record([
             l.source.as_str(),
-            &tombolo_cli::export::cell(&l.record_key),
+            &tombolo_hub::export::cell(&l.record_key),
             &l.golden_id,
             &l.rule,
         ])?;
@@ -765,7 +765,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Command::Catalog = cli.command {
-        let catalog = tombolo_cli::catalog::Catalog::of(&config)?;
+        let catalog = tombolo_hub::catalog::Catalog::of(&config)?;
         if cli.json {
             println!("{}", serde_json::to_string_pretty(&catalog)?);
         } else {
@@ -794,7 +794,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
     let interval = config.run.follow_interval_secs;
     let lock_wait = Duration::from_secs(config.store.lock_wait_secs);
     let mut hub = Hub::open(config, cli.store.as_deref()).await?;
-    let actor = tombolo_cli::audit::actor();
+    let actor = tombolo_hub::audit::actor();
     let follow = matches!(cli.command, Command::Run { follow: true, .. });
     // One writer per store: every command that writes holds the store's writer lock until it
     // ends (`run --follow` takes it for each round).
@@ -979,7 +979,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                     limit,
                 })
                 .await?;
-            tombolo_cli::audit::print(&rows, cli.json)?
+            tombolo_hub::audit::print(&rows, cli.json)?
         }
         Command::Explain { source, record_key } => {
             explain(&hub, &source, &record_key, cli.json).await?
@@ -1053,10 +1053,10 @@ async fn keys_init(config: &Config, store_url: Option<&str>, json: bool) -> Resu
         sealed.is_empty(),
         "the store already holds sealed values: restore its key file instead of making a new key"
     );
-    let id = tombolo_cli::secrets::init_key_file(path)?;
+    let id = tombolo_hub::secrets::init_key_file(path)?;
     store
         .audit_admin(
-            &tombolo_cli::audit::actor(),
+            &tombolo_hub::audit::actor(),
             "keys init",
             &serde_json::json!({ "key": id }).to_string(),
         )
@@ -1083,10 +1083,10 @@ async fn keys(hub: &Hub, what: KeysCmd, json: bool) -> Result<()> {
         KeysCmd::Init => anyhow::bail!("keys init runs before the store is opened"),
         KeysCmd::Rotate { drop_old } => {
             if let Some(path) = &encryption.key_file {
-                let id = tombolo_cli::secrets::add_key(path)?;
+                let id = tombolo_hub::secrets::add_key(path)?;
                 eprintln!("added key {id} to {}", path.display());
             }
-            let ring = tombolo_cli::secrets::keyring(encryption, false)?;
+            let ring = tombolo_hub::secrets::keyring(encryption, false)?;
             let current = ring.current_id().to_owned();
             let store = hub.store.clone().with_keyring(ring);
             let report = store.reseal().await?;
@@ -1102,11 +1102,11 @@ async fn keys(hub: &Hub, what: KeysCmd, json: bool) -> Result<()> {
             out.insert("resealed".into(), serde_json::to_value(&report)?);
             let store = if drop_old {
                 match &encryption.key_file {
-                    Some(path) => tombolo_cli::secrets::drop_old_keys(path)?,
+                    Some(path) => tombolo_hub::secrets::drop_old_keys(path)?,
                     None => anyhow::bail!("--drop-old edits a key file; remove old keys from the environment yourself"),
                 }
                 // The keyring as it is now in the file.
-                store.with_keyring(tombolo_cli::secrets::keyring(encryption, false)?)
+                store.with_keyring(tombolo_hub::secrets::keyring(encryption, false)?)
             } else {
                 store
             };
@@ -1198,8 +1198,8 @@ fn is_locked(e: &anyhow::Error) -> bool {
     use tombolo_store::Error::Locked;
     matches!(e.downcast_ref::<tombolo_store::Error>(), Some(Locked(_)))
         || matches!(
-            e.downcast_ref::<tombolo_cli::Error>(),
-            Some(tombolo_cli::Error::Store(Locked(_)))
+            e.downcast_ref::<tombolo_hub::Error>(),
+            Some(tombolo_hub::Error::Store(Locked(_)))
         )
 }
 
