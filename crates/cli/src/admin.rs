@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Subcommand, ValueEnum};
+use tombolo_core::EntityKind;
 use tombolo_hub::pipeline::EntityReport;
 use tombolo_hub::Hub;
-use tombolo_core::EntityKind;
 use tombolo_resolve::fs::Model;
 
 #[derive(Debug, Subcommand)]

@@ -1,0 +1,181 @@
+//! Pulling a source: connector → mapping → `write_batch`, bad input quarantined, deletions
+//! at source withdrawn.
+
+use indicatif::ProgressBar;
+use tombolo_core::{ErrorClass, Pulled, RawRecord};
+use tombolo_normalize::Mapping;
+use tombolo_store::records::QuarantineEntry;
+use tombolo_store::status::RunCounts;
+
+use super::{Hub, SourceRun};
+use crate::config::SourceConfig;
+use crate::{Error, Result};
+
+fn excerpt(r: &RawRecord) -> String {
+    let text = serde_json::to_string(&r.fields).unwrap_or_default();
+    if text.chars().count() > 240 {
+        text.chars().take(240).collect::<String>() + "…"
+    } else {
+        text
+    }
+}
+
+impl Hub {
+    /// Pulls one source into the store. Bad input is quarantined; a source-level failure, or
+    /// a store error while writing a batch, stops this source (its checkpoint stays at the
+    /// last stored batch), is recorded in its status and returned.
+    pub async fn pull(&self, src: &SourceConfig, bar: &ProgressBar) -> (SourceRun, Option<Error>) {
+        let mut run = SourceRun::default();
+        let result = self.pull_into(src, bar, &mut run).await;
+        (run, result.err())
+    }
+
+    async fn pull_into(
+        &self,
+        src: &SourceConfig,
+        bar: &ProgressBar,
+        run: &mut SourceRun,
+    ) -> Result<()> {
+        let mapping = Mapping::compile(&src.mapping, &self.config.code_tables())?;
+        let checkpoint = self.store.checkpoint(&src.name).await?;
+        let entity = mapping.entity();
+        let result = self
+            .pull_batches(
+                src,
+                &mapping,
+                checkpoint,
+                &mut run.counts,
+                &mut run.input,
+                bar,
+            )
+            .await;
+        let message = result.as_ref().err().map(|e| e.to_string());
+        if let Err(e) = self
+            .store
+            .finish_run(&src.name, entity, run.counts, message.as_deref())
+            .await
+        {
+            tracing::error!(source = %src.name, "could not record the end of the run: {e}");
+            if result.is_ok() {
+                return Err(e.into());
+            }
+        }
+        result
+    }
+
+    async fn pull_batches(
+        &self,
+        src: &SourceConfig,
+        mapping: &Mapping,
+        checkpoint: Option<serde_json::Value>,
+        counts: &mut RunCounts,
+        input: &mut Option<serde_json::Value>,
+        bar: &ProgressBar,
+    ) -> Result<()> {
+        let source_err = |error: tombolo_core::SourceError| Error::Source {
+            source_name: src.name.clone(),
+            error,
+        };
+        let mut source = src
+            .connector
+            .open(mapping.columns(), checkpoint)
+            .await
+            .map_err(source_err)?;
+        if let Some(n) = source.size_hint() {
+            bar.set_length(n);
+        }
+        loop {
+            let next = source.next_batch().await;
+            *input = source.input_report();
+            let batch = match next.map_err(source_err)? {
+                Some(b) => b,
+                None => break,
+            };
+            if let Some(n) = source.size_hint() {
+                bar.set_length(n);
+            }
+            let mut accepted = Vec::with_capacity(batch.items.len());
+            let mut quarantined = Vec::new();
+            for item in &batch.items {
+                match item {
+                    Pulled::Record(raw) => match mapping.apply(raw) {
+                        Ok(rec) => accepted.push(rec),
+                        Err(e) => quarantined.push(QuarantineEntry {
+                            record_key: raw.key.clone(),
+                            class: ErrorClass::BadRecord,
+                            reason: e.to_string(),
+                            excerpt: excerpt(raw),
+                        }),
+                    },
+                    Pulled::Malformed(m) => quarantined.push(QuarantineEntry {
+                        record_key: m.key.clone(),
+                        class: ErrorClass::BadRecord,
+                        reason: m.reason.clone(),
+                        excerpt: m.excerpt.clone(),
+                    }),
+                }
+            }
+            let outcome = self
+                .store
+                .write_batch(
+                    &src.name,
+                    mapping.entity(),
+                    &accepted,
+                    &quarantined,
+                    batch.checkpoint.as_ref(),
+                )
+                .await?;
+            counts.pulled += batch.items.len() as u64;
+            counts.accepted += accepted.len() as u64;
+            counts.quarantined += quarantined.len() as u64;
+            counts.outcome.add(outcome);
+            bar.inc(batch.items.len() as u64);
+        }
+        let listing = source.listing().await.map_err(source_err)?;
+        if let Some(present) = listing {
+            counts.outcome.deleted += self.withdraw_missing(src, present).await?;
+        }
+        Ok(())
+    }
+
+    /// Withdraws the records of a source missing from its complete key listing, audited; a
+    /// listing that would withdraw more than `max_withdraw_share` of them is refused.
+    async fn withdraw_missing(&self, src: &SourceConfig, present: Vec<String>) -> Result<u64> {
+        let present: std::collections::HashSet<String> = present.into_iter().collect();
+        let live = self.store.live_keys(&src.name).await?;
+        let missing: Vec<String> = live
+            .iter()
+            .filter(|k| !present.contains(*k))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            return Ok(0);
+        }
+        let share = missing.len() as f64 / live.len().max(1) as f64;
+        if share > src.max_withdraw_share {
+            return Err(Error::Source {
+                source_name: src.name.clone(),
+                error: tombolo_core::SourceError::Fatal(format!(
+                    "the source's listing lacks {} of the {} records the hub holds ({:.0}%, over \
+                     max_withdraw_share {}): nothing withdrawn; if the source really deleted \
+                     them, raise max_withdraw_share for one run",
+                    missing.len(),
+                    live.len(),
+                    share * 100.0,
+                    src.max_withdraw_share
+                )),
+            });
+        }
+        let n = self.store.withdraw(&src.name, &missing).await?;
+        let detail = serde_json::json!({ "source": src.name, "records": n });
+        self.store
+            .audit_admin(
+                &format!("source:{}", src.name),
+                "withdrawn at source",
+                &detail.to_string(),
+            )
+            .await?;
+        tracing::info!(source = %src.name, records = n, "records deleted at the source withdrawn");
+        Ok(n)
+    }
+}
