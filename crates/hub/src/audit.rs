@@ -1,7 +1,10 @@
 //! The audit side of the hub: department grants recorded (and versioned) as the configuration
 //! changes, admin actions, and `tombolo audit`.
 
-use tombolo_store::audit::{AuditFilter, AuditRow};
+use std::time::Duration;
+
+use tombolo_store::audit::{AuditFilter, AuditRow, ChainReport};
+use tombolo_store::lock::{Holder, WriterLock};
 
 use crate::{Hub, Result};
 
@@ -26,32 +29,46 @@ impl Hub {
         Ok(out)
     }
 
+    /// The one entry point of every command that changes the store: takes the store's writer
+    /// lock for `action` (waiting up to `[store] lock_wait_secs`), keys any content hash still
+    /// unkeyed (audit L1), records the departments' grants as configured now when the action
+    /// `publishes` (a read-only command with another config must not create a grant version),
+    /// and records the action with its structured `detail` in the audit trail. The lock is held
+    /// until the returned guard is released or dropped.
+    pub async fn begin_admin(
+        &self,
+        actor: &str,
+        action: &str,
+        detail: &serde_json::Value,
+        publishes: bool,
+    ) -> Result<WriterLock> {
+        let lock = self.lock_writer(action).await?;
+        self.store.rehash_contents().await?;
+        if publishes {
+            self.record_grants(actor).await?;
+        }
+        self.store
+            .audit_admin(actor, action, &detail.to_string())
+            .await?;
+        Ok(lock)
+    }
+
+    /// The store's writer lock for `command`, waiting up to `[store] lock_wait_secs`.
+    pub async fn lock_writer(&self, command: &str) -> Result<WriterLock> {
+        let holder = Holder {
+            command: command.to_owned(),
+        };
+        let wait = Duration::from_secs(self.config.store.lock_wait_secs);
+        Ok(self.store.lock_writer(&holder, wait).await?)
+    }
+
+    /// Walks the whole audit trail and checks its hash chain.
+    pub async fn verify_audit(&self) -> Result<ChainReport> {
+        Ok(self.store.verify_audit().await?)
+    }
+
     /// Audit entries matching `filter`, newest first.
     pub async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>> {
         Ok(self.store.audit(filter).await?)
     }
-}
-
-/// Prints audit entries, one per line (or as JSON).
-pub fn print(rows: &[AuditRow], json: bool) -> Result<()> {
-    if json {
-        println!("{}", serde_json::to_string(rows)?);
-        return Ok(());
-    }
-    for r in rows {
-        println!(
-            "#{} {} {:<8} {:<12} {:<14} {} {}",
-            r.id,
-            r.at,
-            r.kind,
-            r.department.as_deref().unwrap_or("-"),
-            r.actor,
-            r.action,
-            r.detail
-        );
-    }
-    if rows.is_empty() {
-        println!("no audit entries match");
-    }
-    Ok(())
 }

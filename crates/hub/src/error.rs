@@ -23,12 +23,29 @@ pub enum Error {
     Publish(#[from] tombolo_publish::Error),
     #[error("encoding JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// What a command names is not there (a record, a golden record, a department).
+    #[error("{0}")]
+    NotFound(String),
+    /// A command that cannot run as asked (a missing config section, an unsafe state).
+    #[error("{0}")]
+    Refused(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Classify for Error {
     fn class(&self) -> ErrorClass {
         match self {
-            Error::Config { .. } | Error::UnknownSource(_) | Error::Json(_) => ErrorClass::Fatal,
+            Error::Config { .. }
+            | Error::UnknownSource(_)
+            | Error::Json(_)
+            | Error::NotFound(_)
+            | Error::Refused(_)
+            | Error::Io { .. } => ErrorClass::Fatal,
             Error::Source { error, .. } => error.class(),
             Error::Normalize(e) => e.class(),
             Error::Resolve(e) => e.class(),

@@ -3,6 +3,7 @@
 //! records and publishes the outbox, with the admin services beside it. The `tombolo` binary
 //! (`crates/cli`) is a thin front end over it; a service is the next.
 
+pub mod admin;
 pub mod audit;
 pub mod catalog;
 pub mod config;

@@ -71,11 +71,13 @@ impl Hub {
     }
 
     /// Reads the keyring again (between rounds of `run --follow`), checked against the store
-    /// as at start, so a key rotated meanwhile is used and a dropped one is never sealed with.
+    /// as at start, so a key rotated meanwhile is used and a dropped one is never sealed with;
+    /// content hashes still unkeyed are keyed (callers hold the writer lock).
     pub async fn refresh_keyring(&mut self) -> Result<()> {
         if let Some(e) = &self.config.store.encryption {
             let ring = crate::secrets::store_keyring(&self.store, e).await?;
             self.store = self.store.clone().with_keyring(ring);
+            self.store.rehash_contents().await?;
         }
         Ok(())
     }
@@ -142,17 +144,11 @@ impl Hub {
         }
         let entities = self.resolve(false).await?;
         let (published, publish_error) = if publish {
-            match self.publish().await {
-                Ok(p) => {
-                    if let Some(stats) = &p {
-                        self.store.record_publish(stats.published, None).await?;
-                    }
-                    (p, None)
-                }
+            match self.publish_recorded().await {
+                Ok(p) => (p, None),
                 Err(e) => {
                     let msg = tombolo_core::redact::urls_in(&e.to_string());
                     tracing::error!(error = %msg, "publishing failed; the outbox keeps what was not sent");
-                    self.store.record_publish(0, Some(&msg)).await?;
                     (None, Some(msg))
                 }
             }

@@ -35,4 +35,22 @@ impl Hub {
             drain(&self.store, &sink, &feeds, self.config.run.publish_batch).await?,
         ))
     }
+
+    /// Publishes the outbox and records the outcome in the store's publish status (the error,
+    /// its URLs redacted, when it failed); `None` when no broker is configured.
+    pub async fn publish_recorded(&self) -> Result<Option<PublishStats>> {
+        match self.publish().await {
+            Ok(stats) => {
+                if let Some(s) = &stats {
+                    self.store.record_publish(s.published, None).await?;
+                }
+                Ok(stats)
+            }
+            Err(e) => {
+                let msg = tombolo_core::redact::urls_in(&e.to_string());
+                self.store.record_publish(0, Some(&msg)).await?;
+                Err(e)
+            }
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! Commands around resolution: re-resolve, retrain, move parameters between hubs, read the
+//! `resolve`, `train`, `model`, `review` and `decide`: commands around resolution: re-resolve, retrain, move parameters between hubs, read the
 //! review queue and record reviewers' decisions.
 
 use std::path::PathBuf;
@@ -10,7 +10,8 @@ use tombolo_hub::pipeline::EntityReport;
 use tombolo_hub::Hub;
 use tombolo_resolve::fs::Model;
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Subcommand, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ModelCmd {
     /// The parameters in force: prior, m, u and weight of every comparison level.
     Show,
@@ -23,7 +24,8 @@ pub enum ModelCmd {
     Import { file: PathBuf },
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Subcommand, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ReviewCmd {
     /// Pairs in the review queue, most probable first.
     List {
@@ -35,7 +37,8 @@ pub enum ReviewCmd {
     },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum VerdictArg {
     /// The two records are the same person.
     Match,

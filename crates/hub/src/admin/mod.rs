@@ -1,0 +1,18 @@
+//! The admin services the front ends call, each returning a serialisable report (the CLI
+//! renders it as text or `--json`; a service will answer with it).
+//!
+//! * [`status`]: sources, golden records, the outbox and the last publication.
+//! * [`explain`]: why a record is linked to its golden record, field by field.
+//! * [`blocking`]: the candidate pairs each blocking rule produces.
+//! * [`check`]: what each source reads, with warnings about personal record keys.
+//! * [`records`]: the crosswalk, golden records and quarantine, for exports and listings.
+//! * [`keys`]: the store's keyring: a key file for a new store, usage, rotation.
+//! * [`topics`]: schema texts and the departments' ACLs.
+
+pub mod blocking;
+pub mod check;
+pub mod explain;
+pub mod keys;
+pub mod records;
+pub mod status;
+pub mod topics;
