@@ -15,9 +15,8 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
-use tombolo_core::EntityKind;
-use tombolo_hub::{Config, Hub};
-use tombolo_store::audit::{AuditFilter, AuditKind};
+use tombolo_hub::audit::{AuditFilter, AuditKind};
+use tombolo_hub::{Config, EntityKind, Hub};
 
 use commands::{audit, config, export, inspect, keys, resolution, run};
 
@@ -343,7 +342,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
         let every = interval.unwrap_or(hub.config.run.follow_interval_secs);
         let every = Duration::from_secs(every.max(1));
         run::follow(&mut hub, &actor, &detail, every, !no_publish, cli.json).await?;
-        hub.store.close().await;
+        hub.close().await;
         return Ok(ExitCode::SUCCESS);
     }
     // One writer per store: every command that writes holds the store's writer lock until it
@@ -360,7 +359,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
         None => None,
     };
     let code = dispatch(&hub, cli.command, cli.json).await?;
-    hub.store.close().await;
+    hub.close().await;
     Ok(code)
 }
 
@@ -478,12 +477,8 @@ impl From<AuditKindArg> for AuditKind {
 
 /// Another process holds the store's writer lock.
 fn is_locked(e: &anyhow::Error) -> bool {
-    use tombolo_store::Error::Locked;
-    matches!(e.downcast_ref::<tombolo_store::Error>(), Some(Locked(_)))
-        || matches!(
-            e.downcast_ref::<tombolo_hub::Error>(),
-            Some(tombolo_hub::Error::Store(Locked(_)))
-        )
+    e.downcast_ref::<tombolo_hub::Error>()
+        .is_some_and(tombolo_hub::Error::is_locked)
 }
 
 #[tokio::main]
@@ -500,5 +495,27 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The CLI is a front end: of Tombolo's crates it depends on the hub alone, so domain
+    /// logic cannot creep back into it.
+    #[test]
+    fn the_cli_depends_on_the_hub_alone() {
+        let manifest = include_str!("../Cargo.toml");
+        let deps = manifest
+            .split("[dependencies]")
+            .nth(1)
+            .and_then(|rest| rest.split("\n[").next())
+            .unwrap_or_default();
+        let ours: Vec<&str> = deps
+            .lines()
+            .filter_map(|l| l.split(['.', ' ', '=']).next())
+            .filter(|name| name.starts_with("tombolo-"))
+            .collect();
+        assert_eq!(ours, ["tombolo-hub"], "{deps}");
+        assert!(deps.contains("clap."));
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tombolo_store::audit::{AuditFilter, AuditRow, ChainReport};
+pub use tombolo_store::audit::{AuditFilter, AuditKind, AuditRow, ChainReport};
 use tombolo_store::lock::{Holder, WriterLock};
 
 use crate::{Hub, Result};

@@ -55,4 +55,11 @@ impl Classify for Error {
     }
 }
 
+impl Error {
+    /// Another process holds the store's writer lock.
+    pub fn is_locked(&self) -> bool {
+        matches!(self, Error::Store(tombolo_store::Error::Locked(_)))
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

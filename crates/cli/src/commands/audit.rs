@@ -4,8 +4,8 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Result;
+use tombolo_hub::audit::{AuditFilter, AuditRow};
 use tombolo_hub::Hub;
-use tombolo_store::audit::{AuditFilter, AuditRow};
 
 use super::print_json;
 

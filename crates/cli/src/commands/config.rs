@@ -4,9 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use tombolo_core::EntityKind;
 use tombolo_hub::admin::{check, topics};
-use tombolo_hub::Config;
+use tombolo_hub::{Config, EntityKind};
 
 use super::{open_output, print_json};
 

@@ -4,8 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use tombolo_core::EntityKind;
-use tombolo_hub::Hub;
+use tombolo_hub::{EntityKind, Hub};
 
 use super::{open_output, print_json};
 

@@ -3,12 +3,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Subcommand, ValueEnum};
-use tombolo_core::EntityKind;
+use tombolo_hub::admin::review::Verdict;
 use tombolo_hub::pipeline::EntityReport;
 use tombolo_hub::Hub;
-use tombolo_resolve::fs::Model;
 
 #[derive(Debug, Subcommand, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -68,19 +67,10 @@ pub fn print_entities(reports: &[EntityReport], json: bool) -> Result<()> {
     Ok(())
 }
 
-async fn model_in_force(hub: &Hub) -> Result<(i64, Model)> {
-    let stored = hub
-        .store
-        .model(EntityKind::Person)
-        .await?
-        .context("no parameters yet: run `tombolo run` or `tombolo train` first")?;
-    Ok((stored.id, serde_json::from_str(&stored.params)?))
-}
-
 pub async fn model(hub: &Hub, what: ModelCmd, json: bool) -> Result<()> {
     match what {
         ModelCmd::Show => {
-            let (id, m) = model_in_force(hub).await?;
+            let (id, m) = hub.model_in_force().await?;
             if json {
                 println!("{}", serde_json::json!({ "id": id, "model": m }));
                 return Ok(());
@@ -124,7 +114,7 @@ pub async fn model(hub: &Hub, what: ModelCmd, json: bool) -> Result<()> {
             }
         }
         ModelCmd::Export { output } => {
-            let (_, m) = model_in_force(hub).await?;
+            let (_, m) = hub.model_in_force().await?;
             let text = serde_json::to_string_pretty(&m)?;
             match output {
                 Some(p) => std::fs::write(&p, text).with_context(|| p.display().to_string())?,
@@ -134,31 +124,10 @@ pub async fn model(hub: &Hub, what: ModelCmd, json: bool) -> Result<()> {
         ModelCmd::Import { file } => {
             let text =
                 std::fs::read_to_string(&file).with_context(|| file.display().to_string())?;
-            let m: Model = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a Tombolo model", file.display()))?;
-            let expected =
-                tombolo_resolve::fs::Schema::comparisons(&tombolo_resolve::person::PersonSchema);
-            let fields: Vec<(&str, usize)> = m
-                .comparisons
-                .iter()
-                .map(|c| (c.field.as_str(), c.levels.len()))
-                .collect();
-            let want: Vec<(&str, usize)> =
-                expected.iter().map(|c| (c.field, c.levels.len())).collect();
-            if fields != want {
-                bail!(
-                    "{}: comparisons {fields:?}, expected {want:?}",
-                    file.display()
-                );
-            }
             let id = hub
-                .store
-                .save_model(
-                    EntityKind::Person,
-                    &serde_json::to_string(&m)?,
-                    m.info.records,
-                )
-                .await?;
+                .import_model(&text)
+                .await
+                .with_context(|| file.display().to_string())?;
             println!("parameters #{id} in force; the next resolution re-resolves everything");
         }
     }
@@ -168,7 +137,7 @@ pub async fn model(hub: &Hub, what: ModelCmd, json: bool) -> Result<()> {
 pub async fn review(hub: &Hub, what: ReviewCmd, json: bool) -> Result<()> {
     let ReviewCmd::List { status, limit } = what;
     let filter = (status != "all").then_some(status.as_str());
-    let rows = hub.store.review(EntityKind::Person, filter).await?;
+    let rows = hub.review_queue(filter).await?;
     if json {
         for r in rows.iter().take(limit) {
             println!("{}", serde_json::to_string(r)?);
@@ -194,28 +163,20 @@ pub struct DecideArgs {
 }
 
 pub async fn decide(hub: &Hub, d: DecideArgs) -> Result<()> {
-    for (s, k) in [&d.a, &d.b] {
-        if hub.store.record(s, k).await?.is_none() {
-            bail!("no live record {s}/{k}");
-        }
-    }
     let verdict = match d.verdict {
-        VerdictArg::Match => "match",
-        VerdictArg::Distinct => "distinct",
+        VerdictArg::Match => Verdict::Match,
+        VerdictArg::Distinct => Verdict::Distinct,
     };
-    hub.store
-        .decide(EntityKind::Person, &d.a, &d.b, verdict, &d.by, &d.reason)
-        .await?;
+    hub.decide(verdict, &d.a, &d.b, &d.by, &d.reason).await?;
     println!(
         "recorded: {}/{} and {}/{} are {}; it applies from the next resolution",
         d.a.0,
         d.a.1,
         d.b.0,
         d.b.1,
-        if verdict == "match" {
-            "the same person"
-        } else {
-            "different people"
+        match verdict {
+            Verdict::Match => "the same person",
+            Verdict::Distinct => "different people",
         }
     );
     Ok(())

@@ -6,6 +6,7 @@
 //! * [`blocking`]: the candidate pairs each blocking rule produces.
 //! * [`check`]: what each source reads, with warnings about personal record keys.
 //! * [`records`]: the crosswalk, golden records and quarantine, for exports and listings.
+//! * [`review`]: the parameters in force, the review queue, reviewers' decisions.
 //! * [`keys`]: the store's keyring: a key file for a new store, usage, rotation.
 //! * [`topics`]: schema texts and the departments' ACLs.
 
@@ -14,5 +15,6 @@ pub mod check;
 pub mod explain;
 pub mod keys;
 pub mod records;
+pub mod review;
 pub mod status;
 pub mod topics;

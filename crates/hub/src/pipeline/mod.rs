@@ -82,6 +82,11 @@ impl Hub {
         Ok(())
     }
 
+    /// Closes the store's connections.
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+
     /// Entity kinds the configured sources feed.
     pub fn entities(&self) -> Vec<EntityKind> {
         let mut e: Vec<EntityKind> = self
