@@ -281,13 +281,21 @@ async fn m5_a_token_in_the_url_is_in_no_log_status_or_store() {
     let mut s = Scratch::sqlite();
     s.env
         .insert("E2E_URL_TOKEN".into(), "tok-in-url-777".into());
-    s.config(&http_source(
-        "api",
-        &format!("{base}/api?page={{page}}&token=${{E2E_URL_TOKEN}}"),
-        "pagination = { kind = \"page\", size = 2 }\nmax_retries = 2\nbackoff_ms = 10\ntimeout_secs = 3",
+    // One retry of the whole source by the pipeline, after the connector's own two.
+    s.config(&format!(
+        "[run]\nretries = 1\nretry_initial_ms = 10\n{}",
+        http_source(
+            "api",
+            &format!("{base}/api?page={{page}}&token=${{E2E_URL_TOKEN}}"),
+            "pagination = { kind = \"page\", size = 2 }\nmax_retries = 2\nbackoff_ms = 10\ntimeout_secs = 3",
+        )
     ));
     let out = run(&s, &["--json", "run", "--no-publish"]).await;
-    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "transient: still failing after its retries"
+    );
     let status = String::from_utf8_lossy(&s.cmd(&["--json", "status"]).output().unwrap().stdout)
         .into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();

@@ -12,6 +12,7 @@ mod concurrency;
 mod crash;
 mod deletions;
 mod departments;
+mod errors;
 mod hostile;
 mod http_sources;
 mod islands;

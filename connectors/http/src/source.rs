@@ -33,6 +33,9 @@ struct Checkpoint {
     failed_pages: u64,
 }
 
+/// The longest `Retry-After` honoured: a server asking for more is retried after this.
+pub const MAX_RETRY_AFTER_SECS: u64 = 300;
+
 /// A connector over a paged JSON API.
 #[derive(Debug)]
 pub struct HttpSource {
@@ -277,16 +280,24 @@ impl HttpSource {
         Ok(Ok(body))
     }
 
-    /// One GET with retries on transient failures.
+    /// One GET with retries on transient failures (after the server's `Retry-After`, in
+    /// seconds and at most [`MAX_RETRY_AFTER_SECS`], when it asks for longer than the backoff).
     async fn fetch(&mut self, url: &str, first_page: bool) -> SourceResult<Fetched> {
         let shown = tombolo_core::redact::url(url);
         let mut attempt = 0;
         loop {
             self.throttle().await;
             let outcome = self.client.get(url).send().await;
+            let mut retry_after: Option<u64> = None;
             let retry_reason = match outcome {
                 Ok(resp) => {
                     let status = resp.status();
+                    retry_after = resp
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(|s| s.min(MAX_RETRY_AFTER_SECS));
                     if status.is_success() {
                         let body = match self.body(resp).await? {
                             Ok(b) => b,
@@ -327,15 +338,24 @@ impl HttpSource {
             };
             attempt += 1;
             if attempt > self.config.max_retries {
-                return Err(SourceError::Transient(format!(
+                let message = format!(
                     "{shown}: {retry_reason}, after {} retries",
                     self.config.max_retries
-                )));
+                );
+                return Err(match retry_after {
+                    Some(retry_after_secs) => SourceError::Throttled {
+                        message,
+                        retry_after_secs,
+                    },
+                    None => SourceError::Transient(message),
+                });
             }
+            // The server's `Retry-After` (seconds) when it is longer than the backoff.
             let delay = self
                 .config
                 .backoff_ms
-                .saturating_mul(1 << (attempt - 1).min(10));
+                .saturating_mul(1 << (attempt - 1).min(10))
+                .max(retry_after.unwrap_or(0).saturating_mul(1000));
             tracing::warn!(url = %shown, attempt, delay_ms = delay, reason = %retry_reason, "retrying");
             tokio::time::sleep(Duration::from_millis(delay)).await;
         }

@@ -11,12 +11,30 @@ pub enum SourceError {
     Transient(String),
     #[error("fatal: {0}")]
     Fatal(String),
+    /// Transient, and the source said when to come back (an HTTP `Retry-After`).
+    #[error("transient: {message} (retry after {retry_after_secs} s)")]
+    Throttled {
+        message: String,
+        retry_after_secs: u64,
+    },
+}
+
+impl SourceError {
+    /// How long the source asked to be left alone, when it did.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            SourceError::Throttled {
+                retry_after_secs, ..
+            } => Some(std::time::Duration::from_secs(*retry_after_secs)),
+            _ => None,
+        }
+    }
 }
 
 impl Classify for SourceError {
     fn class(&self) -> ErrorClass {
         match self {
-            SourceError::Transient(_) => ErrorClass::Transient,
+            SourceError::Transient(_) | SourceError::Throttled { .. } => ErrorClass::Transient,
             SourceError::Fatal(_) => ErrorClass::Fatal,
         }
     }

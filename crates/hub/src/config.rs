@@ -117,6 +117,47 @@ pub struct RunConfig {
     /// Outbox entries per produce batch.
     #[serde(default = "default_publish_batch")]
     pub publish_batch: i64,
+    /// Times a source is pulled again from its checkpoint after a transient failure (a
+    /// database, broker or API that is down or slow) before the run gives up on it.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// The first wait before a retry; each further one doubles, up to `retry_max_ms`, with
+    /// jitter (a `Retry-After` from the source is waited out when it is longer).
+    #[serde(default = "default_retry_initial_ms")]
+    pub retry_initial_ms: u64,
+    #[serde(default = "default_retry_max_ms")]
+    pub retry_max_ms: u64,
+}
+
+fn default_retries() -> u32 {
+    3
+}
+
+fn default_retry_initial_ms() -> u64 {
+    1_000
+}
+
+fn default_retry_max_ms() -> u64 {
+    60_000
+}
+
+impl RunConfig {
+    /// The wait before retry `attempt` (1-based): exponential from `retry_initial_ms`, capped
+    /// at `retry_max_ms`, with jitter in its upper half (`jitter` in 0..1); at least what the
+    /// source asked for (`retry_after`).
+    pub fn retry_delay(
+        &self,
+        attempt: u32,
+        jitter: f64,
+        retry_after: Option<std::time::Duration>,
+    ) -> std::time::Duration {
+        let exp = self
+            .retry_initial_ms
+            .saturating_mul(1u64 << attempt.saturating_sub(1).min(20))
+            .min(self.retry_max_ms);
+        let jittered = (exp as f64 * (0.5 + 0.5 * jitter.clamp(0.0, 1.0))) as u64;
+        std::time::Duration::from_millis(jittered).max(retry_after.unwrap_or_default())
+    }
 }
 
 fn default_interval() -> u64 {
@@ -132,6 +173,9 @@ impl Default for RunConfig {
         Self {
             follow_interval_secs: default_interval(),
             publish_batch: default_publish_batch(),
+            retries: default_retries(),
+            retry_initial_ms: default_retry_initial_ms(),
+            retry_max_ms: default_retry_max_ms(),
         }
     }
 }

@@ -56,6 +56,14 @@ impl Classify for Error {
 }
 
 impl Error {
+    /// How long the source asked to be left alone before a retry, when it did.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::Source { error, .. } => error.retry_after(),
+            _ => None,
+        }
+    }
+
     /// Another process holds the store's writer lock.
     pub fn is_locked(&self) -> bool {
         matches!(self, Error::Store(tombolo_store::Error::Locked(_)))

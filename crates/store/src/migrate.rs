@@ -25,6 +25,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "publish status",
         include_str!("../migrations/0007_publish_status.sql"),
     ),
+    (8, "retries", include_str!("../migrations/0008_retries.sql")),
 ];
 
 /// SQLite's triggers of migration 6: the trail refuses UPDATE and DELETE.

@@ -15,6 +15,8 @@ pub struct RunCounts {
     pub quarantined: u64,
     #[serde(flatten)]
     pub outcome: BatchOutcome,
+    /// Times the source was retried from its checkpoint after a transient failure.
+    pub retries: u64,
 }
 
 /// A row of `tombolo status`.
@@ -68,6 +70,7 @@ type StatusRow = (
     Option<String>,
     Option<String>,
     i64,
+    i64,
 );
 
 impl Store {
@@ -82,12 +85,12 @@ impl Store {
         error: Option<&str>,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO source_status (source, entity, last_run_at, last_pulled, last_accepted, last_quarantined, last_new, last_changed, last_unchanged, last_deleted, last_error) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $10) \
+            "INSERT INTO source_status (source, entity, last_run_at, last_pulled, last_accepted, last_quarantined, last_new, last_changed, last_unchanged, last_deleted, last_error, last_retries) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $10, $12) \
              ON CONFLICT (source) DO UPDATE SET entity = excluded.entity, last_run_at = excluded.last_run_at, \
                last_pulled = excluded.last_pulled, last_accepted = excluded.last_accepted, last_quarantined = excluded.last_quarantined, \
                last_new = excluded.last_new, last_changed = excluded.last_changed, last_unchanged = excluded.last_unchanged, last_deleted = excluded.last_deleted, \
-               last_error = excluded.last_error",
+               last_error = excluded.last_error, last_retries = excluded.last_retries",
         )
         .bind(source)
         .bind(entity.as_str())
@@ -104,6 +107,7 @@ impl Store {
                 .transpose()?,
         )
         .bind(i(c.outcome.deleted))
+        .bind(i(c.retries))
         .execute(self.pool())
         .await?;
         Ok(())
@@ -138,7 +142,7 @@ impl Store {
     pub async fn status(&self) -> Result<Vec<SourceStatus>> {
         let rows: Vec<StatusRow> = sqlx::query_as(
             "SELECT s.source, s.entity, s.last_run_at, s.last_pulled, s.last_accepted, s.last_quarantined, s.last_new, s.last_changed, \
-                    s.last_unchanged, s.total_pulled, s.total_accepted, s.total_quarantined, s.last_error, c.state, s.last_deleted \
+                    s.last_unchanged, s.total_pulled, s.total_accepted, s.total_quarantined, s.last_error, c.state, s.last_deleted, s.last_retries \
              FROM source_status s LEFT JOIN checkpoint c ON c.source = s.source ORDER BY s.source",
         )
         .fetch_all(self.pool())
@@ -162,6 +166,7 @@ impl Store {
                             unchanged: u(r.8),
                             deleted: u(r.14),
                         },
+                        retries: u(r.15),
                     },
                     total_pulled: u(r.9),
                     total_accepted: u(r.10),

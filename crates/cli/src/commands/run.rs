@@ -54,12 +54,17 @@ pub async fn follow(
     Ok(())
 }
 
-/// The exit code of a run: 1 when publishing failed, 3 when a source failed.
+/// The exit code of a run, by the class of what went wrong: 1 when publishing failed, 3 when
+/// a source was stopped by a fatal error (the config or the source must change), 5 when the
+/// only failures were transient (still failing after their retries: run again later). Bad
+/// input is quarantined and counted, never a failure.
 pub fn exit_code(report: &RunReport) -> ExitCode {
     if report.publish_error.is_some() {
         ExitCode::FAILURE
-    } else if report.failed_sources() > 0 {
+    } else if report.fatal_sources() > 0 {
         ExitCode::from(3)
+    } else if report.failed_sources() > 0 {
+        ExitCode::from(5)
     } else {
         ExitCode::SUCCESS
     }

@@ -13,7 +13,7 @@ mod resolve;
 use std::time::Instant;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use tombolo_core::EntityKind;
+use tombolo_core::{Classify, EntityKind};
 use tombolo_store::Store;
 
 pub use report::{EntityReport, RunReport, SourceReport, SourceRun};
@@ -143,6 +143,7 @@ impl Hub {
                 entity: src.mapping.entity,
                 counts: run.counts,
                 input: run.input,
+                error_class: error.as_ref().map(|e| e.class().as_str()),
                 error: error.map(|e| e.to_string()),
                 seconds: t.elapsed().as_secs_f64(),
             });

@@ -2,7 +2,7 @@
 //! at source withdrawn.
 
 use indicatif::ProgressBar;
-use tombolo_core::{ErrorClass, Pulled, RawRecord};
+use tombolo_core::{Classify, ErrorClass, Pulled, RawRecord};
 use tombolo_normalize::Mapping;
 use tombolo_store::records::QuarantineEntry;
 use tombolo_store::status::RunCounts;
@@ -20,14 +20,55 @@ fn excerpt(r: &RawRecord) -> String {
     }
 }
 
+/// A number in 0..1 that differs between calls and processes, to spread retries out.
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    (h.finish() % 1_000_000) as f64 / 1_000_000.0
+}
+
 impl Hub {
     /// Pulls one source into the store. Bad input is quarantined; a source-level failure, or
     /// a store error while writing a batch, stops this source (its checkpoint stays at the
     /// last stored batch), is recorded in its status and returned.
+    ///
+    /// What the failure's class decides: a transient failure (a database, broker or API that
+    /// is down or slow) pulls the source again from its stored checkpoint, up to `[run]
+    /// retries` times with exponential backoff and jitter (or the source's `Retry-After`); bad
+    /// input never fails a source (it is quarantined per record); a fatal error stops this
+    /// source at once, and the run goes on with the others.
     pub async fn pull(&self, src: &SourceConfig, bar: &ProgressBar) -> (SourceRun, Option<Error>) {
         let mut run = SourceRun::default();
-        let result = self.pull_into(src, bar, &mut run).await;
-        (run, result.err())
+        loop {
+            let Err(e) = self.pull_into(src, bar, &mut run).await else {
+                return (run, None);
+            };
+            let retries = u64::from(self.config.run.retries);
+            if e.class() != ErrorClass::Transient || run.counts.retries >= retries {
+                return (run, Some(e));
+            }
+            run.counts.retries += 1;
+            let attempt = u32::try_from(run.counts.retries).unwrap_or(u32::MAX);
+            let delay = self
+                .config
+                .run
+                .retry_delay(attempt, jitter(), e.retry_after());
+            tracing::warn!(
+                source = %src.name,
+                retry = attempt,
+                of = retries,
+                delay_ms = delay.as_millis() as u64,
+                error = %e,
+                "transient failure: retrying the source from its checkpoint"
+            );
+            tokio::time::sleep(delay).await;
+        }
     }
 
     async fn pull_into(

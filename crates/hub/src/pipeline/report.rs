@@ -17,6 +17,10 @@ pub struct SourceReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<serde_json::Value>,
     pub error: Option<String>,
+    /// What kind of failure stopped the source: `transient` (still failing after its retries:
+    /// try again later) or `fatal` (the config or the source must change).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_class: Option<&'static str>,
     pub seconds: f64,
 }
 
@@ -71,5 +75,13 @@ pub struct RunReport {
 impl RunReport {
     pub fn failed_sources(&self) -> usize {
         self.sources.iter().filter(|s| s.error.is_some()).count()
+    }
+
+    /// Sources stopped by a fatal error.
+    pub fn fatal_sources(&self) -> usize {
+        self.sources
+            .iter()
+            .filter(|s| s.error_class == Some("fatal"))
+            .count()
     }
 }
