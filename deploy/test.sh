@@ -17,4 +17,8 @@ export TOMBOLO_TEST_POSTGRES="${TOMBOLO_TEST_POSTGRES:-postgres://postgres@127.0
 export TOMBOLO_TEST_MYSQL="${TOMBOLO_TEST_MYSQL:-mysql://root@127.0.0.1:3306/test}"
 export TOMBOLO_TEST_BROKERS="127.0.0.1:$TEST_BROKER_PORT"
 
-cargo test --workspace --no-fail-fast "$@"
+# The tests that need the services are behind the `integration` feature of these crates; a
+# plain `cargo test` runs the rest and lists them as ignored.
+cargo test --workspace --no-fail-fast \
+    --features tombolo-cli/integration,tombolo-store/integration,tombolo-connector-sql/integration \
+    "$@"

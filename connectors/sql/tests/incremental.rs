@@ -3,6 +3,7 @@
 //! in the key column are reported. URLs: TOMBOLO_TEST_POSTGRES / TOMBOLO_TEST_MYSQL, defaulting
 //! to the local services the project's scripts start.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+#![cfg(feature = "integration")]
 
 use tombolo_connector_sql::{SqlConfig, SqlSource};
 use tombolo_core::{Pulled, Source};
