@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use tombolo_publish::registry::RegistryClient;
+use tombolo_publish::schema_registry::RegistryClient;
 
 use crate::support::*;
 

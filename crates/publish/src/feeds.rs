@@ -20,7 +20,7 @@ use crate::grants::schema::department_schema;
 use crate::grants::{view, DepartmentConfig, DepartmentView, PseudonymKeys};
 use crate::kafka::{ensure_topics, Delivered, KafkaSink, Outgoing};
 use crate::publisher::PublishStats;
-use crate::registry::RegistryClient;
+use crate::schema_registry::RegistryClient;
 use crate::{Error, KafkaConfig, Result};
 
 /// One department's topic for one entity kind.

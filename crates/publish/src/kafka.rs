@@ -14,7 +14,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use tombolo_core::EntityKind;
 
 use crate::avro::{schema_text, Framing};
-use crate::registry::RegistryClient;
+use crate::schema_registry::RegistryClient;
 use crate::{Error, KafkaConfig, Result};
 
 /// A message to produce.

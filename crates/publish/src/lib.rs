@@ -6,7 +6,7 @@
 //! * [`grants`]: what each department may receive, and its view of a golden record (masks,
 //!   generalisation, keyed pseudonyms).
 //! * [`tail`]: a topic's messages decoded to JSON (`tombolo tail`).
-//! * [`registry`]: a client of the Confluent Schema Registry REST API.
+//! * [`schema_registry`]: a client of the Confluent Schema Registry REST API.
 //! * [`kafka`]: topic creation (compacted) and an idempotent producer, broker-neutral.
 //! * [`acl`]: the Kafka ACLs each department principal needs (its own topics, its groups).
 //! * [`feeds`]: each department's view on topics of its own, backfilled when its grant is new
@@ -22,7 +22,7 @@ pub mod feeds;
 pub mod grants;
 pub mod kafka;
 pub mod publisher;
-pub mod registry;
+pub mod schema_registry;
 pub mod tail;
 
 pub use config::{KafkaConfig, RegistryConfig};

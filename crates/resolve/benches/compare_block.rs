@@ -8,7 +8,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use tombolo_core::EntityKind;
 use tombolo_normalize::NormalizedRecord;
-use tombolo_resolve::fs::{Engine, Index, Model, Schema, Thresholds};
+use tombolo_resolve::fellegi_sunter::{Engine, Index, Model, Schema, Thresholds};
 use tombolo_resolve::person::{PersonRec, PersonSchema};
 use tombolo_resolve::{blocking, compare};
 

@@ -10,7 +10,9 @@
 use std::time::Instant;
 
 use tombolo_resolve::compare::{one_edit_or_transposition, Comparison};
-use tombolo_resolve::fs::{self, Engine, Gamma, Index, Schema, Session, Thresholds, MISSING};
+use tombolo_resolve::fellegi_sunter::{
+    self as fs, Engine, Gamma, Index, Schema, Session, Thresholds, MISSING,
+};
 
 const FIELDS: [&str; 8] = [
     "given_name",

@@ -1,11 +1,11 @@
 //! Blocking diagnostics for `tombolo blocking`: the engine's own index
-//! ([`crate::fs::Index`]) over people, and pair completeness against a truth file.
+//! ([`crate::fellegi_sunter::Index`]) over people, and pair completeness against a truth file.
 
 use std::collections::HashMap;
 
 use tombolo_normalize::NormalizedRecord;
 
-use crate::fs::{Index, Schema};
+use crate::fellegi_sunter::{Index, Schema};
 use crate::person::{PersonRec, PersonSchema};
 
 /// The rules [`person_keys`] applies, in order.

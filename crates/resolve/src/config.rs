@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::fs::{Thresholds, TrainingConfig};
+use crate::fellegi_sunter::{Thresholds, TrainingConfig};
 
 /// `[resolve]` in the config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,7 +1,7 @@
 //! The resolution stage: which source records describe the same real-world entity, which golden
 //! id that entity keeps, and which value of each field survives.
 //!
-//! * [`fs`]: the probabilistic engine (Fellegi–Sunter with parameters learned without labels,
+//! * [`fellegi_sunter`]: the probabilistic engine (Fellegi–Sunter with parameters learned without labels,
 //!   term-frequency adjusted names, hard constraints, manual decisions, incremental clustering).
 //! * [`person`]: how people compare and block, for that engine.
 //! * [`linking`]: deterministic rules for organisations (credit code, organisation code, old tax
@@ -15,7 +15,7 @@ pub mod blocking;
 pub mod compare;
 mod config;
 mod error;
-pub mod fs;
+pub mod fellegi_sunter;
 pub mod ids;
 mod input;
 pub mod linking;

@@ -8,7 +8,7 @@ use crate::compare::{
     self, pinyin_key, Comparison, Parts, ADDRESS, ADDRESS_FIELDS, ADDRESS_PARTS, BIRTH_DATE, NAME,
     PHONE, RESIDENT_ID, SEX,
 };
-use crate::fs::schema::{Gamma, Schema, Session, MISSING};
+use crate::fellegi_sunter::schema::{Gamma, Schema, Session, MISSING};
 use crate::Record;
 
 const COMPARISONS: [Comparison; 6] = [NAME, BIRTH_DATE, RESIDENT_ID, PHONE, ADDRESS, SEX];

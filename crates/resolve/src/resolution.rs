@@ -8,7 +8,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use tombolo_core::{EntityKind, GoldenRecord, Link, Partial, Resolution};
 
-use crate::fs::{self, Decision, Engine, Explanation, Index, Model, ReviewReason, Schema, Verdict};
+use crate::fellegi_sunter::{
+    self as fs, Decision, Engine, Explanation, Index, Model, ReviewReason, Schema, Verdict,
+};
 use crate::ids::Previous;
 use crate::person::{name_forms, PersonRec, PersonSchema};
 use crate::{ids, linking, survivorship, Input, ResolveConfig, Result};
@@ -111,7 +113,7 @@ pub struct Resolved<'a> {
 struct Tie {
     other: u32,
     manual: bool,
-    gamma: crate::fs::Gamma,
+    gamma: crate::fellegi_sunter::Gamma,
     /// The value whose frequency adjusted the weight, if any.
     tf: Option<Box<str>>,
 }
@@ -481,7 +483,7 @@ impl Resolved<'_> {
 mod tests {
     use super::*;
     use crate::compare::{ADDRESS, BIRTH_DATE, NAME, PHONE, RESIDENT_ID, SEX};
-    use crate::fs::Thresholds;
+    use crate::fellegi_sunter::Thresholds;
     use crate::linking::tests::person;
 
     type Partition = BTreeSet<BTreeSet<RecordRef>>;

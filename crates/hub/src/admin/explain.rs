@@ -99,10 +99,11 @@ impl Hub {
             .golden(&link.golden_id)
             .await?
             .ok_or_else(|| not_found(format!("golden record {} is missing", link.golden_id)))?;
-        let model: Option<tombolo_resolve::fs::Model> = match self.store.model(entity).await? {
-            Some(m) => Some(serde_json::from_str(&m.params)?),
-            None => None,
-        };
+        let model: Option<tombolo_resolve::fellegi_sunter::Model> =
+            match self.store.model(entity).await? {
+                Some(m) => Some(serde_json::from_str(&m.params)?),
+                None => None,
+            };
         let evidence = link
             .evidence
             .as_deref()

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use tombolo_core::EntityKind;
-pub use tombolo_resolve::fs::Model;
+pub use tombolo_resolve::fellegi_sunter::Model;
 pub use tombolo_store::resolution::ReviewRow;
 
 use crate::{Error, Hub, Result};
@@ -30,7 +30,9 @@ impl Verdict {
 /// Checks that parameters fit the people's comparisons as this hub defines them (same fields,
 /// same number of levels), so a model from another version or another hub is refused whole.
 pub fn check_fit(m: &Model) -> Result<()> {
-    let expected = tombolo_resolve::fs::Schema::comparisons(&tombolo_resolve::person::PersonSchema);
+    let expected = tombolo_resolve::fellegi_sunter::Schema::comparisons(
+        &tombolo_resolve::person::PersonSchema,
+    );
     let fields: Vec<(&str, usize)> = m
         .comparisons
         .iter()

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use tombolo_core::EntityKind;
-use tombolo_resolve::fs::{Model, Verdict};
+use tombolo_resolve::fellegi_sunter::{Model, Verdict};
 use tombolo_resolve::ids::Previous;
 use tombolo_resolve::{ManualDecision, Request};
 use tombolo_store::apply::PreviousLinks;
