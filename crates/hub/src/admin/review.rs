@@ -98,3 +98,49 @@ impl Hub {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tombolo_resolve::fellegi_sunter::model::{ComparisonParams, Level};
+    use tombolo_resolve::fellegi_sunter::Schema;
+    use tombolo_resolve::person::PersonSchema;
+
+    /// Parameters with the shape of the people's comparisons (the values do not matter here).
+    fn fitting() -> Model {
+        Model {
+            prior: 0.001,
+            comparisons: PersonSchema
+                .comparisons()
+                .iter()
+                .map(|c| ComparisonParams {
+                    field: c.field.to_owned(),
+                    levels: c
+                        .levels
+                        .iter()
+                        .map(|l| Level {
+                            name: format!("{l:?}"),
+                            m: 0.5,
+                            u: 0.5,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            tf: None,
+            info: Default::default(),
+        }
+    }
+
+    #[test]
+    fn parameters_are_checked_for_fit() {
+        let good = fitting();
+        assert!(check_fit(&good).is_ok());
+        let mut fewer = good.clone();
+        fewer.comparisons.pop();
+        let e = check_fit(&fewer).unwrap_err().to_string();
+        assert!(e.contains("do not fit"), "{e}");
+        let mut other_levels = good;
+        other_levels.comparisons[0].levels.pop();
+        assert!(check_fit(&other_levels).is_err());
+    }
+}

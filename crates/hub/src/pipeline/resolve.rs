@@ -99,14 +99,22 @@ impl Hub {
         // Taken before the records are loaded: everything written up to it is in this load.
         let mark = self.store.change_mark().await?;
         let state = self.store.resolve_state(entity).await?;
-        let stored = match entity {
+        let mut stored = match entity {
             EntityKind::Person if !retrain => self.store.model(entity).await?,
             _ => None,
         };
-        let model: Option<Model> = stored
+        let mut model: Option<Model> = stored
             .as_ref()
             .map(|m| serde_json::from_str(&m.params))
             .transpose()?;
+        // Parameters that do not fit the comparisons as this hub defines them (written by
+        // another version, or imported by hand into the database) are never used: they are
+        // learned again on the records.
+        if let Some(Err(e)) = model.as_ref().map(crate::admin::review::check_fit) {
+            tracing::warn!(%entity, error = %e, "the stored parameters do not fit: training again");
+            stored = None;
+            model = None;
+        }
         // Records and links read at once (two connections). The links are read once: the
         // resolver's previous golden ids, then the writer's previous links.
         let (records, previous) = tokio::try_join!(self.inputs(entity), async {
