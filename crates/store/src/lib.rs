@@ -17,6 +17,7 @@
 pub mod apply;
 pub mod audit;
 mod bulk;
+mod chain;
 mod error;
 pub mod feeds;
 pub mod golden;

@@ -136,7 +136,7 @@ async fn apply_all(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<(
                 })?;
         }
         if version == 6 {
-            crate::audit::chain_unchained(&mut tx).await?;
+            crate::chain::chain_unchained(&mut tx).await?;
             let guard = match backend {
                 Backend::Postgres => PG_AUDIT_GUARD,
                 Backend::Sqlite => SQLITE_AUDIT_GUARD,
