@@ -62,15 +62,6 @@ async fn run(s: &Scratch) -> std::process::Output {
         .unwrap()
 }
 
-fn source<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["source"] == name)
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn each_error_class_decides_what_happens_and_the_exit_code_says_which() {
     let (flaky_url, calls) = flaky(2, None).await;
@@ -94,11 +85,11 @@ async fn each_error_class_decides_what_happens_and_the_exit_code_says_which() {
     // Fatal: the refusing API stops, alone; the exit code says a source must be fixed.
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let refusing = source(&report, "refusing");
+    let refusing = by_source(&report, "refusing");
     assert_eq!(refusing["error_class"], "fatal", "{refusing}");
     assert_eq!(refusing["retries"], 0, "a fatal error is not retried");
     // Transient: failed twice, retried from its checkpoint, then read whole.
-    let flaky = source(&report, "flaky");
+    let flaky = by_source(&report, "flaky");
     assert!(flaky["error"].is_null(), "{flaky}");
     assert_eq!(
         (flaky["retries"].as_u64(), flaky["accepted"].as_u64()),
@@ -118,7 +109,7 @@ async fn each_error_class_decides_what_happens_and_the_exit_code_says_which() {
     );
     assert_eq!(s.source_status("flaky")["last"]["retries"], 2);
     // Bad record: quarantined, the source succeeds.
-    let csv = source(&report, "csv");
+    let csv = by_source(&report, "csv");
     assert!(csv["error"].is_null(), "{csv}");
     assert_eq!(
         (csv["accepted"].as_u64(), csv["quarantined"].as_u64()),
@@ -161,7 +152,7 @@ async fn a_source_still_down_after_its_retries_exits_5_having_waited_its_retry_a
         "the first try and two retries"
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let down = source(&report, "down");
+    let down = by_source(&report, "down");
     assert_eq!(down["error_class"], "transient", "{down}");
     assert_eq!(down["retries"], 2);
     assert!(

@@ -5,15 +5,6 @@ use std::collections::BTreeMap;
 
 use crate::support::*;
 
-fn source<'a>(status: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    status["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["source"] == name)
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_input_is_quarantined_with_reasons() {
     let tmp = tempfile::tempdir().unwrap();
@@ -100,7 +91,7 @@ phone = { from = "phone" }"#
 
         let status = json(&mut tombolo(&config, &store, &env, &["--json", "status"]));
         for (name, pulled, accepted) in [("csv", 5, 2), ("api", 5, 4), ("sql", 3, 2)] {
-            let s = &source(&status, name)["last"];
+            let s = &by_source(&status, name)["last"];
             assert_eq!(
                 (s["pulled"].as_u64(), s["accepted"].as_u64()),
                 (Some(pulled), Some(accepted)),

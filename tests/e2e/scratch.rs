@@ -75,13 +75,7 @@ impl Scratch {
     }
 
     pub fn source_status(&self, name: &str) -> Value {
-        self.status()["sources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["source"] == name)
-            .cloned()
-            .unwrap_or_else(|| panic!("no status for {name}"))
+        by_source(&self.status(), name).clone()
     }
 
     pub fn quarantine(&self, source: &str) -> Vec<Value> {

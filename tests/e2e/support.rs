@@ -408,3 +408,11 @@ pub fn score(truth: &Path, crosswalk: &Path) -> (f64, f64) {
     };
     (field("precision"), field("f1"))
 }
+
+/// The entry of `name` in the `sources` of a run report or of `status --json`.
+pub fn by_source<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["sources"]
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["source"] == name))
+        .unwrap_or_else(|| panic!("no source {name} in {report}"))
+}
