@@ -1,7 +1,7 @@
 //! Shared vocabulary of the Tombolo hub.
 //!
 //! Everything that crosses a stage boundary is defined here: the raw record a connector
-//! pulls ([`RawRecord`]), the batches it hands over with their checkpoint ([`Batch`]),
+//! pulls ([`RawRecord`]), the record in the unified schema ([`NormalizedRecord`]), the batches it hands over with their checkpoint ([`Batch`]),
 //! the [`Source`] trait that each connector under `connectors/` implements, the entity
 //! kinds and field classifications of the unified schema, and the error classes every
 //! crate's error type maps onto ([`ErrorClass`]).
@@ -9,6 +9,7 @@
 mod class;
 mod entity;
 mod golden;
+mod normalized;
 mod record;
 pub mod redact;
 mod source;
@@ -16,5 +17,6 @@ mod source;
 pub use class::{Classify, ErrorClass};
 pub use entity::{Classification, EntityKind};
 pub use golden::{GoldenRecord, Link, Partial, Provenance, Resolution, SourceRef};
+pub use normalized::{FieldIssue, NormalizedRecord};
 pub use record::{Batch, Malformed, Pulled, RawRecord};
 pub use source::{Source, SourceError, SourceResult};

@@ -12,10 +12,9 @@ pub mod codes;
 mod error;
 pub mod fields;
 pub mod mapping;
-mod record;
 pub mod text;
 pub mod validate;
 
 pub use error::{Error, Result};
 pub use mapping::{DeletedMarker, FieldMapping, Mapping, MappingConfig, OnInvalid, Transform};
-pub use record::{FieldIssue, NormalizedRecord};
+pub use tombolo_core::{FieldIssue, NormalizedRecord};

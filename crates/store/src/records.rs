@@ -1,8 +1,8 @@
 //! Source records, written batch by batch together with the connector's checkpoint.
 
 use serde::Serialize;
+use tombolo_core::NormalizedRecord;
 use tombolo_core::{EntityKind, ErrorClass};
-use tombolo_normalize::NormalizedRecord;
 
 use std::collections::BTreeMap;
 
@@ -52,7 +52,7 @@ pub struct StoredRecord {
 #[derive(Serialize)]
 struct Content<'a> {
     values: &'a std::collections::BTreeMap<String, String>,
-    issues: &'a [tombolo_normalize::FieldIssue],
+    issues: &'a [tombolo_core::FieldIssue],
     derived: &'a [String],
 }
 

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use tombolo_core::GoldenRecord;
-use tombolo_normalize::NormalizedRecord;
+use tombolo_core::NormalizedRecord;
 
 use crate::apply::golden_hash;
 use crate::records::content_hash;

@@ -1,7 +1,10 @@
+//! A record in the unified schema, as the normaliser makes it and the store, the resolver and
+//! the hub's services read it.
+
 use std::collections::BTreeMap;
 
+use crate::EntityKind;
 use serde::{Deserialize, Serialize};
-use tombolo_core::EntityKind;
 
 /// A value that failed validation: kept with its reason, never used for linking.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
