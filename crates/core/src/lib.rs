@@ -13,6 +13,7 @@ mod normalized;
 mod record;
 pub mod redact;
 mod source;
+mod verdict;
 
 pub use class::{Classify, ErrorClass};
 pub use entity::{Classification, EntityKind};
@@ -20,3 +21,4 @@ pub use golden::{GoldenRecord, Link, Partial, Provenance, Resolution, SourceRef}
 pub use normalized::{FieldIssue, NormalizedRecord};
 pub use record::{Batch, Malformed, Pulled, RawRecord};
 pub use source::{Source, SourceError, SourceResult};
+pub use verdict::ReviewVerdict;

@@ -2,11 +2,11 @@
 //! and reviewers' decisions.
 
 use serde::Serialize;
-use tombolo_core::EntityKind;
+use tombolo_core::{EntityKind, ReviewVerdict};
 
 use crate::bulk::{self, Arg};
 use crate::seal::{column, row};
-use crate::{now, Result, Store};
+use crate::{now, Error, Result, Store};
 
 /// A record by source and key.
 pub type RecordRef = (String, String);
@@ -65,8 +65,7 @@ pub struct ReviewRow {
 pub struct StoredDecision {
     pub a: RecordRef,
     pub b: RecordRef,
-    /// `match` or `distinct`.
-    pub verdict: String,
+    pub verdict: ReviewVerdict,
     pub decided_by: String,
     pub reason: String,
     pub decided_at: String,
@@ -304,7 +303,7 @@ impl Store {
         entity: EntityKind,
         a: &RecordRef,
         b: &RecordRef,
-        verdict: &str,
+        verdict: ReviewVerdict,
         decided_by: &str,
         reason: &str,
     ) -> Result<()> {
@@ -322,7 +321,7 @@ impl Store {
         .bind(&a.1)
         .bind(&b.0)
         .bind(&b.1)
-        .bind(verdict)
+        .bind(verdict.as_str())
         .bind(decided_by)
         .bind(reason)
         .bind(&at)
@@ -332,7 +331,7 @@ impl Store {
             "UPDATE review_queue SET status = $1, decided_at = $2, decided_by = $3, note = $4 \
              WHERE entity = $5 AND a_source = $6 AND a_key = $7 AND b_source = $8 AND b_key = $9",
         )
-        .bind(verdict)
+        .bind(verdict.as_str())
         .bind(&at)
         .bind(decided_by)
         .bind(reason)
@@ -366,17 +365,25 @@ impl Store {
         .bind(entity.as_str())
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| StoredDecision {
-                a: (r.0, r.1),
-                b: (r.2, r.3),
-                verdict: r.4,
-                decided_by: r.5,
-                reason: r.6,
-                decided_at: r.7,
+        // A verdict the hub did not write is an error, never a decision dropped in silence.
+        rows.into_iter()
+            .map(|r| {
+                let verdict = r.4.parse().map_err(|e| {
+                    Error::Corrupt(format!(
+                        "match_decision {}/{} ~ {}/{}: {e}",
+                        r.0, r.1, r.2, r.3
+                    ))
+                })?;
+                Ok(StoredDecision {
+                    a: (r.0, r.1),
+                    b: (r.2, r.3),
+                    verdict,
+                    decided_by: r.5,
+                    reason: r.6,
+                    decided_at: r.7,
+                })
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -425,7 +432,14 @@ mod tests {
                 (r("s", "1"), r("s", "2"))
             );
             store
-                .decide(e, &r("s", "2"), &r("s", "1"), "distinct", "alice", "twins")
+                .decide(
+                    e,
+                    &r("s", "2"),
+                    &r("s", "1"),
+                    ReviewVerdict::Distinct,
+                    "alice",
+                    "twins",
+                )
                 .await
                 .unwrap();
             assert_eq!(store.review(e, Some("open")).await.unwrap().len(), 1);

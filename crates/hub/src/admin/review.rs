@@ -1,31 +1,12 @@
 //! Steering the engine: the parameters in force (shown, exported, imported from another hub
 //! after a fit check), the review queue, and reviewers' decisions on pairs of records.
 
-use serde::Serialize;
 use tombolo_core::EntityKind;
+pub use tombolo_core::ReviewVerdict as Verdict;
 pub use tombolo_resolve::fellegi_sunter::Model;
 pub use tombolo_store::resolution::ReviewRow;
 
 use crate::{Error, Hub, Result};
-
-/// A reviewer's verdict on two records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// The same person.
-    Match,
-    /// Different people.
-    Distinct,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Match => "match",
-            Verdict::Distinct => "distinct",
-        }
-    }
-}
 
 /// Checks that parameters fit the people's comparisons as this hub defines them (same fields,
 /// same number of levels), so a model from another version or another hub is refused whole.
@@ -93,7 +74,7 @@ impl Hub {
             }
         }
         self.store
-            .decide(EntityKind::Person, a, b, verdict.as_str(), by, reason)
+            .decide(EntityKind::Person, a, b, verdict, by, reason)
             .await?;
         Ok(())
     }

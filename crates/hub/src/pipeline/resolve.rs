@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use tombolo_core::EntityKind;
+use tombolo_core::{EntityKind, ReviewVerdict};
 use tombolo_resolve::fellegi_sunter::{Model, Verdict};
 use tombolo_resolve::ids::Previous;
 use tombolo_resolve::{ManualDecision, Request};
@@ -126,17 +126,13 @@ impl Hub {
             .decisions(entity)
             .await?
             .into_iter()
-            .filter_map(|d| {
-                let verdict = match d.verdict.as_str() {
-                    "match" => Verdict::Match,
-                    "distinct" => Verdict::Distinct,
-                    _ => return None,
-                };
-                Some(ManualDecision {
-                    a: d.a,
-                    b: d.b,
-                    verdict,
-                })
+            .map(|d| ManualDecision {
+                a: d.a,
+                b: d.b,
+                verdict: match d.verdict {
+                    ReviewVerdict::Match => Verdict::Match,
+                    ReviewVerdict::Distinct => Verdict::Distinct,
+                },
             })
             .collect();
         // Incremental when the last resolution used the parameters in force now.
