@@ -1,9 +1,10 @@
 use serde::{Deserialize, Serialize};
 
-/// The kinds of base record in the unified schema.
+/// The kinds of base record in the unified schema. Exhaustive on purpose: adding a kind makes
+/// the compiler list every `match` that must handle it (`CONTRIBUTING.md`, "Adding an entity
+/// kind").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-#[non_exhaustive]
 pub enum EntityKind {
     Person,
     Organization,

@@ -158,7 +158,6 @@ pub fn fields(entity: EntityKind) -> &'static [FieldSpec] {
     match entity {
         EntityKind::Person => PERSON,
         EntityKind::Organization => ORGANIZATION,
-        _ => &[],
     }
 }
 

@@ -47,7 +47,7 @@ fn keys(entity: EntityKind, input: &Input, cities: &[String]) -> Vec<Key> {
 fn hard_id(entity: EntityKind, input: &Input) -> Option<&str> {
     match entity {
         EntityKind::Organization => input.record.get("credit_code"),
-        _ => None,
+        EntityKind::Person => None,
     }
 }
 

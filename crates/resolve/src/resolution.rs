@@ -342,7 +342,7 @@ pub fn resolve<'a>(req: &Request<'a, '_>) -> Result<Resolved<'a>> {
     let recs: &[Input] = &records;
     let clustered = match req.entity {
         EntityKind::Person => people(req, recs),
-        _ => organisations(req, recs),
+        EntityKind::Organization => organisations(req, recs),
     };
     let t = std::time::Instant::now();
     let assignment = ids::assign(req.entity, recs, &clustered.groups, req.previous);

@@ -81,7 +81,7 @@ pub fn decode(entity: EntityKind, bytes: &[u8]) -> Result<Published> {
     let body = unframe(s, bytes)?;
     let value = from_avro_datum(s, &mut &body[..], None)?;
     Ok(match entity {
+        EntityKind::Person => Published::Person(from_value::<PersonV1>(&value)?),
         EntityKind::Organization => Published::Organization(from_value::<OrganizationV1>(&value)?),
-        _ => Published::Person(from_value::<PersonV1>(&value)?),
     })
 }

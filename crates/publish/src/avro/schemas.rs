@@ -15,7 +15,6 @@ pub fn schema_text(entity: EntityKind) -> Result<&'static str> {
     match entity {
         EntityKind::Person => Ok(PERSON),
         EntityKind::Organization => Ok(ORGANIZATION),
-        other => Err(Error::Schema(other.to_string(), "no schema".into())),
     }
 }
 
@@ -23,8 +22,8 @@ fn parsed(entity: EntityKind) -> &'static Result<Schema, String> {
     static P: OnceLock<Result<Schema, String>> = OnceLock::new();
     static O: OnceLock<Result<Schema, String>> = OnceLock::new();
     let cell = match entity {
+        EntityKind::Person => &P,
         EntityKind::Organization => &O,
-        _ => &P,
     };
     cell.get_or_init(|| {
         let text = schema_text(entity).map_err(|e| e.to_string())?;

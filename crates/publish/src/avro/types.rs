@@ -162,7 +162,6 @@ impl Published {
                 members,
                 provenance,
             })),
-            _ => None,
         }
     }
 
