@@ -17,16 +17,22 @@ pub fn actor() -> String {
 }
 
 impl Hub {
-    /// Records every department's grant as configured now: a changed grant gets the next
-    /// version and one audit entry. Returns `(department, version in force)`.
+    /// Records every department's grant as configured now, once per command (later calls
+    /// return the versions recorded then): a changed grant gets the next version and one audit
+    /// entry. Returns `(department, version in force)`.
     pub async fn record_grants(&self, actor: &str) -> Result<Vec<(String, i64)>> {
-        let mut out = Vec::new();
-        for d in &self.config.departments {
-            let json = serde_json::to_string(d)?;
-            let version = self.store.record_grant(&d.name, &json, actor).await?;
-            out.push((d.name.clone(), version));
-        }
-        Ok(out)
+        self.grants
+            .get_or_try_init(|| async {
+                let mut out = Vec::new();
+                for d in &self.config.departments {
+                    let json = serde_json::to_string(d)?;
+                    let version = self.store.record_grant(&d.name, &json, actor).await?;
+                    out.push((d.name.clone(), version));
+                }
+                Ok(out)
+            })
+            .await
+            .cloned()
     }
 
     /// The one entry point of every command that changes the store: takes the store's writer

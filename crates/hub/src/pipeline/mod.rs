@@ -27,6 +27,8 @@ use crate::{Config, Result};
 pub struct Hub {
     pub config: Config,
     pub store: Store,
+    /// The departments' grant versions as this command recorded them (once per command).
+    pub(crate) grants: tokio::sync::OnceCell<Vec<(String, i64)>>,
 }
 
 impl Hub {
@@ -67,7 +69,11 @@ impl Hub {
                 "the store is not encrypted at rest: configure [store.encryption] (docs/privacy.md)"
             ),
         }
-        Ok(Self { config, store })
+        Ok(Self {
+            config,
+            store,
+            grants: tokio::sync::OnceCell::new(),
+        })
     }
 
     /// Reads the keyring again (between rounds of `run --follow`), checked against the store
