@@ -55,13 +55,6 @@ async fn flaky(failures: u32, retry_after: Option<u32>) -> (String, Arc<AtomicU3
     (format!("{}/people", serve(app).await), seen)
 }
 
-async fn run(s: &Scratch) -> std::process::Output {
-    let mut cmd = s.cmd(&["--json", "run", "--no-publish"]);
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn each_error_class_decides_what_happens_and_the_exit_code_says_which() {
     let (flaky_url, calls) = flaky(2, None).await;
@@ -81,7 +74,7 @@ async fn each_error_class_decides_what_happens_and_the_exit_code_says_which() {
         api("refusing", &refusing_url),
         person_csv("csv", "p.csv")
     ));
-    let out = run(&s).await;
+    let out = s.output(&["--json", "run", "--no-publish"]).await;
     // Fatal: the refusing API stops, alone; the exit code says a source must be fixed.
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -128,7 +121,7 @@ async fn each_error_class_decides_what_happens_and_the_exit_code_says_which() {
         api("flaky", &flaky_url),
         person_csv("csv", "p.csv")
     ));
-    let out = run(&s).await;
+    let out = s.output(&["--json", "run", "--no-publish"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
@@ -141,7 +134,7 @@ async fn a_source_still_down_after_its_retries_exits_5_having_waited_its_retry_a
         api("down", &url)
     ));
     let start = Instant::now();
-    let out = run(&s).await;
+    let out = s.output(&["--json", "run", "--no-publish"]).await;
     let took = start.elapsed();
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     // Two waits of the server's one second, not the configured 10 ms.

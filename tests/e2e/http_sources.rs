@@ -20,14 +20,6 @@ fn http_source(name: &str, url: &str, extra: &str) -> String {
     )
 }
 
-/// Runs the hub in the background of the test runtime (its servers keep answering).
-async fn run(s: &Scratch, args: &[&str]) -> std::process::Output {
-    let mut cmd = s.cmd(args);
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn m2_an_api_that_ignores_page_is_stopped_at_the_repeated_page() {
     let app = axum::Router::new().route(
@@ -44,7 +36,7 @@ async fn m2_an_api_that_ignores_page_is_stopped_at_the_repeated_page() {
         "pagination = { kind = \"page\", size = 2 }",
     ));
     let start = Instant::now();
-    let out = run(&s, &["--json", "run", "--no-publish"]).await;
+    let out = s.output(&["--json", "run", "--no-publish"]).await;
     assert!(start.elapsed() < Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(3));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -59,7 +51,7 @@ async fn m2_an_api_that_ignores_page_is_stopped_at_the_repeated_page() {
     assert_eq!(src["accepted"], 2, "page 1 is kept");
     assert_eq!(src["input"]["pages"], 2);
     // The next run starts again from page 1 (the checkpoint does not creep on).
-    let out = run(&s, &["--json", "run", "--no-publish"]).await;
+    let out = s.output(&["--json", "run", "--no-publish"]).await;
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["sources"][0]["input"]["pages"], 2, "{report}");
 }
@@ -89,7 +81,7 @@ async fn m2_a_cursor_that_never_changes_is_stopped() {
         &format!("{base}/api?cursor={{cursor}}"),
         "pagination = { kind = \"cursor\", next_pointer = \"/next\" }",
     ));
-    let out = run(&s, &["--json", "run", "--no-publish"]).await;
+    let out = s.output(&["--json", "run", "--no-publish"]).await;
     assert_eq!(out.status.code(), Some(3));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let src = &report["sources"][0];
@@ -117,7 +109,7 @@ async fn m2_max_pages_bounds_a_run() {
         &format!("{base}/api?page={{page}}"),
         "pagination = { kind = \"page\", size = 2 }\nmax_pages = 5",
     ));
-    let out = run(&s, &["--json", "run", "--no-publish"]).await;
+    let out = s.output(&["--json", "run", "--no-publish"]).await;
     assert_eq!(out.status.code(), Some(3));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let src = &report["sources"][0];
@@ -170,7 +162,7 @@ async fn m3_since_does_not_move_past_a_page_that_failed() {
         "pagination = { kind = \"page\", size = 2 }\nupdated_field = \"upd\"",
     ));
     let report: Value =
-        serde_json::from_slice(&run(&s, &["--json", "run", "--no-publish"]).await.stdout).unwrap();
+        serde_json::from_slice(&s.output(&["--json", "run", "--no-publish"]).await.stdout).unwrap();
     assert_eq!(report["sources"][0]["quarantined"], 1, "{report}");
     assert!(report["sources"][0]["input"]["since"].is_null(), "{report}");
     *fail.lock().unwrap() = false;
@@ -201,7 +193,7 @@ async fn m4_an_endless_body_is_cut_at_max_body_bytes() {
     ));
     let start = Instant::now();
     let report: Value =
-        serde_json::from_slice(&run(&s, &["--json", "run", "--no-publish"]).await.stdout).unwrap();
+        serde_json::from_slice(&s.output(&["--json", "run", "--no-publish"]).await.stdout).unwrap();
     assert!(start.elapsed() < Duration::from_secs(30));
     let q = s.quarantine("api");
     assert!(
@@ -245,7 +237,7 @@ async fn m12_credentials_never_follow_a_redirect_to_another_origin() {
         "pagination = { kind = \"page\", size = 2 }\n\
          [sources.connector.auth]\nbearer_env = \"E2E_TOKEN\"\nheaders = { \"X-Api-Key\" = \"${E2E_API_KEY}\" }",
     ));
-    let out = run(&s, &["--json", "run", "--no-publish"]).await;
+    let out = s.output(&["--json", "run", "--no-publish"]).await;
     assert_eq!(out.status.code(), Some(3));
     assert!(
         seen.lock().unwrap().is_empty(),
@@ -290,7 +282,7 @@ async fn m5_a_token_in_the_url_is_in_no_log_status_or_store() {
             "pagination = { kind = \"page\", size = 2 }\nmax_retries = 2\nbackoff_ms = 10\ntimeout_secs = 3",
         )
     ));
-    let out = run(&s, &["--json", "run", "--no-publish"]).await;
+    let out = s.output(&["--json", "run", "--no-publish"]).await;
     assert_eq!(
         out.status.code(),
         Some(5),

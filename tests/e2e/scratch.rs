@@ -156,6 +156,15 @@ pub async fn count(store: &str, sql: &str) -> i64 {
 }
 
 impl Scratch {
+    /// The command's output, waited for off the test's runtime, so servers the test runs on
+    /// that runtime keep answering.
+    pub async fn output(&self, args: &[&str]) -> Output {
+        let mut cmd = self.cmd(args);
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap()
+    }
+
     /// Starts the command and returns once the store holds more than `rows` source records
     /// (the command holds the writer lock by then). The caller waits for the child.
     #[allow(clippy::zombie_processes)]

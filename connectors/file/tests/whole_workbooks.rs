@@ -176,10 +176,16 @@ fn xls(path: &Path, sheet: &[Vec<u8>]) {
         stream.extend(r);
     }
     stream.extend(&eof);
+    workbook_stream(path, &stream);
+}
+
+/// A compound file holding `stream` as its `Workbook` stream.
+fn workbook_stream(path: &Path, stream: &[u8]) {
     let mut cfb = cfb::create(path).unwrap();
-    let mut s = cfb.create_stream("/Workbook").unwrap();
-    s.write_all(&stream).unwrap();
-    drop(s);
+    cfb.create_stream("/Workbook")
+        .unwrap()
+        .write_all(stream)
+        .unwrap();
     cfb.flush().unwrap();
 }
 
@@ -251,13 +257,7 @@ async fn a_malformed_xls_is_quarantined_not_a_panic() {
     let mut stream = bof(5);
     stream.extend(record(0x0085, &[0, 0]));
     stream.extend(record(0x000A, &[]));
-    let mut cfb = cfb::create(&f).unwrap();
-    cfb.create_stream("/Workbook")
-        .unwrap()
-        .write_all(&stream)
-        .unwrap();
-    cfb.flush().unwrap();
-    drop(cfb);
+    workbook_stream(&f, &stream);
     let (keys, bad) = read(&f).await;
     assert!(keys.is_empty());
     assert_eq!(bad.len(), 1, "{bad:?}");

@@ -114,7 +114,7 @@ impl Hub {
                 "{left} values are still under older keys"
             )));
         }
-        let ring = if drop_old {
+        if drop_old {
             let Some(path) = &encryption.key_file else {
                 return Err(Error::Refused(
                     "--drop-old edits a key file; remove old keys from the environment yourself"
@@ -122,11 +122,9 @@ impl Hub {
                 ));
             };
             secrets::drop_old_keys(path)?;
-            // The keyring as it is now in the file.
-            secrets::keyring(encryption, false)?
-        } else {
-            secrets::keyring(encryption, false)?
-        };
+        }
+        // The keyring as it is now.
+        let ring = secrets::keyring(encryption, false)?;
         Ok(KeysReport {
             current: ring.current_id().to_owned(),
             keys: ring.ids().into_iter().map(str::to_owned).collect(),
