@@ -93,6 +93,14 @@ async fn each_error_class_decides_what_happens_and_the_exit_code_says_which() {
         4,
         "two failures, then pages 1 and 2"
     );
+    // The input report covers every attempt, as the counts do.
+    let attempts = flaky["input"]["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 3, "{flaky}");
+    assert_eq!(attempts[2]["pages"], 2, "{flaky}");
+    assert!(
+        by_source(&report, "csv")["input"]["attempts"].is_null(),
+        "one attempt: its report as it was"
+    );
     let log = stderr(&out);
     assert_eq!(
         log.matches("retrying the source from its checkpoint")

@@ -20,6 +20,16 @@ fn excerpt(r: &RawRecord) -> String {
     }
 }
 
+/// The input report of a pull: the connector's own when it took one attempt, else every
+/// attempt's in order (`{"attempts": [...]}`), as the counts cover them all.
+fn input_of(mut attempts: Vec<Option<serde_json::Value>>) -> Option<serde_json::Value> {
+    if attempts.len() == 1 {
+        attempts.pop().flatten()
+    } else {
+        Some(serde_json::json!({ "attempts": attempts }))
+    }
+}
+
 /// A number in 0..1 that differs between calls and processes, to spread retries out.
 fn jitter() -> f64 {
     use std::hash::{BuildHasher, Hasher};
@@ -45,12 +55,19 @@ impl Hub {
     /// source at once, and the run goes on with the others.
     pub async fn pull(&self, src: &SourceConfig, bar: &ProgressBar) -> (SourceRun, Option<Error>) {
         let mut run = SourceRun::default();
+        // What each attempt's connector read: the counts add up over every attempt, so the
+        // input report covers them all.
+        let mut attempts: Vec<Option<serde_json::Value>> = Vec::new();
         loop {
-            let Err(e) = self.pull_into(src, bar, &mut run).await else {
+            let result = self.pull_into(src, bar, &mut run).await;
+            attempts.push(run.input.take());
+            let Err(e) = result else {
+                run.input = input_of(attempts);
                 return (run, None);
             };
             let retries = u64::from(self.config.run.retries);
             if e.class() != ErrorClass::Transient || run.counts.retries >= retries {
+                run.input = input_of(attempts);
                 return (run, Some(e));
             }
             run.counts.retries += 1;
