@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 use tombolo_core::{Classification, EntityKind};
-use tombolo_publish::grants::Treatment;
+use tombolo_privacy::Treatment;
 
 use crate::{Config, Result};
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tombolo_normalize::MappingConfig;
-use tombolo_publish::grants::{DepartmentConfig, Treatment};
+use tombolo_privacy::{DepartmentConfig, Treatment};
 use tombolo_publish::KafkaConfig;
 use tombolo_resolve::ResolveConfig;
 

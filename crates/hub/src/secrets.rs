@@ -9,8 +9,8 @@ use tombolo_store::Keyring;
 
 use crate::config::EncryptionConfig;
 
-use tombolo_publish::grants::treat::parse_key;
-use tombolo_publish::grants::PseudonymKeys;
+use tombolo_privacy::treat::parse_key;
+use tombolo_privacy::PseudonymKeys;
 
 use crate::{Config, Error, Result};
 

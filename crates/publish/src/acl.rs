@@ -7,8 +7,8 @@
 use serde::Serialize;
 use tombolo_core::EntityKind;
 
-use crate::grants::DepartmentConfig;
 use crate::KafkaConfig;
+use tombolo_privacy::DepartmentConfig;
 
 /// One ACL binding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -22,8 +22,8 @@ pub enum Error {
     Config(String),
     /// A department grant that the field catalogue or the privacy floor refuses, or a missing
     /// or unusable pseudonym key.
-    #[error("grant: {0}")]
-    Grant(String),
+    #[error(transparent)]
+    Privacy(#[from] tombolo_privacy::Error),
 }
 
 impl Classify for Error {
@@ -33,6 +33,7 @@ impl Classify for Error {
                 ErrorClass::Transient
             }
             Error::Store(e) => e.class(),
+            Error::Privacy(e) => e.class(),
             _ => ErrorClass::Fatal,
         }
     }

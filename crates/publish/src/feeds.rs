@@ -13,14 +13,14 @@ use apache_avro::Schema;
 use tombolo_core::{EntityKind, GoldenRecord};
 use tombolo_store::audit::Delivery;
 use tombolo_store::feeds::FeedState;
-use tombolo_store::Store;
 
-use crate::avro::{frame, Framing};
-use crate::grants::schema::department_schema;
-use crate::grants::{view, DepartmentConfig, DepartmentView, PseudonymKeys};
-use crate::kafka::{ensure_topics, Delivered, KafkaSink, Outgoing};
-use crate::publisher::PublishStats;
+use tombolo_privacy::{view, DepartmentConfig, DepartmentView, PseudonymKeys};
+
+use crate::avro::{department_schema, frame, view_to_avro, Framing};
+use crate::kafka::{ensure_topics, Delivered, Outgoing};
+use crate::ports::{FeedLedger, Outbox, Producer};
 use crate::schema_registry::RegistryClient;
+use crate::stats::PublishStats;
 use crate::{Error, KafkaConfig, Result};
 
 /// One department's topic for one entity kind.
@@ -178,7 +178,7 @@ impl Feeds {
             else {
                 continue;
             };
-            let body = view.to_avro(&topic.schema)?;
+            let body = view_to_avro(&view, &topic.schema)?;
             out.push(Outgoing {
                 topic: topic.topic.clone(),
                 key: view.golden_id.clone(),
@@ -208,7 +208,7 @@ impl Feeds {
     /// entries written.
     pub(crate) async fn audit(
         &self,
-        store: &Store,
+        store: &impl Outbox,
         meta: &[FeedMessage],
         delivered: &[Delivered],
     ) -> Result<u64> {
@@ -255,8 +255,8 @@ impl Feeds {
     /// returns each department's `skip_through` (outbox entries its backfill covers).
     pub(crate) async fn backfill(
         &self,
-        store: &Store,
-        sink: &KafkaSink,
+        store: &(impl Outbox + FeedLedger),
+        sink: &impl Producer,
         batch: i64,
         stats: &mut PublishStats,
     ) -> Result<Vec<i64>> {
@@ -314,8 +314,8 @@ impl Feeds {
     /// no data.)
     async fn withdraw(
         &self,
-        store: &Store,
-        sink: &KafkaSink,
+        store: &impl FeedLedger,
+        sink: &impl Producer,
         feed: &Feed,
         previous: i64,
         batch: i64,
@@ -325,8 +325,12 @@ impl Feeds {
         let Some(json) = store.grant_at(name, previous).await? else {
             return Ok(());
         };
-        let old: DepartmentConfig = serde_json::from_str(&json)
-            .map_err(|e| Error::Grant(format!("stored grant of {name} v{previous}: {e}")))?;
+        let old: DepartmentConfig =
+            serde_json::from_str(&json).map_err(|source| tombolo_privacy::Error::StoredGrant {
+                department: name.clone(),
+                version: previous,
+                source,
+            })?;
         for entity in EntityKind::ALL {
             if old.grant(entity).is_none() || feed.topics.contains_key(&entity) {
                 continue;

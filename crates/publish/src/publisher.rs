@@ -1,40 +1,19 @@
 //! Drains the outbox to the topics: the hub's topics and every department's feed.
 
-use std::collections::BTreeMap;
-
-use serde::Serialize;
-use tombolo_store::Store;
-
 use crate::avro::{encode, Published};
 use crate::feeds::Feeds;
-use crate::kafka::{KafkaSink, Outgoing};
+use crate::kafka::Outgoing;
+use crate::ports::{FeedLedger, Outbox, Producer};
+use crate::stats::PublishStats;
 use crate::{Error, Result};
-
-/// What a drain published.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct PublishStats {
-    pub published: u64,
-    /// Messages per topic (the hub's and the departments').
-    pub by_topic: BTreeMap<String, u64>,
-    /// Delivery audit entries written (one per department, topic and partition of a batch).
-    pub deliveries: u64,
-}
-
-impl PublishStats {
-    pub(crate) fn count(&mut self, messages: &[Outgoing]) {
-        for m in messages {
-            *self.by_topic.entry(m.topic.clone()).or_default() += 1;
-        }
-    }
-}
 
 /// Brings every department feed up to its grant (see [`Feeds`]), then publishes every pending
 /// outbox entry, in order, `batch` at a time, to the hub's topic of its kind and to each
 /// department that receives that kind: a batch is audited and marked published only after the
 /// broker acknowledged all of it.
 pub async fn drain(
-    store: &Store,
-    sink: &KafkaSink,
+    store: &(impl Outbox + FeedLedger),
+    sink: &impl Producer,
     feeds: &Feeds,
     batch: i64,
 ) -> Result<PublishStats> {

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use tombolo_core::EntityKind;
+use tombolo_privacy::PseudonymKeys;
 use tombolo_publish::acl::{department_acls, kafka_acls_script};
 use tombolo_publish::feeds::Feeds;
-use tombolo_publish::grants::PseudonymKeys;
 use tombolo_publish::tail::Decoder;
 
 use crate::{Config, Error, Hub, Result};
@@ -21,7 +21,7 @@ pub fn schema_of(config: &Config, entity: EntityKind, department: Option<&str>) 
             "no department named {name:?} in the config"
         )));
     };
-    tombolo_publish::grants::schema::department_schema(d, entity)?.ok_or_else(|| {
+    tombolo_publish::avro::department_schema(d, entity)?.ok_or_else(|| {
         Error::NotFound(format!(
             "department {name} receives nothing of kind {entity}"
         ))

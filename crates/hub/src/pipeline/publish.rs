@@ -1,9 +1,10 @@
 //! Publishing: the outbox drained to the hub's topics and the departments' feeds.
 
+use tombolo_privacy::DepartmentConfig;
 use tombolo_publish::feeds::{today, Feeds};
-use tombolo_publish::grants::DepartmentConfig;
 use tombolo_publish::kafka::KafkaSink;
-use tombolo_publish::publisher::{drain, PublishStats};
+use tombolo_publish::publisher::drain;
+use tombolo_publish::PublishStats;
 
 use super::Hub;
 use crate::Result;

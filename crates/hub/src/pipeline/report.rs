@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use tombolo_core::EntityKind;
-use tombolo_publish::publisher::PublishStats;
+use tombolo_publish::PublishStats;
 use tombolo_store::apply::ApplyOutcome;
 use tombolo_store::status::RunCounts;
 

@@ -1,9 +1,12 @@
-//! Avro: the published record types, their schemas (the files in `schemas/`), and framing.
+//! Avro: the published record types, their schemas (the files in `schemas/`), each
+//! department's schema derived from its grant, and framing.
 
+mod department;
 mod framing;
 mod schemas;
 mod types;
 
+pub use department::{department_schema, view_to_avro};
 pub use framing::{decode, encode, frame, unframe, Framing, SINGLE_OBJECT_MAGIC};
 pub use schemas::{schema, schema_text, FieldClass};
 pub(crate) use types::place_of;

@@ -8,8 +8,9 @@ use apache_avro::Schema;
 use serde_json::{json, Value};
 use tombolo_core::EntityKind;
 
-use super::config::{DepartmentConfig, Treatment};
-use crate::avro::schema_text;
+use tombolo_privacy::{DepartmentConfig, DepartmentView, Treatment};
+
+use super::schema_text;
 use crate::{Error, Result};
 
 /// Fields every department view carries.
@@ -85,6 +86,45 @@ fn describe(t: &Treatment) -> &'static str {
     }
 }
 
+/// A department's view as an Avro datum of its derived schema ([`department_schema`]), unframed.
+pub fn view_to_avro(view: &DepartmentView, schema: &apache_avro::Schema) -> Result<Vec<u8>> {
+    use apache_avro::types::Value;
+    let apache_avro::Schema::Record(record) = schema else {
+        return Err(Error::Avro("a department schema is a record".into()));
+    };
+    let optional = |v: Option<&String>| match v {
+        Some(s) => Value::Union(1, Box::new(Value::String(s.clone()))),
+        None => Value::Union(0, Box::new(Value::Null)),
+    };
+    let mut fields = Vec::with_capacity(record.fields.len());
+    for f in &record.fields {
+        let v = match f.name.as_str() {
+            "golden_id" => Value::String(view.golden_id.clone()),
+            "version" => Value::Long(view.version),
+            "updated_at" => Value::String(view.updated_at.clone()),
+            "retired_into" => optional(view.retired_into.as_ref()),
+            // In clear, the address keeps the unified `Place` record.
+            "address" if holds_record(&f.schema) => match super::place_of(&view.values) {
+                Some(p) => Value::Union(1, Box::new(apache_avro::to_value(p)?)),
+                None => Value::Union(0, Box::new(Value::Null)),
+            },
+            name => optional(view.values.get(name)),
+        };
+        fields.push((f.name.clone(), v));
+    }
+    let value = Value::Record(fields).resolve(schema)?;
+    Ok(apache_avro::to_avro_datum(schema, value)?)
+}
+
+/// A schema that is a record or a union with one.
+fn holds_record(s: &apache_avro::Schema) -> bool {
+    match s {
+        apache_avro::Schema::Record(_) => true,
+        apache_avro::Schema::Union(u) => u.variants().iter().any(holds_record),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +194,78 @@ mod tests {
         let f = fields(&text);
         let address = &f.iter().find(|(n, _)| n == "address").unwrap().1;
         assert_eq!(address[1]["name"], "Place");
+    }
+
+    fn golden() -> tombolo_core::GoldenRecord {
+        let values = [
+            ("name", "张三丰"),
+            ("resident_id", "340104199001021234"),
+            ("phone", "13800138000"),
+            ("address", "安徽省合肥市蜀山区长江西路788号"),
+            ("address.province", "安徽省"),
+            ("address.city", "合肥市"),
+            ("address.district", "蜀山区"),
+            ("address.road", "长江西路"),
+            ("address.number", "788"),
+        ];
+        tombolo_core::GoldenRecord {
+            golden_id: "P-1".into(),
+            entity: EntityKind::Person,
+            version: 3,
+            values: values
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            provenance: vec![],
+            members: vec![],
+            merged_from: vec![],
+            retired_into: None,
+            updated_at: "t".into(),
+        }
+    }
+
+    fn keys() -> tombolo_privacy::PseudonymKeys {
+        let health = [("health-care".to_owned(), vec![7; 32])].into();
+        tombolo_privacy::PseudonymKeys::new(health, None)
+    }
+
+    #[test]
+    fn views_encode_with_the_department_schema() {
+        use apache_avro::types::Value;
+        // The golden record under `d`'s grant, encoded with its derived schema: (bytes, decoded).
+        let encoded = |d: &DepartmentConfig| {
+            let text = department_schema(d, EntityKind::Person).unwrap().unwrap();
+            let schema = apache_avro::Schema::parse_str(&text).unwrap();
+            let v = DepartmentView::of(d, &golden(), &keys(), "2026-11-27")
+                .unwrap()
+                .unwrap();
+            let bytes = view_to_avro(&v, &schema).unwrap();
+            let decoded = apache_avro::from_avro_datum(&schema, &mut &bytes[..], None).unwrap();
+            (bytes, decoded)
+        };
+        let (bytes, decoded) = encoded(&dept(
+            r#"resident_id = { treatment = "mask" }
+            phone = { treatment = "pseudonym" }
+            address = { treatment = "generalize", to = "district" }"#,
+        ));
+        let Value::Record(fields) = decoded else {
+            panic!("{decoded:?}")
+        };
+        let get = |n: &str| fields.iter().find(|(k, _)| k == n).unwrap().1.clone();
+        let s = |x: &str| Value::Union(1, Box::new(Value::String(x.into())));
+        assert_eq!(get("resident_id"), s("340104********1234"));
+        assert_eq!(get("address"), s("安徽省合肥市蜀山区"));
+        assert_eq!(
+            get("golden_id"),
+            Value::String(keys().record_id("health-care", "P-1").unwrap())
+        );
+        assert_eq!(fields.len(), 7);
+        let raw = String::from_utf8_lossy(&bytes);
+        assert!(!raw.contains("13800138000") && !raw.contains("340104199001021234"));
+        // A clear address is the Place record.
+        let (_, decoded) = encoded(&dept(
+            r#"address = { treatment = "clear", justification = "visits" }"#,
+        ));
+        assert!(format!("{decoded:?}").contains("长江西路"));
     }
 }

@@ -111,10 +111,10 @@ pub fn parse_key(text: &str) -> Result<Vec<u8>> {
             .step_by(2)
             .map(|i| u8::from_str_radix(&t[i..i + 2], 16))
             .collect::<std::result::Result<Vec<u8>, _>>()
-            .map_err(|e| Error::Grant(format!("key: {e}")));
+            .map_err(|e| Error::Key(e.to_string()));
     }
     if t.len() < 32 {
-        return Err(Error::Grant(
+        return Err(Error::Key(
             "a pseudonym key needs at least 32 bytes (or 64 hex digits)".into(),
         ));
     }
@@ -145,13 +145,12 @@ impl PseudonymKeys {
             self.departments.get(department)
         }
         .ok_or_else(|| {
-            Error::Grant(format!(
+            Error::Key(format!(
                 "no {} pseudonym key for department {department}",
                 if joinable { "shared" } else { "department" }
             ))
         })?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(key)
-            .map_err(|e| Error::Grant(format!("pseudonym key: {e}")))?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(|e| Error::Key(e.to_string()))?;
         mac.update(field.as_bytes());
         mac.update(&[0x1f]);
         mac.update(value.as_bytes());

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use tombolo_core::{EntityKind, GoldenRecord};
 
-use super::config::{DepartmentConfig, Generalize, Treatment};
-use super::treat::{self, PseudonymKeys};
+use crate::grant::{DepartmentConfig, Generalize, Treatment};
+use crate::treat::{self, PseudonymKeys};
 use crate::Result;
 
 /// A granted field and how it was treated (what the audit trail records per delivery).
@@ -113,46 +113,6 @@ impl DepartmentView {
             values,
         }))
     }
-
-    /// The view as an Avro datum of the department's schema
-    /// ([`department_schema`](super::schema::department_schema)), unframed.
-    pub fn to_avro(&self, schema: &apache_avro::Schema) -> Result<Vec<u8>> {
-        use apache_avro::types::Value;
-        let apache_avro::Schema::Record(record) = schema else {
-            return Err(crate::Error::Avro("a department schema is a record".into()));
-        };
-        let optional = |v: Option<&String>| match v {
-            Some(s) => Value::Union(1, Box::new(Value::String(s.clone()))),
-            None => Value::Union(0, Box::new(Value::Null)),
-        };
-        let mut fields = Vec::with_capacity(record.fields.len());
-        for f in &record.fields {
-            let v = match f.name.as_str() {
-                "golden_id" => Value::String(self.golden_id.clone()),
-                "version" => Value::Long(self.version),
-                "updated_at" => Value::String(self.updated_at.clone()),
-                "retired_into" => optional(self.retired_into.as_ref()),
-                // In clear, the address keeps the unified `Place` record.
-                "address" if holds_record(&f.schema) => match crate::avro::place_of(&self.values) {
-                    Some(p) => Value::Union(1, Box::new(apache_avro::to_value(p)?)),
-                    None => Value::Union(0, Box::new(Value::Null)),
-                },
-                name => optional(self.values.get(name)),
-            };
-            fields.push((f.name.clone(), v));
-        }
-        let value = Value::Record(fields).resolve(schema)?;
-        Ok(apache_avro::to_avro_datum(schema, value)?)
-    }
-}
-
-/// A schema that is a record or a union with one.
-fn holds_record(s: &apache_avro::Schema) -> bool {
-    match s {
-        apache_avro::Schema::Record(_) => true,
-        apache_avro::Schema::Union(u) => u.variants().iter().any(holds_record),
-        _ => false,
-    }
 }
 
 fn generalized(g: &GoldenRecord, field: &str, t: &Treatment, today: &str) -> Option<String> {
@@ -258,48 +218,6 @@ mod tests {
                 ("resident_id".to_owned(), "mask"),
             ]
         );
-    }
-
-    #[test]
-    fn views_encode_with_the_department_schema() {
-        use apache_avro::types::Value;
-        // The golden record under `d`'s grant, encoded with its derived schema: (bytes, decoded).
-        let encoded = |d: &DepartmentConfig| {
-            let text = super::super::schema::department_schema(d, EntityKind::Person)
-                .unwrap()
-                .unwrap();
-            let schema = apache_avro::Schema::parse_str(&text).unwrap();
-            let v = DepartmentView::of(d, &golden(), &keys(), "2026-11-27")
-                .unwrap()
-                .unwrap();
-            let bytes = v.to_avro(&schema).unwrap();
-            let decoded = apache_avro::from_avro_datum(&schema, &mut &bytes[..], None).unwrap();
-            (bytes, decoded)
-        };
-        let (bytes, decoded) = encoded(&dept(
-            r#"resident_id = { treatment = "mask" }
-            phone = { treatment = "pseudonym" }
-            address = { treatment = "generalize", to = "district" }"#,
-        ));
-        let Value::Record(fields) = decoded else {
-            panic!("{decoded:?}")
-        };
-        let get = |n: &str| fields.iter().find(|(k, _)| k == n).unwrap().1.clone();
-        let s = |x: &str| Value::Union(1, Box::new(Value::String(x.into())));
-        assert_eq!(get("resident_id"), s("340104********1234"));
-        assert_eq!(get("address"), s("安徽省合肥市蜀山区"));
-        assert_eq!(
-            get("golden_id"),
-            Value::String(keys().record_id("health", "P-1").unwrap())
-        );
-        assert_eq!(fields.len(), 7);
-        let raw = String::from_utf8_lossy(&bytes);
-        assert!(!raw.contains("13800138000") && !raw.contains("340104199001021234"));
-        // A clear address is the Place record.
-        let (_, decoded) = encoded(&dept(
-            r#"address = { treatment = "clear", justification = "visits" }"#,
-        ));
-        assert!(format!("{decoded:?}").contains("长江西路"));
     }
 
     #[test]

@@ -165,7 +165,7 @@ impl DepartmentConfig {
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(Error::Grant(problems.join("; ")))
+            Err(Error::Grant(problems))
         }
     }
 
