@@ -3,11 +3,14 @@
 //! Everything that crosses a stage boundary is defined here: the raw record a connector
 //! pulls ([`RawRecord`]), the record in the unified schema ([`NormalizedRecord`]), the batches it hands over with their checkpoint ([`Batch`]),
 //! the [`Source`] trait that each connector under `connectors/` implements, the entity
-//! kinds and field classifications of the unified schema, and the error classes every
+//! kinds, the field catalogue ([`fields`], field ids as [`fields::id`] constants) and the
+//! address parts ([`AddressPart`]) of the unified schema, and the error classes every
 //! crate's error type maps onto ([`ErrorClass`]).
 
+pub mod address;
 mod class;
 mod entity;
+pub mod fields;
 mod golden;
 mod normalized;
 mod record;
@@ -15,6 +18,7 @@ pub mod redact;
 mod source;
 mod verdict;
 
+pub use address::AddressPart;
 pub use class::{Classify, ErrorClass};
 pub use entity::{Classification, EntityKind};
 pub use golden::{GoldenRecord, Link, Partial, Provenance, Resolution, SourceRef};

@@ -64,7 +64,7 @@ pub struct GrantEntry {
 }
 
 fn classification(entity: EntityKind, field: &str) -> Option<Classification> {
-    tombolo_normalize::fields::spec(entity, field).map(|s| s.classification)
+    tombolo_core::fields::spec(entity, field).map(|s| s.classification)
 }
 
 impl Catalog {

@@ -366,7 +366,7 @@ impl Config {
 
     fn check_departments(&self) -> std::result::Result<(), String> {
         let classify = |entity, field: &str| {
-            tombolo_normalize::fields::spec(entity, field).map(|s| s.classification)
+            tombolo_core::fields::spec(entity, field).map(|s| s.classification)
         };
         let mut seen = std::collections::BTreeSet::new();
         for d in &self.departments {

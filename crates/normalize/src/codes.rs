@@ -3,6 +3,7 @@
 //! or extend these.
 
 use std::collections::BTreeMap;
+use tombolo_core::fields::id;
 
 /// A set of named code tables. Lookups are exact after trimming and NFKC.
 #[derive(Debug, Clone)]
@@ -22,7 +23,7 @@ impl Default for CodeTables {
         let mut tables = BTreeMap::new();
         // GB/T 2261.1 sex codes and the spellings found in the wild.
         tables.insert(
-            "sex".to_owned(),
+            id::SEX.to_owned(),
             table(&[
                 ("1", "male"),
                 ("男", "male"),
@@ -43,7 +44,7 @@ impl Default for CodeTables {
         );
         // GB/T 2261.2 marital status.
         tables.insert(
-            "marital_status".to_owned(),
+            id::MARITAL_STATUS.to_owned(),
             table(&[
                 ("10", "unmarried"),
                 ("未婚", "unmarried"),

@@ -6,11 +6,12 @@
 //! * [`text`] holds the cleaning transforms (trim, NFKC, Traditional → Simplified).
 //! * [`mapping`] is the declarative mapping language: which source column feeds which unified
 //!   field through which transforms, and what happens to values that fail validation.
-//! * [`fields`] is the catalogue of unified fields with their classification.
+//!
+//! The catalogue of unified fields (ids, validation kinds, classifications) is
+//! [`tombolo_core::fields`], shared with every stage.
 
 pub mod codes;
 mod error;
-pub mod fields;
 pub mod mapping;
 pub mod text;
 pub mod validate;

@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use tombolo_core::{EntityKind, RawRecord};
 
 use crate::codes::CodeTables;
-use crate::fields::{spec, FieldKind};
 use crate::validate::{self, address::normalize_part};
 use crate::{text, Error, FieldIssue, NormalizedRecord, Result};
+use tombolo_core::fields::id;
+use tombolo_core::fields::{spec, FieldKind};
 
 /// A cleaning step applied to the raw text before validation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -319,8 +320,8 @@ impl Mapping {
                 if let Some(code) = c.code {
                     v.insert(f.target.clone(), code);
                 }
-                if f.target == "credit_code" {
-                    v.insert("org_code".into(), c.org_code);
+                if f.target == id::CREDIT_CODE {
+                    v.insert(id::ORG_CODE.into(), c.org_code);
                 }
             }
             FieldKind::TaxNumber => {
@@ -328,9 +329,9 @@ impl Mapping {
                     .map_err(|e| format!("invalid tax number: {e}"))?;
                 v.insert(f.target.clone(), validate_compact(value));
                 if let Some(code) = c.code {
-                    v.entry("credit_code".into()).or_insert(code);
+                    v.entry(id::CREDIT_CODE.into()).or_insert(code);
                 }
-                v.entry("org_code".into()).or_insert(c.org_code);
+                v.entry(id::ORG_CODE.into()).or_insert(c.org_code);
             }
         }
         Ok(())
@@ -353,37 +354,39 @@ fn cross_check(rec: &mut NormalizedRecord) {
     }
     let Some(id) = rec
         .values
-        .get("resident_id")
+        .get(id::RESIDENT_ID)
         .and_then(|v| validate::parse_resident_id(v).ok())
     else {
         return;
     };
     let birth = id.birth.format("%Y-%m-%d").to_string();
-    match rec.values.get("birth_date") {
+    match rec.values.get(id::BIRTH_DATE) {
         Some(b) if *b != birth => rec.issues.push(FieldIssue {
-            field: "birth_date".into(),
+            field: id::BIRTH_DATE.into(),
             raw: None,
             reason: format!("conflicts with the birth date {birth} in the resident ID"),
         }),
         Some(_) => {}
         None => {
-            rec.values.insert("birth_date".into(), birth);
-            rec.derived.push("birth_date".into());
+            rec.values.insert(id::BIRTH_DATE.into(), birth);
+            rec.derived.push(id::BIRTH_DATE.into());
         }
     }
     let sex = id.sex.as_str();
-    match rec.values.get("sex").map(String::as_str) {
-        Some("male") | Some("female") if rec.values.get("sex").map(String::as_str) != Some(sex) => {
+    match rec.values.get(id::SEX).map(String::as_str) {
+        Some("male") | Some("female")
+            if rec.values.get(id::SEX).map(String::as_str) != Some(sex) =>
+        {
             rec.issues.push(FieldIssue {
-                field: "sex".into(),
+                field: id::SEX.into(),
                 raw: None,
                 reason: format!("conflicts with the sex ({sex}) in the resident ID"),
             })
         }
         Some("male") | Some("female") => {}
         _ => {
-            rec.values.insert("sex".into(), sex.to_owned());
-            rec.derived.push("sex".into());
+            rec.values.insert(id::SEX.into(), sex.to_owned());
+            rec.derived.push(id::SEX.into());
         }
     }
 }

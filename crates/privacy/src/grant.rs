@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use tombolo_core::{Classification, EntityKind};
 
 use crate::{Error, Result};
+use tombolo_core::fields::id;
 
 /// How one granted field is delivered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,7 +148,7 @@ impl DepartmentConfig {
                     Treatment::Generalize { to } => {
                         let fits = match to {
                             Generalize::Year | Generalize::AgeBand => field.ends_with("date"),
-                            Generalize::District | Generalize::Community => field == "address",
+                            Generalize::District | Generalize::Community => field == id::ADDRESS,
                         };
                         if !fits {
                             problems.push(format!("{at}: cannot generalise this field to {to:?}"));

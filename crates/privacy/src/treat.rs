@@ -6,13 +6,15 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::{Error, Result};
+use tombolo_core::fields::id;
+use tombolo_core::AddressPart;
 
 /// The default characters a mask keeps at the start and the end of a field.
 pub fn default_mask(field: &str) -> (usize, usize) {
     match field {
-        "resident_id" => (6, 4),
-        "phone" => (3, 4),
-        "name" | "legal_rep" => (1, 0),
+        id::RESIDENT_ID => (6, 4),
+        id::PHONE => (3, 4),
+        id::NAME | id::LEGAL_REP => (1, 0),
         _ => (1, 1),
     }
 }
@@ -71,16 +73,26 @@ pub fn age_band(date: &str, today: &str) -> Option<String> {
 }
 
 /// Address parts kept when an address is generalised, outermost first.
-const DISTRICT: [&str; 3] = ["province", "city", "district"];
-const COMMUNITY: [&str; 5] = ["province", "city", "district", "street", "community"];
+const DISTRICT: [AddressPart; 3] = [
+    AddressPart::Province,
+    AddressPart::City,
+    AddressPart::District,
+];
+const COMMUNITY: [AddressPart; 5] = [
+    AddressPart::Province,
+    AddressPart::City,
+    AddressPart::District,
+    AddressPart::Street,
+    AddressPart::Community,
+];
 
 /// An address generalised to district (or community) level, from its parts
 /// (`address.<part>` → value); `None` when it has none of those parts.
 pub fn address(parts: &BTreeMap<String, String>, community: bool) -> Option<String> {
-    let keep: &[&str] = if community { &COMMUNITY } else { &DISTRICT };
+    let keep: &[AddressPart] = if community { &COMMUNITY } else { &DISTRICT };
     let text: String = keep
         .iter()
-        .filter_map(|p| parts.get(&format!("address.{p}")))
+        .filter_map(|p| parts.get(p.field()))
         .map(String::as_str)
         .collect();
     (!text.is_empty()).then_some(text)

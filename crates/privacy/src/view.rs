@@ -8,6 +8,7 @@ use tombolo_core::{EntityKind, GoldenRecord};
 use crate::grant::{DepartmentConfig, Generalize, Treatment};
 use crate::treat::{self, PseudonymKeys};
 use crate::Result;
+use tombolo_core::fields::id;
 
 /// A granted field and how it was treated (what the audit trail records per delivery).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -58,7 +59,7 @@ impl DepartmentView {
         };
         let mut values = BTreeMap::new();
         for (field, t) in grant {
-            let address = field == "address";
+            let address = field == id::ADDRESS;
             let Some(value) = g.values.get(field) else {
                 // An address may come as parts only; anything else without a value is absent.
                 if address && matches!(t, Treatment::Generalize { .. }) {

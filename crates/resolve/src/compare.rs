@@ -4,6 +4,8 @@
 //! value is neutral, never counted as disagreement.
 
 use pinyin::ToPinyin;
+use tombolo_core::fields::id;
+use tombolo_core::AddressPart;
 use tombolo_normalize::text::t2s;
 
 /// A comparison's name and its levels, strongest agreement first.
@@ -14,7 +16,7 @@ pub struct Comparison {
 }
 
 pub const NAME: Comparison = Comparison {
-    field: "name",
+    field: id::NAME,
     levels: &[
         "exact",
         "traditional_simplified",
@@ -24,7 +26,7 @@ pub const NAME: Comparison = Comparison {
     ],
 };
 pub const BIRTH_DATE: Comparison = Comparison {
-    field: "birth_date",
+    field: id::BIRTH_DATE,
     levels: &[
         "exact",
         "month_day_swapped",
@@ -33,7 +35,7 @@ pub const BIRTH_DATE: Comparison = Comparison {
     ],
 };
 pub const RESIDENT_ID: Comparison = Comparison {
-    field: "resident_id",
+    field: id::RESIDENT_ID,
     levels: &[
         "exact",
         "equal_after_15_to_18",
@@ -42,11 +44,11 @@ pub const RESIDENT_ID: Comparison = Comparison {
     ],
 };
 pub const PHONE: Comparison = Comparison {
-    field: "phone",
+    field: id::PHONE,
     levels: &["exact", "one_edit_or_transposition", "different"],
 };
 pub const ADDRESS: Comparison = Comparison {
-    field: "address",
+    field: id::ADDRESS,
     levels: &[
         "same_room",
         "same_building",
@@ -55,7 +57,7 @@ pub const ADDRESS: Comparison = Comparison {
     ],
 };
 pub const SEX: Comparison = Comparison {
-    field: "sex",
+    field: id::SEX,
     levels: &["agree", "different"],
 };
 
@@ -194,26 +196,21 @@ pub fn sex(a: Option<&str>, b: Option<&str>) -> Option<usize> {
 
 /// The address parts [`address`] compares (province, city and street are too coarse to tell
 /// dwellings apart).
-pub const ADDRESS_PARTS: [&str; 7] = [
-    "district",
-    "community",
-    "road",
-    "number",
-    "building",
-    "unit",
-    "room",
+const COMPARED: [AddressPart; 7] = [
+    AddressPart::District,
+    AddressPart::Community,
+    AddressPart::Road,
+    AddressPart::Number,
+    AddressPart::Building,
+    AddressPart::Unit,
+    AddressPart::Room,
 ];
 
+/// The names of the compared parts ([`COMPARED`]).
+pub const ADDRESS_PARTS: [&str; 7] = tombolo_core::address::names(COMPARED);
+
 /// The record fields of [`ADDRESS_PARTS`], in the same order.
-pub const ADDRESS_FIELDS: [&str; 7] = [
-    "address.district",
-    "address.community",
-    "address.road",
-    "address.number",
-    "address.building",
-    "address.unit",
-    "address.room",
-];
+pub const ADDRESS_FIELDS: [&str; 7] = tombolo_core::address::fields(COMPARED);
 
 /// Structured address parts of a record, looked up by name (`district`, `road`, …).
 pub trait Parts {

@@ -10,6 +10,7 @@ use tombolo_normalize::text::org_name_key;
 
 use crate::unionfind::UnionFind;
 use crate::Input;
+use tombolo_core::fields::id;
 
 /// The clusters found, as sorted lists of record indices, and the rule that links each record.
 #[derive(Debug, Clone)]
@@ -27,13 +28,13 @@ fn keys(entity: EntityKind, input: &Input, cities: &[String]) -> Vec<Key> {
     let r = &input.record;
     let mut out = Vec::new();
     if entity == EntityKind::Organization {
-        if let Some(c) = r.get("credit_code") {
-            out.push(("credit_code", c.to_owned()));
+        if let Some(c) = r.get(id::CREDIT_CODE) {
+            out.push((id::CREDIT_CODE, c.to_owned()));
         }
-        if let Some(c) = r.get("org_code") {
-            out.push(("org_code", c.to_owned()));
+        if let Some(c) = r.get(id::ORG_CODE) {
+            out.push((id::ORG_CODE, c.to_owned()));
         }
-        if let (Some(name), Some(rep)) = (r.get("name"), r.get("legal_rep")) {
+        if let (Some(name), Some(rep)) = (r.get(id::NAME), r.get(id::LEGAL_REP)) {
             out.push((
                 "name+legal_rep",
                 format!("{}\u{1f}{rep}", org_name_key(name, cities)),
@@ -46,7 +47,7 @@ fn keys(entity: EntityKind, input: &Input, cities: &[String]) -> Vec<Key> {
 /// The hard identifier of a record: two records with different ones are never linked.
 fn hard_id(entity: EntityKind, input: &Input) -> Option<&str> {
     match entity {
-        EntityKind::Organization => input.record.get("credit_code"),
+        EntityKind::Organization => input.record.get(id::CREDIT_CODE),
         EntityKind::Person => None,
     }
 }

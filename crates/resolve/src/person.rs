@@ -10,15 +10,16 @@ use crate::compare::{
 };
 use crate::fellegi_sunter::schema::{Gamma, Schema, Session, MISSING};
 use crate::Record;
+use tombolo_core::fields::id;
 
 const COMPARISONS: [Comparison; 6] = [NAME, BIRTH_DATE, RESIDENT_ID, PHONE, ADDRESS, SEX];
 
 /// The blocking rules, in order.
 pub const RULES: [&str; 6] = [
-    "resident_id",
+    id::RESIDENT_ID,
     "surname+birth_date",
     "pinyin+birth_year",
-    "phone",
+    id::PHONE,
     "name+community+building",
     "pinyin+building+room",
 ];
@@ -66,7 +67,7 @@ impl PersonRec {
     /// (a cache: many records share a name).
     pub fn prepare_with(r: &Record, forms: &dyn Fn(&str) -> (String, String)) -> Self {
         let get = |f: &str| r.get(f).filter(|v| !v.is_empty());
-        let name = get("name");
+        let name = get(id::NAME);
         let (simplified, pinyin) = match name.map(forms) {
             Some((s, p)) => (Some(s), Some(p)),
             None => (None, None),
@@ -76,10 +77,10 @@ impl PersonRec {
         slots[NAME_] = name;
         slots[SIMPLIFIED] = simplified.as_deref();
         slots[PINYIN] = pinyin.as_deref();
-        slots[BIRTH_DATE_] = get("birth_date");
-        slots[RESIDENT_ID_] = get("resident_id");
-        slots[PHONE_] = get("phone");
-        slots[SEX_] = get("sex");
+        slots[BIRTH_DATE_] = get(id::BIRTH_DATE);
+        slots[RESIDENT_ID_] = get(id::RESIDENT_ID);
+        slots[PHONE_] = get(id::PHONE);
+        slots[SEX_] = get(id::SEX);
         slots[ADDRESS_AT..].copy_from_slice(&address);
         let id_from_15 = r.derived.iter().any(|d| d == "resident_id:from_15");
         // A cross-field conflict (no raw value) casts doubt on the ID it was checked against.
@@ -247,22 +248,22 @@ impl Schema for PersonSchema {
             // The resident ID also fixes the birth date and sex it encodes.
             Session {
                 rule: "resident_id",
-                fixes: &["resident_id", "birth_date", "sex"],
+                fixes: &[id::RESIDENT_ID, id::BIRTH_DATE, id::SEX],
             },
             Session {
                 rule: "surname+birth_date",
-                fixes: &["name", "birth_date"],
+                fixes: &[id::NAME, id::BIRTH_DATE],
             },
             Session {
                 rule: "phone",
-                fixes: &["phone"],
+                fixes: &[id::PHONE],
             },
         ];
         &S
     }
 
     fn anchor(&self) -> Option<(&'static str, &'static str)> {
-        Some(("resident_id", "resident_id"))
+        Some((id::RESIDENT_ID, id::RESIDENT_ID))
     }
 
     fn hard_id<'a>(&self, r: &'a PersonRec) -> Option<&'a str> {
@@ -270,7 +271,7 @@ impl Schema for PersonSchema {
     }
 
     fn tf_field(&self) -> Option<&'static str> {
-        Some("name")
+        Some(id::NAME)
     }
 
     fn tf_value<'a>(&self, r: &'a PersonRec) -> Option<&'a str> {

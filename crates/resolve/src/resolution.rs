@@ -14,6 +14,7 @@ use crate::fellegi_sunter::{
 use crate::ids::Previous;
 use crate::person::{name_forms, PersonRec, PersonSchema};
 use crate::{ids, linking, survivorship, Input, ResolveConfig, Result};
+use tombolo_core::fields::id;
 use tombolo_normalize::NormalizedRecord;
 
 /// A source record by name.
@@ -167,7 +168,7 @@ fn people(req: &Request<'_, '_>, recs: &[Input]) -> Clustered {
     let mut timings = Timings::default();
     let t = std::time::Instant::now();
     // Simplified form and pinyin once per distinct name: sources share most names.
-    let names: HashSet<&str> = recs.iter().filter_map(|r| r.record.get("name")).collect();
+    let names: HashSet<&str> = recs.iter().filter_map(|r| r.record.get(id::NAME)).collect();
     let forms: HashMap<&str, (String, String)> =
         names.into_par_iter().map(|n| (n, name_forms(n))).collect();
     let prepared: Vec<PersonRec> = recs

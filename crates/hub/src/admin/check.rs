@@ -2,8 +2,9 @@
 //! is personal data (record keys are stored in clear).
 
 use serde::Serialize;
+use tombolo_core::fields;
 use tombolo_core::{Classification, EntityKind};
-use tombolo_normalize::{fields, Mapping};
+use tombolo_normalize::Mapping;
 
 use crate::{Config, Result};
 

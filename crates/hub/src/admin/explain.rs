@@ -9,6 +9,7 @@ use tombolo_core::{EntityKind, Provenance};
 use tombolo_normalize::{FieldIssue, NormalizedRecord};
 
 use crate::{Error, Hub, Result};
+use tombolo_core::fields::id;
 
 /// One field of a comparison.
 #[derive(Debug, Clone, Serialize)]
@@ -57,7 +58,7 @@ pub struct Explanation {
 }
 
 /// The fields compared for organisations (which have no trained parameters).
-const ORGANISATION_FIELDS: [&str; 4] = ["name", "credit_code", "org_code", "legal_rep"];
+const ORGANISATION_FIELDS: [&str; 4] = [id::NAME, id::CREDIT_CODE, id::ORG_CODE, id::LEGAL_REP];
 
 fn compare_exact(record: &NormalizedRecord, other: &NormalizedRecord) -> Vec<FieldComparison> {
     ORGANISATION_FIELDS

@@ -24,19 +24,9 @@ pub struct Place {
     pub rest: Option<String>,
 }
 
-/// Names of the parts, in order, as used by mapping targets (`address.building`).
-pub const PARTS: [&str; 10] = [
-    "province",
-    "city",
-    "district",
-    "street",
-    "community",
-    "road",
-    "number",
-    "building",
-    "unit",
-    "room",
-];
+/// Names of the parts, in order, as used by mapping targets (`address.building`): the parts
+/// of [`tombolo_core::AddressPart`].
+pub const PARTS: [&str; 10] = tombolo_core::address::names(tombolo_core::AddressPart::ALL);
 
 impl Place {
     pub fn part(&self, name: &str) -> Option<&str> {

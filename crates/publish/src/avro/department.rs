@@ -12,6 +12,7 @@ use tombolo_privacy::{DepartmentConfig, DepartmentView, Treatment};
 
 use super::schema_text;
 use crate::{Error, Result};
+use tombolo_core::fields::id;
 
 /// Fields every department view carries.
 const HEADER: [&str; 4] = ["golden_id", "version", "updated_at", "retired_into"];
@@ -104,7 +105,7 @@ pub fn view_to_avro(view: &DepartmentView, schema: &apache_avro::Schema) -> Resu
             "updated_at" => Value::String(view.updated_at.clone()),
             "retired_into" => optional(view.retired_into.as_ref()),
             // In clear, the address keeps the unified `Place` record.
-            "address" if holds_record(&f.schema) => match super::place_of(&view.values) {
+            id::ADDRESS if holds_record(&f.schema) => match super::place_of(&view.values) {
                 Some(p) => Value::Union(1, Box::new(apache_avro::to_value(p)?)),
                 None => Value::Union(0, Box::new(Value::Null)),
             },

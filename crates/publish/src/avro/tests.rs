@@ -119,7 +119,7 @@ fn schema_classifications_match_the_field_catalogue() {
             .into_iter()
             .map(|f| (f.name, f.classification))
             .collect();
-        for spec in tombolo_normalize::fields::fields(entity) {
+        for spec in tombolo_core::fields::fields(entity) {
             assert_eq!(
                 classes.get(spec.name),
                 Some(&spec.classification),

@@ -2,6 +2,8 @@
 //! files themselves, so the two cannot drift.
 
 use serde::{Deserialize, Serialize};
+use tombolo_core::fields::id;
+use tombolo_core::AddressPart;
 use tombolo_core::{EntityKind, GoldenRecord};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,19 +88,19 @@ fn place(g: &GoldenRecord) -> Option<PlaceV1> {
 
 /// The address of a value map (`address`, `address.<part>`) as the published record.
 pub(crate) fn place_of(values: &std::collections::BTreeMap<String, String>) -> Option<PlaceV1> {
-    let part = |p: &str| values.get(&format!("address.{p}")).cloned();
+    let part = |p: AddressPart| values.get(p.field()).cloned();
     let p = PlaceV1 {
-        line: values.get("address").cloned(),
-        province: part("province"),
-        city: part("city"),
-        district: part("district"),
-        street: part("street"),
-        community: part("community"),
-        road: part("road"),
-        number: part("number"),
-        building: part("building"),
-        unit: part("unit"),
-        room: part("room"),
+        line: values.get(id::ADDRESS).cloned(),
+        province: part(AddressPart::Province),
+        city: part(AddressPart::City),
+        district: part(AddressPart::District),
+        street: part(AddressPart::Street),
+        community: part(AddressPart::Community),
+        road: part(AddressPart::Road),
+        number: part(AddressPart::Number),
+        building: part(AddressPart::Building),
+        unit: part(AddressPart::Unit),
+        room: part(AddressPart::Room),
     };
     (p != PlaceV1::default()).then_some(p)
 }
@@ -133,15 +135,15 @@ impl Published {
                 updated_at: g.updated_at.clone(),
                 retired_into: g.retired_into.clone(),
                 merged_from: g.merged_from.clone(),
-                name: v("name"),
-                sex: v("sex"),
-                birth_date: v("birth_date"),
-                resident_id: v("resident_id"),
-                phone: v("phone"),
-                marital_status: v("marital_status"),
+                name: v(id::NAME),
+                sex: v(id::SEX),
+                birth_date: v(id::BIRTH_DATE),
+                resident_id: v(id::RESIDENT_ID),
+                phone: v(id::PHONE),
+                marital_status: v(id::MARITAL_STATUS),
                 address: place(g),
-                employer_name: v("employer_name"),
-                employer_credit_code: v("employer_credit_code"),
+                employer_name: v(id::EMPLOYER_NAME),
+                employer_credit_code: v(id::EMPLOYER_CREDIT_CODE),
                 members,
                 provenance,
             })),
@@ -151,14 +153,14 @@ impl Published {
                 updated_at: g.updated_at.clone(),
                 retired_into: g.retired_into.clone(),
                 merged_from: g.merged_from.clone(),
-                name: v("name"),
-                credit_code: v("credit_code"),
-                org_code: v("org_code"),
-                tax_number: v("tax_number"),
-                legal_rep: v("legal_rep"),
+                name: v(id::NAME),
+                credit_code: v(id::CREDIT_CODE),
+                org_code: v(id::ORG_CODE),
+                tax_number: v(id::TAX_NUMBER),
+                legal_rep: v(id::LEGAL_REP),
                 address: place(g),
-                founded_date: v("founded_date"),
-                status: v("status"),
+                founded_date: v(id::FOUNDED_DATE),
+                status: v(id::STATUS),
                 members,
                 provenance,
             })),

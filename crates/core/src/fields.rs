@@ -1,8 +1,33 @@
 //! The catalogue of unified fields: for each entity kind, which fields exist, how their values
-//! are validated, and how they are classified. `schemas/*.avsc` carry the same classifications;
-//! a test in `tombolo-publish` keeps the two in step.
+//! are validated, and how they are classified. Field ids are the constants of [`id`]; code
+//! names a field through them, never as a string of its own. `schemas/*.avsc` carry the same
+//! classifications; a test in `tombolo-publish` keeps the two in step.
 
-use tombolo_core::{Classification, EntityKind};
+use crate::{Classification, EntityKind};
+
+/// The ids of the unified fields, as mapping targets, golden records and `schemas/*.avsc` name
+/// them. What each holds and how it is classified is in [`PERSON`] and [`ORGANIZATION`].
+pub mod id {
+    // People and organisations.
+    pub const NAME: &str = "name";
+    pub const ADDRESS: &str = "address";
+    // People.
+    pub const SEX: &str = "sex";
+    pub const BIRTH_DATE: &str = "birth_date";
+    pub const RESIDENT_ID: &str = "resident_id";
+    pub const PHONE: &str = "phone";
+    pub const MARITAL_STATUS: &str = "marital_status";
+    pub const EMPLOYER_NAME: &str = "employer_name";
+    pub const EMPLOYER_CREDIT_CODE: &str = "employer_credit_code";
+    // Organisations.
+    pub const CREDIT_CODE: &str = "credit_code";
+    pub const TAX_NUMBER: &str = "tax_number";
+    pub const LEGAL_REP: &str = "legal_rep";
+    pub const FOUNDED_DATE: &str = "founded_date";
+    pub const STATUS: &str = "status";
+    /// Derived by validation, not mapped: see [`super::DERIVED`].
+    pub const ORG_CODE: &str = "org_code";
+}
 
 /// How a unified field's value is cleaned and validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,50 +82,50 @@ use FieldKind::*;
 /// Fields of a person.
 pub const PERSON: &[FieldSpec] = &[
     f(
-        "name",
+        id::NAME,
         PersonName,
         Personal,
         "full name, Simplified characters",
     ),
     f(
-        "sex",
+        id::SEX,
         Code,
         Personal,
         "male | female | unknown | unspecified (GB/T 2261.1)",
     ),
-    f("birth_date", Date, Personal, "date of birth, YYYY-MM-DD"),
+    f(id::BIRTH_DATE, Date, Personal, "date of birth, YYYY-MM-DD"),
     f(
-        "resident_id",
+        id::RESIDENT_ID,
         ResidentId,
         Sensitive,
         "18-character resident ID number (GB 11643)",
     ),
     f(
-        "phone",
+        id::PHONE,
         Phone,
         Personal,
         "mobile (11 digits) or landline (area-local)",
     ),
     f(
-        "marital_status",
+        id::MARITAL_STATUS,
         Code,
         Personal,
         "unmarried | married | divorced | widowed (GB/T 2261.2)",
     ),
     f(
-        "address",
+        id::ADDRESS,
         Address,
         Sensitive,
         "residential address as one line; parts under address.*",
     ),
     f(
-        "employer_name",
+        id::EMPLOYER_NAME,
         OrgName,
         Personal,
         "name of the employer as the source gives it",
     ),
     f(
-        "employer_credit_code",
+        id::EMPLOYER_CREDIT_CODE,
         CreditCode,
         Internal,
         "credit code of the employer",
@@ -109,39 +134,39 @@ pub const PERSON: &[FieldSpec] = &[
 
 /// Fields of an organisation.
 pub const ORGANIZATION: &[FieldSpec] = &[
-    f("name", OrgName, Public, "registered name"),
+    f(id::NAME, OrgName, Public, "registered name"),
     f(
-        "credit_code",
+        id::CREDIT_CODE,
         CreditCode,
         Public,
         "Unified Social Credit Code (GB 32100)",
     ),
     f(
-        "tax_number",
+        id::TAX_NUMBER,
         TaxNumber,
         Internal,
         "tax registration number as registered (old 15-character form or credit code)",
     ),
     f(
-        "legal_rep",
+        id::LEGAL_REP,
         PersonName,
         Personal,
         "name of the legal representative",
     ),
     f(
-        "address",
+        id::ADDRESS,
         Address,
         Public,
         "registered address as one line; parts under address.*",
     ),
     f(
-        "founded_date",
+        id::FOUNDED_DATE,
         Date,
         Public,
         "date of establishment, YYYY-MM-DD",
     ),
     f(
-        "status",
+        id::STATUS,
         Code,
         Public,
         "registration status: active | deregistered | revoked | …",
@@ -150,7 +175,7 @@ pub const ORGANIZATION: &[FieldSpec] = &[
 
 /// Fields derived by validation rather than mapped from a column.
 pub const DERIVED: &[(&str, &str)] = &[(
-    "org_code",
+    id::ORG_CODE,
     "GB 11714 organisation code from the credit code or old tax number",
 )];
 
@@ -164,15 +189,13 @@ pub fn fields(entity: EntityKind) -> &'static [FieldSpec] {
 /// Looks up a mapping target: a field name, or `address.<part>`.
 pub fn spec(entity: EntityKind, target: &str) -> Option<FieldSpec> {
     if let Some(part) = target.strip_prefix("address.") {
-        let addr = fields(entity).iter().find(|s| s.name == "address")?;
-        return crate::validate::address::PARTS
-            .contains(&part)
-            .then_some(FieldSpec {
-                name: addr.name,
-                kind: AddressPart,
-                classification: addr.classification,
-                doc: "one part of the address",
-            });
+        let addr = fields(entity).iter().find(|s| s.name == id::ADDRESS)?;
+        return crate::address::AddressPart::parse(part).map(|_| FieldSpec {
+            name: addr.name,
+            kind: FieldKind::AddressPart,
+            classification: addr.classification,
+            doc: "one part of the address",
+        });
     }
     fields(entity).iter().find(|s| s.name == target).copied()
 }
