@@ -111,7 +111,7 @@ struct Snapshot {
 fn list(path: &Path, extensions: &[&str]) -> SourceResult<(Vec<PathBuf>, Vec<PathBuf>)> {
     if path.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| SourceError::Fatal(format!("{}: {e}", path.display())))?
+            .map_err(|e| SourceError::fatal(path.display().to_string()).caused_by(e))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
                 p.is_file()
@@ -130,7 +130,7 @@ fn list(path: &Path, extensions: &[&str]) -> SourceResult<(Vec<PathBuf>, Vec<Pat
     } else if path.is_file() {
         Ok((vec![path.to_path_buf()], Vec::new()))
     } else {
-        Err(SourceError::Fatal(format!(
+        Err(SourceError::fatal(format!(
             "{}: no such file or directory",
             path.display()
         )))
@@ -145,7 +145,7 @@ impl FileSource {
         checkpoint: Option<serde_json::Value>,
     ) -> SourceResult<Self> {
         let delimiter = u8::try_from(config.delimiter).map_err(|_| {
-            SourceError::Fatal(format!(
+            SourceError::fatal(format!(
                 "delimiter {:?} is not a single byte",
                 config.delimiter
             ))
@@ -227,7 +227,7 @@ impl FileSource {
     ) -> SourceResult<Self> {
         let mut state: Checkpoint = match checkpoint {
             Some(v) => serde_json::from_value(v)
-                .map_err(|e| SourceError::Fatal(format!("unreadable file checkpoint: {e}")))?,
+                .map_err(|e| SourceError::fatal("unreadable file checkpoint").caused_by(e))?,
             None => Checkpoint::default(),
         };
         // Files read before that are gone: their rows are no longer in the export.
@@ -351,7 +351,7 @@ impl FileSource {
                 }
             );
             let sv = survey(&path, sniff)
-                .map_err(|e| SourceError::Transient(format!("{}: {e}", path.display())))?;
+                .map_err(|e| SourceError::transient(path.display().to_string()).caused_by(e))?;
             let name = path.display().to_string();
             if self.state.files.get(&name) == Some(&sv.sha256) {
                 if let Some(snap) = self.snapshot.as_mut() {
@@ -417,11 +417,11 @@ impl FileSource {
     fn bind(&self, name: &str, cur: &mut Current, headers: &[String]) -> SourceResult<()> {
         let index = |col: &str| headers.iter().position(|h| h == col);
         cur.key_idx = index(&self.key).ok_or_else(|| {
-            SourceError::Fatal(format!("{name}: key column {:?} not in header", self.key))
+            SourceError::fatal(format!("{name}: key column {:?} not in header", self.key))
         })?;
         for c in &self.columns {
             let i = index(c).ok_or_else(|| {
-                SourceError::Fatal(format!(
+                SourceError::fatal(format!(
                     "{name}: mapped column {c:?} not in header {headers:?}"
                 ))
             })?;
@@ -455,7 +455,7 @@ impl FileSource {
                 }
             ),
         )
-        .map_err(|e| SourceError::Transient(format!("{}: {e}", path.display())))?;
+        .map_err(|e| SourceError::transient(path.display().to_string()).caused_by(e))?;
         let name = path.display().to_string();
         let stats = FileStats {
             path: name.clone(),

@@ -124,7 +124,7 @@ fn same_origin(a: &reqwest::Url, b: &reqwest::Url) -> bool {
 
 fn env(name: &str) -> SourceResult<String> {
     std::env::var(name)
-        .map_err(|_| SourceError::Fatal(format!("environment variable {name} is not set")))
+        .map_err(|_| SourceError::fatal(format!("environment variable {name} is not set")))
 }
 
 /// A field of a record: a top-level name, or a JSON pointer starting with `/`.
@@ -158,16 +158,16 @@ impl HttpSource {
             headers.insert(
                 reqwest::header::AUTHORIZATION,
                 v.parse().map_err(|_| {
-                    SourceError::Fatal(format!("{var} is not a valid header value"))
+                    SourceError::fatal(format!("{var} is not a valid header value"))
                 })?,
             );
         }
         for (k, v) in &config.auth.headers {
             let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
-                .map_err(|e| SourceError::Fatal(format!("header {k}: {e}")))?;
+                .map_err(|e| SourceError::fatal(format!("header {k}")).caused_by(e))?;
             let value = v
                 .parse()
-                .map_err(|_| SourceError::Fatal(format!("header {k}: invalid value")))?;
+                .map_err(|_| SourceError::fatal(format!("header {k}: invalid value")))?;
             headers.insert(name, value);
         }
         // Credentials never leave the origin: a redirect is followed only within it (no https →
@@ -192,10 +192,10 @@ impl HttpSource {
             .redirect(redirects)
             .referer(false)
             .build()
-            .map_err(|e| SourceError::Fatal(format!("http client: {e}")))?;
+            .map_err(|e| SourceError::fatal("http client").caused_by(e))?;
         let cp: Checkpoint = match checkpoint {
             Some(v) => serde_json::from_value(v)
-                .map_err(|e| SourceError::Fatal(format!("unreadable http checkpoint: {e}")))?,
+                .map_err(|e| SourceError::fatal("unreadable http checkpoint").caused_by(e))?,
             None => Checkpoint::default(),
         };
         // A listing is whole only from the first page on (not a run resumed mid-way).
@@ -269,7 +269,7 @@ impl HttpSource {
         let mut body = Vec::new();
         loop {
             let chunk = resp.chunk().await.map_err(|e| {
-                SourceError::Transient(tombolo_core::redact::urls_in(&e.to_string()))
+                SourceError::transient(tombolo_core::redact::urls_in(&e.to_string()))
             })?;
             let Some(chunk) = chunk else { break };
             if (body.len() + chunk.len()) as u64 > cap {
@@ -321,19 +321,19 @@ impl HttpSource {
                     {
                         format!("HTTP {status}")
                     } else {
-                        return Err(SourceError::Fatal(format!("{shown}: HTTP {status}")));
+                        return Err(SourceError::fatal(format!("{shown}: HTTP {status}")));
                     }
                 }
                 Err(e) if e.is_redirect() => {
                     let text = tombolo_core::redact::urls_in(&chain(&e));
-                    return Err(SourceError::Fatal(format!("{shown}: {text}")));
+                    return Err(SourceError::fatal(format!("{shown}: {text}")));
                 }
                 Err(e) if e.is_timeout() || e.is_connect() || e.is_request() => {
                     tombolo_core::redact::urls_in(&e.to_string())
                 }
                 Err(e) => {
                     let text = tombolo_core::redact::urls_in(&e.to_string());
-                    return Err(SourceError::Fatal(format!("{shown}: {text}")));
+                    return Err(SourceError::fatal(format!("{shown}: {text}")));
                 }
             };
             attempt += 1;
@@ -346,8 +346,9 @@ impl HttpSource {
                     Some(retry_after_secs) => SourceError::Throttled {
                         message,
                         retry_after_secs,
+                        cause: None,
                     },
-                    None => SourceError::Transient(message),
+                    None => SourceError::transient(message),
                 });
             }
             // The server's `Retry-After` (seconds) when it is longer than the backoff.
@@ -423,7 +424,7 @@ impl HttpSource {
         self.cp.failed_pages += 1;
         self.listed = None;
         self.finish();
-        self.failed = Some(SourceError::Fatal(why));
+        self.failed = Some(SourceError::fatal(why));
     }
 }
 
@@ -499,7 +500,7 @@ impl Source for HttpSource {
                     Some(Value::Array(a)) => a,
                     Some(Value::Null) | None => &[],
                     Some(_) => {
-                        return Err(SourceError::Fatal(format!(
+                        return Err(SourceError::fatal(format!(
                             "{}: {} is not an array",
                             tombolo_core::redact::url(&url),
                             self.config.records_pointer

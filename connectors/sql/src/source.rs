@@ -76,19 +76,28 @@ pub struct SqlSource {
     listed: Option<usize>,
 }
 
+/// A database error as a source error: unreachable or timed out is transient, anything else
+/// fatal. The sqlx error is kept as the typed cause unless its text carries a URL (a
+/// connection string with a password), which only the redacted text may show.
 fn transient(e: sqlx::Error) -> SourceError {
-    let text = tombolo_core::redact::urls_in(&e.to_string());
+    let text = e.to_string();
+    let redacted = tombolo_core::redact::urls_in(&text);
     let timed_out = matches!(&e, sqlx::Error::Database(d)
         if d.code().as_deref() == Some("57014") // PostgreSQL: query_canceled (statement_timeout)
             || d.code().as_deref() == Some("70100") // MariaDB: query interrupted (max_statement_time)
             || d.message().contains("max_statement_time")
             || d.message().contains("maximum statement execution time"));
-    match e {
+    let error = match &e {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => {
-            SourceError::Transient(text)
+            SourceError::transient("database unreachable")
         }
-        _ if timed_out => SourceError::Transient(format!("statement timed out: {text}")),
-        _ => SourceError::Fatal(text),
+        _ if timed_out => SourceError::transient("statement timed out"),
+        _ => SourceError::fatal("database"),
+    };
+    if redacted == text {
+        error.caused_by(e)
+    } else {
+        error.caused_by(redacted)
     }
 }
 
@@ -126,7 +135,7 @@ impl SqlSource {
     ) -> SourceResult<Self> {
         let url = config.url.clone();
         let dialect = Dialect::from_url(&url).ok_or_else(|| {
-            SourceError::Fatal(format!(
+            SourceError::fatal(format!(
                 "sql url must start with postgres:// or mysql://, got {:?}",
                 tombolo_core::redact::url(&config.url)
             ))
@@ -135,8 +144,8 @@ impl SqlSource {
             (Some(t), None) => dialect.ident(t),
             (None, Some(q)) => format!("({}) AS tombolo_src", q.trim().trim_end_matches(';')),
             _ => {
-                return Err(SourceError::Fatal(
-                    "sql source needs exactly one of `table` and `query`".into(),
+                return Err(SourceError::fatal(
+                    "sql source needs exactly one of `table` and `query`",
                 ))
             }
         };
@@ -190,7 +199,7 @@ impl SqlSource {
         };
         let cp: Checkpoint = match checkpoint {
             Some(v) => serde_json::from_value(v)
-                .map_err(|e| SourceError::Fatal(format!("unreadable sql checkpoint: {e}")))?,
+                .map_err(|e| SourceError::fatal("unreadable sql checkpoint").caused_by(e))?,
             None => Checkpoint::default(),
         };
         let mut s = Self {
@@ -385,7 +394,7 @@ impl SqlSource {
                 let rows = tokio::time::timeout(self.timeout, q.fetch_all($pool))
                     .await
                     .map_err(|_| {
-                        SourceError::Transient(format!(
+                        SourceError::transient(format!(
                             "statement timed out after {} s",
                             self.timeout.as_secs()
                         ))
@@ -524,7 +533,7 @@ impl Source for SqlSource {
             }
         })
         .await
-        .map_err(|_| SourceError::Transient("key scan timed out".into()))?
+        .map_err(|_| SourceError::transient("key scan timed out"))?
         .map_err(transient)?;
         self.listed = Some(keys.len());
         Ok(Some(keys))

@@ -488,7 +488,9 @@ async fn main() -> ExitCode {
     match real_main(cli).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("tombolo: {e:#}");
+            // Every cause, each once (some errors repeat their cause in their own message).
+            let root: &(dyn std::error::Error + 'static) = e.as_ref();
+            eprintln!("tombolo: {}", tombolo_hub::error_chain(root));
             if is_locked(&e) {
                 ExitCode::from(4)
             } else {

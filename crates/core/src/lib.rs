@@ -24,5 +24,5 @@ pub use entity::{Classification, EntityKind};
 pub use golden::{GoldenRecord, Link, Partial, Provenance, Resolution, SourceRef};
 pub use normalized::{FieldIssue, NormalizedRecord};
 pub use record::{Batch, Malformed, Pulled, RawRecord};
-pub use source::{Source, SourceError, SourceResult};
+pub use source::{chain, Cause, Source, SourceError, SourceResult};
 pub use verdict::ReviewVerdict;

@@ -282,7 +282,10 @@ impl Config {
             path: path.display().to_string(),
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         let mut config = Self::parse(&text).map_err(err)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         config.rebase(&dir);

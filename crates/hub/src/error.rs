@@ -8,9 +8,10 @@ pub enum Error {
     Config { path: String, message: String },
     #[error("no source named {0:?} in the config")]
     UnknownSource(String),
-    #[error("source {source_name}: {error}")]
+    #[error("source {source_name}")]
     Source {
         source_name: String,
+        #[source]
         error: tombolo_core::SourceError,
     },
     #[error(transparent)]
@@ -29,7 +30,7 @@ pub enum Error {
     /// A command that cannot run as asked (a missing config section, an unsafe state).
     #[error("{0}")]
     Refused(String),
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: String,
         #[source]

@@ -7,6 +7,38 @@ use tombolo_connector_http::{HttpConfig, HttpSource};
 use tombolo_connector_sql::{SqlConfig, SqlSource};
 use tombolo_core::{Source, SourceResult};
 
+/// Opens a configured source's connector. The hub opens every source through one of these:
+/// [`Registry`] by default; an embedding front end or a test can put another in its place
+/// ([`crate::Hub::with_connectors`]), for a connector of its own or a scripted source.
+#[async_trait::async_trait]
+pub trait OpenSource: Send + Sync + std::fmt::Debug {
+    /// Opens source `name`, configured as `connector`, to read `columns` from `checkpoint`.
+    async fn open(
+        &self,
+        name: &str,
+        connector: &ConnectorConfig,
+        columns: Vec<String>,
+        checkpoint: Option<serde_json::Value>,
+    ) -> SourceResult<Box<dyn Source>>;
+}
+
+/// The connectors of this registry, by their config.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Registry;
+
+#[async_trait::async_trait]
+impl OpenSource for Registry {
+    async fn open(
+        &self,
+        _name: &str,
+        connector: &ConnectorConfig,
+        columns: Vec<String>,
+        checkpoint: Option<serde_json::Value>,
+    ) -> SourceResult<Box<dyn Source>> {
+        connector.open(columns, checkpoint).await
+    }
+}
+
 /// `[sources.connector]`: which system a source is read from; `kind` selects the connector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

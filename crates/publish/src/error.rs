@@ -6,16 +6,25 @@ use tombolo_core::{Classify, ErrorClass};
 pub enum Error {
     #[error("avro: {0}")]
     Avro(String),
+    /// Encoding or decoding failed in the Avro library.
+    #[error("avro")]
+    AvroLib(#[source] Box<apache_avro::Error>),
     #[error("schema {0}: {1}")]
     Schema(String, String),
     #[error("schema registry: {0}")]
     Registry(String),
+    /// The registry did not answer (its URL redacted in the message).
     #[error("schema registry unreachable: {0}")]
     RegistryUnreachable(String),
+    #[error("schema registry client")]
+    RegistryClient(#[source] reqwest::Error),
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("kafka delivery: {0}")]
     Delivery(String),
+    /// The broker refused or never acknowledged a message.
+    #[error("kafka delivery")]
+    Produce(#[source] rdkafka::error::KafkaError),
     #[error(transparent)]
     Store(#[from] tombolo_store::Error),
     #[error("config: {0}")]
@@ -29,9 +38,10 @@ pub enum Error {
 impl Classify for Error {
     fn class(&self) -> ErrorClass {
         match self {
-            Error::RegistryUnreachable(_) | Error::Delivery(_) | Error::Kafka(_) => {
-                ErrorClass::Transient
-            }
+            Error::RegistryUnreachable(_)
+            | Error::Delivery(_)
+            | Error::Produce(_)
+            | Error::Kafka(_) => ErrorClass::Transient,
             Error::Store(e) => e.class(),
             Error::Privacy(e) => e.class(),
             _ => ErrorClass::Fatal,
@@ -41,7 +51,7 @@ impl Classify for Error {
 
 impl From<apache_avro::Error> for Error {
     fn from(e: apache_avro::Error) -> Self {
-        Error::Avro(e.to_string())
+        Error::AvroLib(Box::new(e))
     }
 }
 

@@ -176,7 +176,7 @@ impl KafkaSink {
                     partition: d.partition,
                     offset: d.offset,
                 }),
-                Err((e, _)) => return Err(Error::Delivery(e.to_string())),
+                Err((e, _)) => return Err(Error::Produce(e)),
             }
         }
         Ok(out)

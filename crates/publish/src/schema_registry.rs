@@ -39,8 +39,10 @@ pub struct Registered {
     pub version: i32,
 }
 
+/// The registry did not answer. reqwest's message names the URL, so only its redacted text is
+/// kept (a registry URL may carry credentials).
 fn unreachable(e: reqwest::Error) -> Error {
-    Error::RegistryUnreachable(e.to_string())
+    Error::RegistryUnreachable(tombolo_core::redact::urls_in(&tombolo_core::chain(&e)))
 }
 
 impl RegistryClient {
@@ -48,7 +50,7 @@ impl RegistryClient {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .build()
-            .map_err(|e| Error::Registry(e.to_string()))?;
+            .map_err(Error::RegistryClient)?;
         Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
             http,

@@ -10,15 +10,15 @@ pub enum Error {
     Database(#[from] sqlx::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    #[error("migration {version} ({name}): {source}")]
+    #[error("migration {version} ({name})")]
     Migration {
         version: i64,
         name: &'static str,
         source: sqlx::Error,
     },
     /// A background task of the store (decoding rows) failed.
-    #[error("store task: {0}")]
-    Task(String),
+    #[error("store task")]
+    Task(#[source] tokio::task::JoinError),
     /// The keyring is missing, malformed, or lacks the key a value was sealed under.
     #[error("store encryption: {0}")]
     Key(String),

@@ -379,7 +379,7 @@ impl Store {
         pending.push(decode(batch));
         let mut out = Vec::new();
         for p in pending {
-            out.extend(p.await.map_err(|e| crate::Error::Task(e.to_string()))??);
+            out.extend(p.await.map_err(crate::Error::Task)??);
         }
         out.sort_unstable_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         Ok(out.into_iter().map(|(source, _, r)| (source, r)).collect())

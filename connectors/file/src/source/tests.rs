@@ -138,5 +138,8 @@ async fn missing_mapped_column_is_fatal() {
     let f = dir.path().join("a.csv");
     std::fs::write(&f, "id,name\n1,a\n").unwrap();
     let mut s = FileSource::csv(&cfg(&f), vec!["nope".to_owned()], None).unwrap();
-    assert!(matches!(s.next_batch().await, Err(SourceError::Fatal(_))));
+    assert!(matches!(
+        s.next_batch().await,
+        Err(SourceError::Fatal { .. })
+    ));
 }

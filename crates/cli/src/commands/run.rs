@@ -44,7 +44,8 @@ pub async fn follow(
             result
         };
         if let Err(e) = round.await {
-            tracing::error!(error = %e, "run failed; retrying at the next interval");
+            let root: &(dyn std::error::Error + 'static) = e.as_ref();
+            tracing::error!(error = %tombolo_hub::error_chain(root), "run failed; retrying at the next interval");
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

@@ -20,6 +20,7 @@ pub use report::{EntityReport, RunReport, SourceReport, SourceRun};
 pub use resolve::withheld;
 
 use crate::config::SourceConfig;
+use crate::registry::{OpenSource, Registry};
 use crate::{Config, Result};
 
 /// The hub: a config and its store.
@@ -29,6 +30,8 @@ pub struct Hub {
     pub store: Store,
     /// The departments' grant versions as this command recorded them (once per command).
     pub(crate) grants: tokio::sync::OnceCell<Vec<(String, i64)>>,
+    /// How sources are opened: the connector registry unless replaced.
+    pub(crate) connectors: std::sync::Arc<dyn OpenSource>,
 }
 
 impl Hub {
@@ -73,7 +76,15 @@ impl Hub {
             config,
             store,
             grants: tokio::sync::OnceCell::new(),
+            connectors: std::sync::Arc::new(Registry),
         })
+    }
+
+    /// The hub opening its sources through `connectors` instead of the registry (a connector
+    /// of an embedding front end's own, or a scripted source in a test).
+    pub fn with_connectors(mut self, connectors: std::sync::Arc<dyn OpenSource>) -> Self {
+        self.connectors = connectors;
+        self
     }
 
     /// Reads the keyring again (between rounds of `run --follow`), checked against the store
@@ -142,7 +153,7 @@ impl Hub {
             let (run, error) = self.pull(src, &bar).await;
             bar.finish();
             if let Some(e) = &error {
-                tracing::error!(source = %src.name, error = %e, "source failed");
+                tracing::error!(source = %src.name, error = %tombolo_core::chain(e), "source failed");
             }
             reports.push(SourceReport {
                 source: src.name.clone(),
@@ -150,7 +161,7 @@ impl Hub {
                 counts: run.counts,
                 input: run.input,
                 error_class: error.as_ref().map(|e| e.class().as_str()),
-                error: error.map(|e| e.to_string()),
+                error: error.map(|e| tombolo_core::chain(&e)),
                 seconds: t.elapsed().as_secs_f64(),
             });
         }
@@ -159,7 +170,7 @@ impl Hub {
             match self.publish_recorded().await {
                 Ok(p) => (p, None),
                 Err(e) => {
-                    let msg = tombolo_core::redact::urls_in(&e.to_string());
+                    let msg = tombolo_core::redact::urls_in(&tombolo_core::chain(&e));
                     tracing::error!(error = %msg, "publishing failed; the outbox keeps what was not sent");
                     (None, Some(msg))
                 }

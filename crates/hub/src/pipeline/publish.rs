@@ -48,7 +48,7 @@ impl Hub {
                 Ok(stats)
             }
             Err(e) => {
-                let msg = tombolo_core::redact::urls_in(&e.to_string());
+                let msg = tombolo_core::redact::urls_in(&tombolo_core::chain(&e));
                 self.store.record_publish(0, Some(&msg)).await?;
                 Err(e)
             }

@@ -81,7 +81,7 @@ impl Hub {
                 retry = attempt,
                 of = retries,
                 delay_ms = delay.as_millis() as u64,
-                error = %e,
+                error = %tombolo_core::chain(&e),
                 "transient failure: retrying the source from its checkpoint"
             );
             tokio::time::sleep(delay).await;
@@ -107,7 +107,7 @@ impl Hub {
                 bar,
             )
             .await;
-        let message = result.as_ref().err().map(|e| e.to_string());
+        let message = result.as_ref().err().map(|e| tombolo_core::chain(e));
         if let Err(e) = self
             .store
             .finish_run(&src.name, entity, run.counts, message.as_deref())
@@ -134,9 +134,9 @@ impl Hub {
             source_name: src.name.clone(),
             error,
         };
-        let mut source = src
-            .connector
-            .open(mapping.columns(), checkpoint)
+        let mut source = self
+            .connectors
+            .open(&src.name, &src.connector, mapping.columns(), checkpoint)
             .await
             .map_err(source_err)?;
         if let Some(n) = source.size_hint() {
@@ -213,7 +213,7 @@ impl Hub {
         if share > src.max_withdraw_share {
             return Err(Error::Source {
                 source_name: src.name.clone(),
-                error: tombolo_core::SourceError::Fatal(format!(
+                error: tombolo_core::SourceError::fatal(format!(
                     "the source's listing lacks {} of the {} records the hub holds ({:.0}%, over \
                      max_withdraw_share {}): nothing withdrawn; if the source really deleted \
                      them, raise max_withdraw_share for one run",

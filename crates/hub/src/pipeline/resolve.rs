@@ -111,7 +111,7 @@ impl Hub {
         // another version, or imported by hand into the database) are never used: they are
         // learned again on the records.
         if let Some(Err(e)) = model.as_ref().map(crate::admin::review::check_fit) {
-            tracing::warn!(%entity, error = %e, "the stored parameters do not fit: training again");
+            tracing::warn!(%entity, error = %tombolo_core::chain(&e), "the stored parameters do not fit: training again");
             stored = None;
             model = None;
         }

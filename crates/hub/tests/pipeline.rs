@@ -1,0 +1,444 @@
+//! The pipeline as a library, without PostgreSQL, MariaDB or a broker: a temporary SQLite
+//! store, the small islands fixture in `tests/fixtures/islands/` (cut from the shared islands
+//! data by its `make.py`), and scripted in-memory sources put in place of the connector
+//! registry, one per error class.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use tombolo_core::{Batch, Pulled, RawRecord, Source, SourceError, SourceResult};
+use tombolo_hub::registry::{ConnectorConfig, OpenSource, Registry};
+use tombolo_hub::{Config, EntityKind, Hub};
+
+fn fixture(name: &str) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/islands");
+    dir.join(name).display().to_string()
+}
+
+/// The fixture's four sources: two of people (a GB18030 CSV and a UTF-8 one), two of
+/// organisations.
+fn islands_config(store: &Path) -> String {
+    format!(
+        r#"
+[store]
+url = "sqlite:{store}"
+[resolve]
+cities = ["合肥"]
+[run]
+retries = 2
+retry_initial_ms = 1
+retry_max_ms = 5
+
+[[sources]]
+name = "health"
+[sources.connector]
+kind = "csv"
+path = "{health}"
+encoding = "gb18030"
+key = "档案编号"
+[sources.mapping]
+entity = "person"
+[sources.mapping.fields]
+name = {{ from = "姓名", required = true }}
+sex = {{ from = "性别" }}
+birth_date = {{ from = "出生日期" }}
+resident_id = {{ from = "证件号码" }}
+phone = {{ from = "手机号码" }}
+address = {{ from = "现住址" }}
+
+[[sources]]
+name = "grid"
+[sources.connector]
+kind = "csv"
+path = "{grid}"
+key = "序号"
+[sources.mapping]
+entity = "person"
+[sources.mapping.fields]
+name = {{ from = "姓名", required = true }}
+resident_id = {{ from = "身份证号" }}
+phone = {{ from = "联系电话" }}
+"address.community" = {{ from = "所属社区" }}
+"address.building" = {{ from = "楼栋号" }}
+"address.unit" = {{ from = "单元" }}
+"address.room" = {{ from = "房间号" }}
+
+[[sources]]
+name = "market"
+[sources.connector]
+kind = "csv"
+path = "{market}"
+key = "统一社会信用代码"
+[sources.mapping]
+entity = "organization"
+[sources.mapping.fields]
+credit_code = {{ from = "统一社会信用代码", required = true }}
+name = {{ from = "企业名称", required = true }}
+legal_rep = {{ from = "法定代表人" }}
+address = {{ from = "住所" }}
+
+[[sources]]
+name = "tax"
+[sources.connector]
+kind = "csv"
+path = "{tax}"
+key = "登记序号"
+[sources.mapping]
+entity = "organization"
+[sources.mapping.fields]
+tax_number = {{ from = "纳税人识别号" }}
+name = {{ from = "纳税人名称", required = true }}
+legal_rep = {{ from = "法定代表人" }}
+address = {{ from = "生产经营地址" }}
+"#,
+        store = store.display(),
+        health = fixture("health.gbk.csv"),
+        grid = fixture("grid.csv"),
+        market = fixture("market.csv"),
+        tax = fixture("tax.csv"),
+    )
+}
+
+async fn hub(config: &str) -> Hub {
+    let config = Config::parse(config).unwrap_or_else(|e| panic!("{e}"));
+    Hub::open(config, None).await.unwrap()
+}
+
+/// Pairs of records in one cluster: (same in truth and result, in truth, in result).
+fn pairwise(
+    truth: &BTreeMap<String, String>,
+    result: &BTreeMap<String, String>,
+) -> (u64, u64, u64) {
+    let keys: Vec<&String> = truth.keys().collect();
+    let (mut both, mut t, mut r) = (0, 0, 0);
+    for (i, a) in keys.iter().enumerate() {
+        for b in &keys[i + 1..] {
+            let same_t = truth[*a] == truth[*b];
+            let same_r = result.get(*a).is_some() && result.get(*a) == result.get(*b);
+            both += u64::from(same_t && same_r);
+            t += u64::from(same_t);
+            r += u64::from(same_r);
+        }
+    }
+    (both, t, r)
+}
+
+fn truth(name: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let text = std::fs::read_to_string(fixture(name)).unwrap();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        out.insert(format!("{}/{}", f[0], f[1]), f[2].to_owned());
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_islands_fixture_runs_to_golden_records_that_match_the_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = hub(&islands_config(&dir.path().join("hub.db"))).await;
+    let report = hub.run(&[], None, false).await.unwrap();
+    // Every count adds up against the source: the files' data lines.
+    let lines = |f: &str| {
+        std::fs::read(fixture(f))
+            .unwrap()
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count() as u64
+            - 1
+    };
+    for (source, file) in [
+        ("health", "health.gbk.csv"),
+        ("grid", "grid.csv"),
+        ("market", "market.csv"),
+        ("tax", "tax.csv"),
+    ] {
+        let s = report.sources.iter().find(|s| s.source == source).unwrap();
+        assert_eq!(s.error, None, "{source}");
+        assert_eq!(s.counts.pulled, lines(file), "{source}");
+        assert_eq!(
+            s.counts.accepted + s.counts.quarantined,
+            s.counts.pulled,
+            "{source}"
+        );
+    }
+    for (entity, truth_file) in [
+        (EntityKind::Person, "truth_person.csv"),
+        (EntityKind::Organization, "truth_org.csv"),
+    ] {
+        let links = hub.crosswalk(entity).await.unwrap();
+        let result: BTreeMap<String, String> = links
+            .into_iter()
+            .map(|l| (format!("{}/{}", l.source, l.record_key), l.golden_id))
+            .collect();
+        let truth = truth(truth_file);
+        let (both, t, r) = pairwise(&truth, &result);
+        let (precision, recall) = (both as f64 / r as f64, both as f64 / t as f64);
+        assert!(
+            precision >= 0.95 && recall >= 0.9,
+            "{entity}: precision {precision:.3}, recall {recall:.3}"
+        );
+    }
+    // A second run finds nothing new.
+    let again = hub.run(&[], None, false).await.unwrap();
+    assert!(again
+        .sources
+        .iter()
+        .all(|s| s.counts.outcome.new == 0 && s.error.is_none()));
+}
+
+/// What a scripted source does on each opening: fail with this error, or yield these batches.
+#[derive(Debug)]
+enum Script {
+    Fail(fn() -> SourceError),
+    Yield(Vec<Vec<Pulled>>),
+}
+
+/// Opens scripted sources by name; a source without a script is opened by the registry.
+#[derive(Debug, Default)]
+struct Scripted {
+    scripts: Mutex<BTreeMap<String, VecDeque<Script>>>,
+}
+
+#[derive(Debug)]
+struct MemorySource {
+    batches: VecDeque<Vec<Pulled>>,
+}
+
+#[async_trait]
+impl Source for MemorySource {
+    async fn next_batch(&mut self) -> SourceResult<Option<Batch>> {
+        Ok(self.batches.pop_front().map(|items| Batch {
+            items,
+            checkpoint: None,
+        }))
+    }
+}
+
+#[async_trait]
+impl OpenSource for Scripted {
+    async fn open(
+        &self,
+        name: &str,
+        connector: &ConnectorConfig,
+        columns: Vec<String>,
+        checkpoint: Option<serde_json::Value>,
+    ) -> SourceResult<Box<dyn Source>> {
+        let next = self
+            .scripts
+            .lock()
+            .unwrap()
+            .get_mut(name)
+            .and_then(VecDeque::pop_front);
+        match next {
+            Some(Script::Fail(error)) => Err(error()),
+            Some(Script::Yield(batches)) => Ok(Box::new(MemorySource {
+                batches: batches.into(),
+            })),
+            None => Registry.open(name, connector, columns, checkpoint).await,
+        }
+    }
+}
+
+fn person(key: &str, name: &str, phone: &str) -> Pulled {
+    let mut r = RawRecord::new(key);
+    r.fields.insert("姓名".into(), Some(name.into()));
+    r.fields.insert("手机号码".into(), Some(phone.into()));
+    Pulled::Record(r)
+}
+
+fn refused() -> SourceError {
+    let cause = std::io::Error::new(
+        std::io::ErrorKind::PermissionDenied,
+        "permission denied for table hukou",
+    );
+    SourceError::fatal("database").caused_by(cause)
+}
+
+fn unreachable() -> SourceError {
+    SourceError::transient("database unreachable")
+}
+
+/// A config of two scripted sources, `flaky` and `steady`, both of people.
+fn scripted_config(store: &Path) -> String {
+    let mut text = format!("[store]\nurl = \"sqlite:{}\"\n[run]\nretries = 2\nretry_initial_ms = 1\nretry_max_ms = 5\n", store.display());
+    for name in ["flaky", "steady"] {
+        text.push_str(&format!(
+            "[[sources]]\nname = \"{name}\"\n[sources.connector]\nkind = \"csv\"\npath = \"{}\"\nkey = \"k\"\n[sources.mapping]\nentity = \"person\"\n[sources.mapping.fields]\nname = {{ from = \"姓名\", required = true }}\nphone = {{ from = \"手机号码\" }}\n",
+            fixture("scripted-sources-never-read-this.csv")
+        ));
+    }
+    text
+}
+
+async fn scripted(
+    dir: &Path,
+    scripts: Vec<(&str, Vec<Script>)>,
+) -> (Hub, tombolo_hub::pipeline::RunReport) {
+    let opener = Scripted::default();
+    for (name, s) in scripts {
+        opener
+            .scripts
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), s.into());
+    }
+    let hub = hub(&scripted_config(&dir.join("hub.db")))
+        .await
+        .with_connectors(Arc::new(opener));
+    let report = hub.run(&[], None, false).await.unwrap();
+    (hub, report)
+}
+
+#[tokio::test]
+async fn a_transient_failure_is_retried_and_the_retries_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let steady = vec![Script::Yield(vec![vec![person(
+        "s1",
+        "李四",
+        "13900139000",
+    )]])];
+    let flaky = vec![
+        Script::Fail(unreachable),
+        Script::Fail(unreachable),
+        Script::Yield(vec![vec![
+            person("f1", "张三", "13800138000"),
+            person("f2", "王五", "13700137000"),
+        ]]),
+    ];
+    let (hub, report) = scripted(dir.path(), vec![("flaky", flaky), ("steady", steady)]).await;
+    let f = report.sources.iter().find(|s| s.source == "flaky").unwrap();
+    assert_eq!(
+        (f.error.as_deref(), f.counts.retries, f.counts.accepted),
+        (None, 2, 2)
+    );
+    let status = hub.status().await.unwrap();
+    let f = status.sources.iter().find(|s| s.source == "flaky").unwrap();
+    assert_eq!(f.last.retries, 2, "the retries are in the status");
+    assert_eq!(report.failed_sources(), 0);
+}
+
+#[tokio::test]
+async fn a_transient_failure_past_its_retries_fails_only_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let steady = vec![Script::Yield(vec![vec![person(
+        "s1",
+        "李四",
+        "13900139000",
+    )]])];
+    let flaky = vec![
+        Script::Fail(unreachable),
+        Script::Fail(unreachable),
+        Script::Fail(unreachable),
+    ];
+    let (_, report) = scripted(dir.path(), vec![("flaky", flaky), ("steady", steady)]).await;
+    let f = report.sources.iter().find(|s| s.source == "flaky").unwrap();
+    assert_eq!((f.error_class, f.counts.retries), (Some("transient"), 2));
+    assert_eq!((report.failed_sources(), report.fatal_sources()), (1, 0));
+    let s = report
+        .sources
+        .iter()
+        .find(|s| s.source == "steady")
+        .unwrap();
+    assert_eq!((s.error.as_deref(), s.counts.accepted), (None, 1));
+}
+
+#[tokio::test]
+async fn a_fatal_error_stops_its_source_at_once_with_its_whole_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let steady = vec![Script::Yield(vec![vec![person(
+        "s1",
+        "李四",
+        "13900139000",
+    )]])];
+    let (hub, report) = scripted(
+        dir.path(),
+        vec![("flaky", vec![Script::Fail(refused)]), ("steady", steady)],
+    )
+    .await;
+    let f = report.sources.iter().find(|s| s.source == "flaky").unwrap();
+    assert_eq!(
+        (f.error_class, f.counts.retries),
+        (Some("fatal"), 0),
+        "never retried"
+    );
+    let error = f.error.as_deref().unwrap();
+    assert!(
+        error.contains("fatal: database: permission denied for table hukou"),
+        "{error}"
+    );
+    assert_eq!(report.fatal_sources(), 1);
+    let s = report
+        .sources
+        .iter()
+        .find(|s| s.source == "steady")
+        .unwrap();
+    assert_eq!(
+        (s.error.as_deref(), s.counts.accepted),
+        (None, 1),
+        "the other source goes on"
+    );
+    let people = report
+        .entities
+        .iter()
+        .find(|e| e.entity == EntityKind::Person)
+        .unwrap();
+    assert_eq!(people.golden_records, 1);
+    let status = hub.status().await.unwrap();
+    let f = status.sources.iter().find(|s| s.source == "flaky").unwrap();
+    assert!(
+        f.last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("permission denied"),
+        "{f:?}"
+    );
+}
+
+#[tokio::test]
+async fn bad_records_are_quarantined_with_their_reason_and_the_rest_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut nameless = RawRecord::new("f2");
+    nameless
+        .fields
+        .insert("手机号码".into(), Some("13700137000".into()));
+    let broken = Pulled::Malformed(tombolo_core::Malformed {
+        key: "input.csv:4".into(),
+        reason: "a quote is never closed".into(),
+        excerpt: "\"f3,赵六".into(),
+    });
+    let flaky = vec![Script::Yield(vec![
+        vec![
+            person("f1", "张三", "13800138000"),
+            Pulled::Record(nameless),
+        ],
+        vec![broken],
+    ])];
+    let (hub, report) = scripted(
+        dir.path(),
+        vec![("flaky", flaky), ("steady", vec![Script::Yield(vec![])])],
+    )
+    .await;
+    let f = report.sources.iter().find(|s| s.source == "flaky").unwrap();
+    assert_eq!(
+        (f.counts.pulled, f.counts.accepted, f.counts.quarantined),
+        (3, 1, 2)
+    );
+    assert_eq!(f.error, None, "bad input never fails a source");
+    let q = hub.quarantine(Some("flaky"), false, 10).await.unwrap();
+    let mut reasons: Vec<(String, String)> =
+        q.into_iter().map(|r| (r.record_key, r.reason)).collect();
+    reasons.sort();
+    assert_eq!(reasons[0].0, "f2");
+    assert!(reasons[0].1.contains("name"), "{reasons:?}");
+    assert_eq!(
+        reasons[1],
+        (
+            "input.csv:4".to_owned(),
+            "a quote is never closed".to_owned()
+        )
+    );
+}
