@@ -31,7 +31,7 @@ impl AuditKind {
 }
 
 /// One audit entry as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct AuditRow {
     pub id: i64,
     pub at: String,
@@ -190,9 +190,8 @@ impl Store {
 
     /// Audit entries, newest first.
     pub async fn audit(&self, f: &AuditFilter) -> Result<Vec<AuditRow>> {
-        type Row = (i64, String, String, String, Option<String>, String, String);
         let limit = if f.limit > 0 { f.limit } else { 100 };
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT a.id, a.at, a.kind, a.actor, a.department, a.action, a.detail FROM audit a \
              WHERE ($1 = '' OR a.kind = $1) AND ($2 = '' OR a.department = $2) \
              AND ($3 = '' OR a.id IN (SELECT audit_id FROM audit_record WHERE golden_id = $3)) \
@@ -204,20 +203,7 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(id, at, kind, actor, department, action, detail)| AuditRow {
-                    id,
-                    at,
-                    kind,
-                    actor,
-                    department,
-                    action,
-                    detail,
-                },
-            )
-            .collect())
+        Ok(rows)
     }
 }
 

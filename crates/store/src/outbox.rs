@@ -16,19 +16,28 @@ pub struct OutboxEntry {
 impl Store {
     /// The oldest unpublished entries.
     pub async fn outbox_pending(&self, limit: i64) -> Result<Vec<OutboxEntry>> {
-        let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: i64,
+            event: String,
+            payload: String,
+            golden_id: String,
+            version: i64,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
             "SELECT id, event, payload, golden_id, version FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
         )
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
         rows.into_iter()
-            .map(|(id, event, payload, golden_id, version)| {
-                let bound = crate::seal::row(&[&golden_id, &version.to_string()]);
+            .map(|r| {
+                let bound = crate::seal::row(&[&r.golden_id, &r.version.to_string()]);
+                let payload = self.unseal(column::OUTBOX, &bound, r.payload)?;
                 Ok(OutboxEntry {
-                    id,
-                    event,
-                    record: serde_json::from_str(&self.unseal(column::OUTBOX, &bound, payload)?)?,
+                    id: r.id,
+                    event: r.event,
+                    record: serde_json::from_str(&payload)?,
                 })
             })
             .collect()

@@ -348,16 +348,17 @@ impl Store {
 
     /// All decisions about a kind.
     pub async fn decisions(&self, entity: EntityKind) -> Result<Vec<StoredDecision>> {
-        type Row = (
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-        );
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            a_source: String,
+            a_key: String,
+            b_source: String,
+            b_key: String,
+            verdict: String,
+            decided_by: String,
+            reason: String,
+            decided_at: String,
+        }
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT a_source, a_key, b_source, b_key, verdict, decided_by, reason, decided_at \
              FROM match_decision WHERE entity = $1 ORDER BY a_source, a_key, b_source, b_key",
@@ -368,19 +369,19 @@ impl Store {
         // A verdict the hub did not write is an error, never a decision dropped in silence.
         rows.into_iter()
             .map(|r| {
-                let verdict = r.4.parse().map_err(|e| {
+                let verdict = r.verdict.parse().map_err(|e| {
                     Error::Corrupt(format!(
                         "match_decision {}/{} ~ {}/{}: {e}",
-                        r.0, r.1, r.2, r.3
+                        r.a_source, r.a_key, r.b_source, r.b_key
                     ))
                 })?;
                 Ok(StoredDecision {
-                    a: (r.0, r.1),
-                    b: (r.2, r.3),
+                    a: (r.a_source, r.a_key),
+                    b: (r.b_source, r.b_key),
                     verdict,
-                    decided_by: r.5,
-                    reason: r.6,
-                    decided_at: r.7,
+                    decided_by: r.decided_by,
+                    reason: r.reason,
+                    decided_at: r.decided_at,
                 })
             })
             .collect()

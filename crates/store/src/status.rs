@@ -34,7 +34,7 @@ pub struct SourceStatus {
 }
 
 /// A quarantined record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct QuarantineRow {
     pub id: i64,
     pub source: String,
@@ -54,24 +54,26 @@ fn i(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-type StatusRow = (
-    String,
-    String,
-    Option<String>,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    Option<String>,
-    Option<String>,
-    i64,
-    i64,
-);
+/// A row of `source_status` with its checkpoint, as read.
+#[derive(sqlx::FromRow)]
+struct StatusRow {
+    source: String,
+    entity: String,
+    last_run_at: Option<String>,
+    last_pulled: i64,
+    last_accepted: i64,
+    last_quarantined: i64,
+    last_new: i64,
+    last_changed: i64,
+    last_unchanged: i64,
+    last_deleted: i64,
+    last_retries: i64,
+    total_pulled: i64,
+    total_accepted: i64,
+    total_quarantined: i64,
+    last_error: Option<String>,
+    state: Option<String>,
+}
 
 impl Store {
     /// Records the end of a run of a source (successful or not): the run's counts and its
@@ -149,30 +151,31 @@ impl Store {
         .await?;
         rows.into_iter()
             .map(|r| {
-                let last_error =
-                    r.12.map(|e| self.unseal(column::LAST_ERROR, &r.0, e))
-                        .transpose()?;
+                let last_error = r
+                    .last_error
+                    .map(|e| self.unseal(column::LAST_ERROR, &r.source, e))
+                    .transpose()?;
                 Ok(SourceStatus {
-                    source: r.0,
-                    entity: r.1,
-                    last_run_at: r.2,
                     last: RunCounts {
-                        pulled: u(r.3),
-                        accepted: u(r.4),
-                        quarantined: u(r.5),
+                        pulled: u(r.last_pulled),
+                        accepted: u(r.last_accepted),
+                        quarantined: u(r.last_quarantined),
                         outcome: BatchOutcome {
-                            new: u(r.6),
-                            changed: u(r.7),
-                            unchanged: u(r.8),
-                            deleted: u(r.14),
+                            new: u(r.last_new),
+                            changed: u(r.last_changed),
+                            unchanged: u(r.last_unchanged),
+                            deleted: u(r.last_deleted),
                         },
-                        retries: u(r.15),
+                        retries: u(r.last_retries),
                     },
-                    total_pulled: u(r.9),
-                    total_accepted: u(r.10),
-                    total_quarantined: u(r.11),
+                    source: r.source,
+                    entity: r.entity,
+                    last_run_at: r.last_run_at,
+                    total_pulled: u(r.total_pulled),
+                    total_accepted: u(r.total_accepted),
+                    total_quarantined: u(r.total_quarantined),
                     last_error,
-                    checkpoint: r.13.map(|s| serde_json::from_str(&s)).transpose()?,
+                    checkpoint: r.state.map(|s| serde_json::from_str(&s)).transpose()?,
                 })
             })
             .collect()
@@ -186,17 +189,7 @@ impl Store {
         include_resolved: bool,
         limit: i64,
     ) -> Result<Vec<QuarantineRow>> {
-        type Row = (
-            i64,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-        );
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<QuarantineRow> = sqlx::query_as(
             "SELECT id, source, record_key, error_class, reason, excerpt, at, resolved_at FROM quarantine \
              WHERE (CAST($1 AS TEXT) IS NULL OR source = CAST($1 AS TEXT)) AND ($2 = 1 OR resolved_at IS NULL) ORDER BY id DESC LIMIT $3",
         )
@@ -207,18 +200,12 @@ impl Store {
         .await?;
         rows.into_iter()
             .map(|r| {
-                let bound = row(&[&r.1, &r.2]);
-                let reason = self.unseal(column::QUARANTINE_REASON, &bound, r.4)?;
-                let excerpt = self.unseal(column::QUARANTINE, &bound, r.5)?;
+                // Read sealed; opened here.
+                let bound = row(&[&r.source, &r.record_key]);
                 Ok(QuarantineRow {
-                    id: r.0,
-                    source: r.1,
-                    record_key: r.2,
-                    error_class: r.3,
-                    reason,
-                    excerpt,
-                    at: r.6,
-                    resolved_at: r.7,
+                    reason: self.unseal(column::QUARANTINE_REASON, &bound, r.reason)?,
+                    excerpt: self.unseal(column::QUARANTINE, &bound, r.excerpt)?,
+                    ..r
                 })
             })
             .collect()
