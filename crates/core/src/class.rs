@@ -19,6 +19,13 @@ impl ErrorClass {
             ErrorClass::Fatal => "fatal",
         }
     }
+
+    /// The class of a name [`ErrorClass::as_str`] gave.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Transient, Self::BadRecord, Self::Fatal]
+            .into_iter()
+            .find(|c| c.as_str() == name)
+    }
 }
 
 impl std::fmt::Display for ErrorClass {

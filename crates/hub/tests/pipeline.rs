@@ -442,3 +442,66 @@ async fn bad_records_are_quarantined_with_their_reason_and_the_rest_stored() {
         )
     );
 }
+
+#[tokio::test]
+async fn follow_retries_a_failing_source_on_its_own_schedule() {
+    let dir = tempfile::tempdir().unwrap();
+    let opener = Scripted::default();
+    let flaky = vec![
+        Script::Fail(unreachable),
+        Script::Yield(vec![vec![person("f1", "张三", "13800138000")]]),
+    ];
+    let steady = vec![Script::Yield(vec![vec![person(
+        "s1",
+        "李四",
+        "13900139000",
+    )]])];
+    for (name, s) in [("flaky", flaky), ("steady", steady)] {
+        opener
+            .scripts
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), s.into());
+    }
+    // No retries within a run: the schedule is what tries the source again.
+    let config = scripted_config(&dir.path().join("hub.db")).replace("retries = 2", "retries = 0");
+    let mut hub = hub(&config).await.with_connectors(Arc::new(opener));
+    type Round = Vec<(String, Option<String>)>;
+    let rounds: Arc<Mutex<Vec<Round>>> = Arc::default();
+    let done = Arc::new(tokio::sync::Notify::new());
+    let (seen, finished) = (rounds.clone(), done.clone());
+    let on_round = move |r: &tombolo_hub::Result<tombolo_hub::pipeline::RunReport>| {
+        let report = r.as_ref().unwrap();
+        let round: Round = report
+            .sources
+            .iter()
+            .map(|s| (s.source.clone(), s.error_class.map(str::to_owned)))
+            .collect();
+        let recovered = round.iter().any(|(s, e)| s == "flaky" && e.is_none());
+        seen.lock().unwrap().push(round);
+        if recovered {
+            finished.notify_one();
+        }
+    };
+    let every = std::time::Duration::from_secs(3600);
+    let stopped = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        hub.follow(every, false, on_round, done.notified()),
+    )
+    .await;
+    assert!(
+        stopped.is_ok(),
+        "the failing source was not tried again within the interval"
+    );
+    let rounds = rounds.lock().unwrap().clone();
+    let first = vec![
+        ("flaky".to_owned(), Some("transient".to_owned())),
+        ("steady".to_owned(), None),
+    ];
+    assert_eq!(
+        rounds,
+        vec![first, vec![("flaky".to_owned(), None)]],
+        "only the failing source ran again"
+    );
+    assert_eq!(hub.crosswalk(EntityKind::Person).await.unwrap().len(), 2);
+}

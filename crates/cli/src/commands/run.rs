@@ -21,8 +21,9 @@ pub async fn run_once(hub: &Hub, only: &[String], json: bool, publish: bool) -> 
     Ok(report)
 }
 
-/// `run --follow`: audited once, then a run every `every` until interrupted, each round under
-/// the writer lock with the keyring as it is then (a rotation between rounds is followed).
+/// `run --follow`: audited once, then each source on its own schedule until interrupted
+/// (`Hub::follow`: a source that fails transiently is tried again after its backoff, not at
+/// the next round of all sources), each round printed.
 pub async fn follow(
     hub: &mut Hub,
     actor: &str,
@@ -35,23 +36,21 @@ pub async fn follow(
         .await?
         .release()
         .await;
-    loop {
-        let round = async {
-            let lock = hub.lock_writer("run --follow").await?;
-            hub.refresh_keyring().await?;
-            let result = run_once(hub, &[], json, publish).await;
-            lock.release().await;
-            result
-        };
-        if let Err(e) = round.await {
-            let root: &(dyn std::error::Error + 'static) = e.as_ref();
-            tracing::error!(error = %tombolo_hub::error_chain(root), "run failed; retrying at the next interval");
+    let print = |round: &tombolo_hub::Result<RunReport>| match round {
+        Ok(report) => {
+            if let Err(e) = print_run(report, json) {
+                tracing::error!(error = %e, "could not print the round's report");
+            }
         }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = tokio::signal::ctrl_c() => break,
+        Err(e) => {
+            let chain = tombolo_hub::error_chain(e);
+            tracing::error!(error = %chain, "the round failed; its sources are tried again after their backoff");
         }
-    }
+    };
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    hub.follow(every, publish, print, stop).await;
     Ok(())
 }
 

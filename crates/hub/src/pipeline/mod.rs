@@ -3,8 +3,10 @@
 //! * [`pull`]: a source through its connector and mapping into the store, batch by batch.
 //! * [`resolve`]: resolution of each entity kind, written golden records, crosswalk and outbox.
 //! * [`publish`]: the outbox drained to the hub's and the departments' topics.
+//! * [`follow`]: `run --follow`, each source on a schedule of its own.
 //! * [`report`]: what a run did, serialisable for `--json` and a service.
 
+mod follow;
 mod publish;
 mod pull;
 pub mod report;
@@ -16,6 +18,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tombolo_core::{Classify, EntityKind};
 use tombolo_store::Store;
 
+pub use follow::FollowSchedule;
+pub use pull::jitter;
 pub use report::{EntityReport, RunReport, SourceReport, SourceRun};
 pub use resolve::withheld;
 
