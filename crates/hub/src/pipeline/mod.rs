@@ -31,7 +31,7 @@ use crate::{Config, Result};
 #[derive(Debug)]
 pub struct Hub {
     pub config: Config,
-    pub store: Store,
+    pub(crate) store: Store,
     /// The departments' grant versions as this command recorded them (once per command).
     pub(crate) grants: tokio::sync::OnceCell<Vec<(String, i64)>>,
     /// How sources are opened: the connector registry unless replaced.
