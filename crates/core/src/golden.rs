@@ -44,6 +44,32 @@ pub struct GoldenRecord {
     pub updated_at: String,
 }
 
+impl GoldenRecord {
+    /// A first version holding `values` and nothing else (no members, provenance or history):
+    /// what a test or an example starts from.
+    pub fn of<'a>(
+        golden_id: &str,
+        entity: EntityKind,
+        version: i64,
+        values: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
+        Self {
+            golden_id: golden_id.to_owned(),
+            entity,
+            version,
+            values: values
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            provenance: Vec::new(),
+            members: Vec::new(),
+            merged_from: Vec::new(),
+            retired_into: None,
+            updated_at: String::new(),
+        }
+    }
+}
+
 /// A source record's place in a golden record, and the rule that put it there.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Link {

@@ -18,88 +18,94 @@ fn fixture(name: &str) -> String {
     dir.join(name).display().to_string()
 }
 
+/// One `[[sources]]` table: its connector's settings and its mapping's fields (`name`
+/// required), as TOML lines.
+fn source(name: &str, connector: &str, entity: &str, fields: &[(&str, &str)]) -> String {
+    let fields: String = fields
+        .iter()
+        .map(|(target, from)| {
+            // A record without a name is bad input, as in every islands mapping.
+            let required = if *target == "name" {
+                ", required = true"
+            } else {
+                ""
+            };
+            format!("{target:?} = {{ from = {from:?}{required} }}\n")
+        })
+        .collect();
+    format!(
+        "[[sources]]\nname = \"{name}\"\n[sources.connector]\n{connector}\n\
+         [sources.mapping]\nentity = \"{entity}\"\n[sources.mapping.fields]\n{fields}"
+    )
+}
+
+/// The head of a config: a SQLite store at `store`, quick retries.
+fn head(store: &Path) -> String {
+    let url = store.display();
+    format!("[store]\nurl = \"sqlite:{url}\"\n[resolve]\ncities = [\"合肥\"]\n[run]\nretries = 2\nretry_initial_ms = 1\nretry_max_ms = 5\n")
+}
+
+/// A CSV connector on a fixture file.
+fn csv(file: &str, key: &str, extra: &str) -> String {
+    format!(
+        "kind = \"csv\"\npath = {:?}\nkey = {key:?}\n{extra}",
+        fixture(file)
+    )
+}
+
 /// The fixture's four sources: two of people (a GB18030 CSV and a UTF-8 one), two of
 /// organisations.
 fn islands_config(store: &Path) -> String {
-    format!(
-        r#"
-[store]
-url = "sqlite:{store}"
-[resolve]
-cities = ["合肥"]
-[run]
-retries = 2
-retry_initial_ms = 1
-retry_max_ms = 5
-
-[[sources]]
-name = "health"
-[sources.connector]
-kind = "csv"
-path = "{health}"
-encoding = "gb18030"
-key = "档案编号"
-[sources.mapping]
-entity = "person"
-[sources.mapping.fields]
-name = {{ from = "姓名", required = true }}
-sex = {{ from = "性别" }}
-birth_date = {{ from = "出生日期" }}
-resident_id = {{ from = "证件号码" }}
-phone = {{ from = "手机号码" }}
-address = {{ from = "现住址" }}
-
-[[sources]]
-name = "grid"
-[sources.connector]
-kind = "csv"
-path = "{grid}"
-key = "序号"
-[sources.mapping]
-entity = "person"
-[sources.mapping.fields]
-name = {{ from = "姓名", required = true }}
-resident_id = {{ from = "身份证号" }}
-phone = {{ from = "联系电话" }}
-"address.community" = {{ from = "所属社区" }}
-"address.building" = {{ from = "楼栋号" }}
-"address.unit" = {{ from = "单元" }}
-"address.room" = {{ from = "房间号" }}
-
-[[sources]]
-name = "market"
-[sources.connector]
-kind = "csv"
-path = "{market}"
-key = "统一社会信用代码"
-[sources.mapping]
-entity = "organization"
-[sources.mapping.fields]
-credit_code = {{ from = "统一社会信用代码", required = true }}
-name = {{ from = "企业名称", required = true }}
-legal_rep = {{ from = "法定代表人" }}
-address = {{ from = "住所" }}
-
-[[sources]]
-name = "tax"
-[sources.connector]
-kind = "csv"
-path = "{tax}"
-key = "登记序号"
-[sources.mapping]
-entity = "organization"
-[sources.mapping.fields]
-tax_number = {{ from = "纳税人识别号" }}
-name = {{ from = "纳税人名称", required = true }}
-legal_rep = {{ from = "法定代表人" }}
-address = {{ from = "生产经营地址" }}
-"#,
-        store = store.display(),
-        health = fixture("health.gbk.csv"),
-        grid = fixture("grid.csv"),
-        market = fixture("market.csv"),
-        tax = fixture("tax.csv"),
-    )
+    let person = [
+        ("name", "姓名"),
+        ("sex", "性别"),
+        ("birth_date", "出生日期"),
+    ];
+    let health = [
+        ("resident_id", "证件号码"),
+        ("phone", "手机号码"),
+        ("address", "现住址"),
+    ];
+    let grid = [
+        ("name", "姓名"),
+        ("resident_id", "身份证号"),
+        ("phone", "联系电话"),
+        ("address.community", "所属社区"),
+        ("address.building", "楼栋号"),
+        ("address.unit", "单元"),
+        ("address.room", "房间号"),
+    ];
+    let market = [
+        ("credit_code", "统一社会信用代码"),
+        ("name", "企业名称"),
+        ("legal_rep", "法定代表人"),
+        ("address", "住所"),
+    ];
+    let tax = [
+        ("tax_number", "纳税人识别号"),
+        ("name", "纳税人名称"),
+        ("legal_rep", "法定代表人"),
+        ("address", "生产经营地址"),
+    ];
+    let health_fields: Vec<(&str, &str)> = person.into_iter().chain(health).collect();
+    [
+        head(store),
+        source(
+            "health",
+            &csv("health.gbk.csv", "档案编号", "encoding = \"gb18030\""),
+            "person",
+            &health_fields,
+        ),
+        source("grid", &csv("grid.csv", "序号", ""), "person", &grid),
+        source(
+            "market",
+            &csv("market.csv", "统一社会信用代码", ""),
+            "organization",
+            &market,
+        ),
+        source("tax", &csv("tax.csv", "登记序号", ""), "organization", &tax),
+    ]
+    .concat()
 }
 
 async fn hub(config: &str) -> Hub {
@@ -250,6 +256,15 @@ fn person(key: &str, name: &str, phone: &str) -> Pulled {
     Pulled::Record(r)
 }
 
+/// A source that answers with one person.
+fn steady() -> Vec<Script> {
+    vec![Script::Yield(vec![vec![person(
+        "s1",
+        "李四",
+        "13900139000",
+    )]])]
+}
+
 fn refused() -> SourceError {
     let cause = std::io::Error::new(
         std::io::ErrorKind::PermissionDenied,
@@ -262,16 +277,13 @@ fn unreachable() -> SourceError {
     SourceError::transient("database unreachable")
 }
 
-/// A config of two scripted sources, `flaky` and `steady`, both of people.
+/// A config of two scripted sources, `flaky` and `steady`, both of people (their connector is
+/// never opened: the scripts stand in for it).
 fn scripted_config(store: &Path) -> String {
-    let mut text = format!("[store]\nurl = \"sqlite:{}\"\n[run]\nretries = 2\nretry_initial_ms = 1\nretry_max_ms = 5\n", store.display());
-    for name in ["flaky", "steady"] {
-        text.push_str(&format!(
-            "[[sources]]\nname = \"{name}\"\n[sources.connector]\nkind = \"csv\"\npath = \"{}\"\nkey = \"k\"\n[sources.mapping]\nentity = \"person\"\n[sources.mapping.fields]\nname = {{ from = \"姓名\", required = true }}\nphone = {{ from = \"手机号码\" }}\n",
-            fixture("scripted-sources-never-read-this.csv")
-        ));
-    }
-    text
+    let fields = [("name", "姓名"), ("phone", "手机号码")];
+    let never = csv("scripted-sources-never-read-this.csv", "k", "");
+    let sources = ["flaky", "steady"].map(|name| source(name, &never, "person", &fields));
+    head(store) + &sources.concat()
 }
 
 async fn scripted(
@@ -296,11 +308,7 @@ async fn scripted(
 #[tokio::test]
 async fn a_transient_failure_is_retried_and_the_retries_are_reported() {
     let dir = tempfile::tempdir().unwrap();
-    let steady = vec![Script::Yield(vec![vec![person(
-        "s1",
-        "李四",
-        "13900139000",
-    )]])];
+
     let flaky = vec![
         Script::Fail(unreachable),
         Script::Fail(unreachable),
@@ -309,7 +317,7 @@ async fn a_transient_failure_is_retried_and_the_retries_are_reported() {
             person("f2", "王五", "13700137000"),
         ]]),
     ];
-    let (hub, report) = scripted(dir.path(), vec![("flaky", flaky), ("steady", steady)]).await;
+    let (hub, report) = scripted(dir.path(), vec![("flaky", flaky), ("steady", steady())]).await;
     let f = report.sources.iter().find(|s| s.source == "flaky").unwrap();
     assert_eq!(
         (f.error.as_deref(), f.counts.retries, f.counts.accepted),
@@ -324,17 +332,13 @@ async fn a_transient_failure_is_retried_and_the_retries_are_reported() {
 #[tokio::test]
 async fn a_transient_failure_past_its_retries_fails_only_its_source() {
     let dir = tempfile::tempdir().unwrap();
-    let steady = vec![Script::Yield(vec![vec![person(
-        "s1",
-        "李四",
-        "13900139000",
-    )]])];
+
     let flaky = vec![
         Script::Fail(unreachable),
         Script::Fail(unreachable),
         Script::Fail(unreachable),
     ];
-    let (_, report) = scripted(dir.path(), vec![("flaky", flaky), ("steady", steady)]).await;
+    let (_, report) = scripted(dir.path(), vec![("flaky", flaky), ("steady", steady())]).await;
     let f = report.sources.iter().find(|s| s.source == "flaky").unwrap();
     assert_eq!((f.error_class, f.counts.retries), (Some("transient"), 2));
     assert_eq!((report.failed_sources(), report.fatal_sources()), (1, 0));
@@ -349,14 +353,10 @@ async fn a_transient_failure_past_its_retries_fails_only_its_source() {
 #[tokio::test]
 async fn a_fatal_error_stops_its_source_at_once_with_its_whole_cause() {
     let dir = tempfile::tempdir().unwrap();
-    let steady = vec![Script::Yield(vec![vec![person(
-        "s1",
-        "李四",
-        "13900139000",
-    )]])];
+
     let (hub, report) = scripted(
         dir.path(),
-        vec![("flaky", vec![Script::Fail(refused)]), ("steady", steady)],
+        vec![("flaky", vec![Script::Fail(refused)]), ("steady", steady())],
     )
     .await;
     let f = report.sources.iter().find(|s| s.source == "flaky").unwrap();
@@ -451,12 +451,8 @@ async fn follow_retries_a_failing_source_on_its_own_schedule() {
         Script::Fail(unreachable),
         Script::Yield(vec![vec![person("f1", "张三", "13800138000")]]),
     ];
-    let steady = vec![Script::Yield(vec![vec![person(
-        "s1",
-        "李四",
-        "13900139000",
-    )]])];
-    for (name, s) in [("flaky", flaky), ("steady", steady)] {
+
+    for (name, s) in [("flaky", flaky), ("steady", steady())] {
         opener
             .scripts
             .lock()

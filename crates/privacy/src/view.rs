@@ -133,36 +133,24 @@ mod tests {
     use super::*;
 
     fn golden() -> GoldenRecord {
-        GoldenRecord {
-            golden_id: "P-1".into(),
-            entity: EntityKind::Person,
-            version: 3,
-            values: [
-                ("name", "张三丰"),
-                ("resident_id", "340104199001021234"),
-                ("phone", "13800138000"),
-                ("birth_date", "1990-01-02"),
-                ("sex", "male"),
-                (
-                    "address",
-                    "安徽省合肥市蜀山区稻香村街道青年社区长江西路788号3栋",
-                ),
-                ("address.province", "安徽省"),
-                ("address.city", "合肥市"),
-                ("address.district", "蜀山区"),
-                ("address.street", "稻香村街道"),
-                ("address.community", "青年社区"),
-                ("address.road", "长江西路"),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect(),
-            provenance: vec![],
-            members: vec![],
-            merged_from: vec![],
-            retired_into: None,
-            updated_at: "t".into(),
-        }
+        let values = [
+            ("name", "张三丰"),
+            ("resident_id", "340104199001021234"),
+            ("phone", "13800138000"),
+            ("birth_date", "1990-01-02"),
+            ("sex", "male"),
+            (
+                "address",
+                "安徽省合肥市蜀山区稻香村街道青年社区长江西路788号3栋",
+            ),
+            ("address.province", "安徽省"),
+            ("address.city", "合肥市"),
+            ("address.district", "蜀山区"),
+            ("address.street", "稻香村街道"),
+            ("address.community", "青年社区"),
+            ("address.road", "长江西路"),
+        ];
+        GoldenRecord::of("P-1", EntityKind::Person, 3, values)
     }
 
     fn dept(grants: &str) -> DepartmentConfig {

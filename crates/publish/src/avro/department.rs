@@ -209,20 +209,7 @@ mod tests {
             ("address.road", "长江西路"),
             ("address.number", "788"),
         ];
-        tombolo_core::GoldenRecord {
-            golden_id: "P-1".into(),
-            entity: EntityKind::Person,
-            version: 3,
-            values: values
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
-            provenance: vec![],
-            members: vec![],
-            merged_from: vec![],
-            retired_into: None,
-            updated_at: "t".into(),
-        }
+        tombolo_core::GoldenRecord::of("P-1", EntityKind::Person, 3, values)
     }
 
     fn keys() -> tombolo_privacy::PseudonymKeys {

@@ -10,20 +10,7 @@ use crate::feeds::Feeds;
 use crate::publisher::drain;
 
 fn golden(id: &str, entity: EntityKind, version: i64, phone: &str) -> GoldenRecord {
-    GoldenRecord {
-        golden_id: id.into(),
-        entity,
-        version,
-        values: BTreeMap::from([
-            ("name".to_owned(), "张三".to_owned()),
-            ("phone".to_owned(), phone.to_owned()),
-        ]),
-        provenance: vec![],
-        members: vec![],
-        merged_from: vec![],
-        retired_into: None,
-        updated_at: "2026-12-06T00:00:00Z".into(),
-    }
+    GoldenRecord::of(id, entity, version, [("name", "张三"), ("phone", phone)])
 }
 
 fn person(id: &str, version: i64) -> GoldenRecord {
