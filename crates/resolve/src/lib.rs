@@ -8,6 +8,8 @@
 //!   number; normalised name with legal representative).
 //! * [`ids`]: stable golden ids across re-resolution (merges keep an id and retire the other,
 //!   splits leave the id with the larger part).
+//! * [`place`]: places (door, building, room) keyed by their address, and the registry index
+//!   that places partial addresses without guessing.
 //! * [`survivorship`]: per-field choice of value with provenance.
 //! * [`compare`] and [`blocking`]: graded field comparisons and blocking diagnostics.
 
@@ -20,6 +22,7 @@ pub mod ids;
 mod input;
 pub mod linking;
 pub mod person;
+pub mod place;
 mod resolution;
 pub mod survivorship;
 mod unionfind;

@@ -1,0 +1,180 @@
+//! How well addresses are placed, on the islands data: the standard address registry
+//! (`std_address.csv`) indexed, then every address in the housing registry, the health archive,
+//! the organisation registries and the grid offices' incident reports parsed and located, and
+//! the result compared with `truth_place.csv` / `truth_event.csv` through `truth_place_tree.csv`.
+//!
+//!     cargo run --release -p tombolo-resolve --example places -- ../shared/data/islands
+//!
+//! A located place is right when it is the true place or one of its ancestors (a record placed
+//! at its building when the truth is a room in it is right, and counted as coarser).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use tombolo_normalize::validate::{address::normalize_part, parse_address};
+use tombolo_resolve::place::{Level, Located, PlaceIndex, PlaceKey, Written};
+
+fn read(path: &Path, gb: bool) -> Vec<BTreeMap<String, String>> {
+    let bytes = std::fs::read(path).expect("readable");
+    let text = if gb {
+        encoding_rs::GB18030.decode(&bytes).0.into_owned()
+    } else {
+        String::from_utf8(bytes).expect("utf-8")
+    };
+    let mut r = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let headers = r.headers().expect("header").clone();
+    r.records()
+        .map(|row| {
+            let row = row.expect("row");
+            headers
+                .iter()
+                .zip(row.iter())
+                .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                .collect()
+        })
+        .collect()
+}
+
+fn written(text: &str) -> Written {
+    let p = parse_address(text);
+    Written {
+        district: p.district,
+        community: p.community,
+        road: p.road,
+        number: p.number,
+        building: p.building,
+        unit: p.unit,
+        room: p.room,
+        near: p.near,
+    }
+}
+
+fn main() {
+    let dir = std::path::PathBuf::from(std::env::args().nth(1).expect("the islands directory"));
+    // Truth: record → true place; place → parent.
+    let mut truth: HashMap<(String, String), String> = HashMap::new();
+    for r in read(&dir.join("truth_place.csv"), false) {
+        truth.insert(
+            (r["source"].clone(), r["record_key"].clone()),
+            r["entity_id"].clone(),
+        );
+    }
+    for r in read(&dir.join("truth_event.csv"), false) {
+        truth.insert(
+            (r["source"].clone(), r["record_key"].clone()),
+            r["place_id"].clone(),
+        );
+    }
+    let parent: HashMap<String, String> = read(&dir.join("truth_place_tree.csv"), false)
+        .into_iter()
+        .map(|r| (r["place_id"].clone(), r["parent_id"].clone()))
+        .collect();
+    // The registry: our key of each level → the true id at that level.
+    let mut index = PlaceIndex::default();
+    let mut known: HashMap<PlaceKey, String> = HashMap::new();
+    for r in read(&dir.join("std_address.csv"), false) {
+        let part = |n: &str, c: &str| Some(normalize_part(n, &r[c])).filter(|v| !v.is_empty());
+        let key = PlaceKey {
+            district: r["区县"].clone(),
+            road: r["道路"].clone(),
+            number: normalize_part("number", &r["门牌号"]),
+            building: part("building", "楼栋"),
+            unit: part("unit", "单元"),
+            room: part("room", "户室"),
+        };
+        index.register(&key, Some(&r["社区"]));
+        let mut id = truth
+            .get(&("std_address".to_owned(), r["地址编码"].clone()))
+            .cloned();
+        for k in key.lineage() {
+            if let Some(i) = &id {
+                known.insert(k, i.clone());
+                id = parent.get(i).cloned();
+            }
+        }
+    }
+    println!("registry: {} places", index.len());
+    let sources: [(&str, &str, bool, &str, &str); 6] = [
+        (
+            "housing",
+            "house_registry.csv",
+            false,
+            "不动产单元号",
+            "房屋坐落",
+        ),
+        (
+            "health",
+            "health_archive.gbk.csv",
+            true,
+            "档案编号",
+            "现住址",
+        ),
+        (
+            "market",
+            "market_entities.csv",
+            false,
+            "统一社会信用代码",
+            "住所",
+        ),
+        ("tax", "tax_registry.csv", false, "登记序号", "生产经营地址"),
+        (
+            "grid_event",
+            "grid_events.gbk.csv",
+            true,
+            "事件编号",
+            "发生地点",
+        ),
+        ("grid", "grid_residents.csv", false, "序号", ""),
+    ];
+    for (source, file, gb, key, column) in sources {
+        let path = dir.join(file);
+        if !path.exists() {
+            println!("{source:<10} ({file} not there)");
+            continue;
+        }
+        let mut n: BTreeMap<&str, u64> = BTreeMap::new();
+        for r in read(&path, gb) {
+            let w = if column.is_empty() {
+                // The grid offices' residents: the address in columns.
+                let part =
+                    |n: &str, c: &str| Some(normalize_part(n, &r[c])).filter(|v| !v.is_empty());
+                Written {
+                    community: Some(r["所属社区"].clone()),
+                    building: part("building", "楼栋号"),
+                    unit: part("unit", "单元"),
+                    room: part("room", "房间号"),
+                    ..Written::default()
+                }
+            } else {
+                written(&r[column])
+            };
+            let Some(t) = truth.get(&(source.to_owned(), r[key].clone())) else {
+                *n.entry("no truth").or_default() += 1;
+                continue;
+            };
+            let outcome = match index.locate(&w) {
+                Located::Place(k) => match known.get(&k) {
+                    None => "unregistered",
+                    Some(id) => {
+                        let mut at = Some(t.clone());
+                        let mut levels_up = 0;
+                        while let Some(a) = at.clone().filter(|a| a != id) {
+                            at = parent.get(&a).cloned();
+                            levels_up += 1;
+                        }
+                        match (at, levels_up, k.level()) {
+                            (Some(_), 0, _) => "right",
+                            (Some(_), _, Level::Door | Level::Building) => "right, coarser",
+                            _ => "wrong",
+                        }
+                    }
+                },
+                Located::Ambiguous(_) => "ambiguous: no link",
+                Located::Vague(_) => "vague: no link",
+            };
+            *n.entry(outcome).or_default() += 1;
+        }
+        println!("{source:<10} {n:?}");
+    }
+}

@@ -1,0 +1,485 @@
+//! Places: where a record's address puts it, at the most precise level its text supports.
+//!
+//! A place is a door (门牌: district + road + number), a building in it, or a room (unit and
+//! room) in a building; each level's parent is the one above. Its identity is that key alone:
+//! the street and community written beside an address disagree between sources and with the
+//! registry, so they are attributes, not identity. The golden id is derived from the key, so a
+//! place keeps its id across runs by construction.
+//!
+//! [`PlaceIndex`] holds the standard address registry (标准地址库): the places it knows, and the
+//! ways a partial address can find them (a road and number without a district; a community and
+//! building without a road, as the grid offices write). [`PlaceIndex::locate`] places an
+//! address: precisely when its text or the registry makes that unambiguous, never by a guess.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use sha2::{Digest, Sha256};
+
+/// The level of a place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Level {
+    /// 门牌: a road and a number in a district.
+    Door,
+    /// 楼栋.
+    Building,
+    /// 户室: a unit (when there is one) and a room.
+    Room,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Door => "door",
+            Level::Building => "building",
+            Level::Room => "room",
+        }
+    }
+}
+
+/// A place's identity.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PlaceKey {
+    pub district: String,
+    pub road: String,
+    pub number: String,
+    pub building: Option<String>,
+    /// With a room only; a room without a unit has none.
+    pub unit: Option<String>,
+    pub room: Option<String>,
+}
+
+impl PlaceKey {
+    pub fn door(district: &str, road: &str, number: &str) -> Self {
+        Self {
+            district: district.to_owned(),
+            road: road.to_owned(),
+            number: number.to_owned(),
+            building: None,
+            unit: None,
+            room: None,
+        }
+    }
+
+    pub fn level(&self) -> Level {
+        match (&self.building, &self.room) {
+            (_, Some(_)) => Level::Room,
+            (Some(_), None) => Level::Building,
+            (None, None) => Level::Door,
+        }
+    }
+
+    /// The place one level up; `None` for a door.
+    pub fn parent(&self) -> Option<PlaceKey> {
+        match self.level() {
+            Level::Door => None,
+            Level::Building => Some(Self::door(&self.district, &self.road, &self.number)),
+            Level::Room => Some(Self {
+                unit: None,
+                room: None,
+                ..self.clone()
+            }),
+        }
+    }
+
+    /// The key with every level above it, the place itself first.
+    pub fn lineage(&self) -> Vec<PlaceKey> {
+        let mut out = vec![self.clone()];
+        while let Some(p) = out.last().and_then(PlaceKey::parent) {
+            out.push(p);
+        }
+        out
+    }
+
+    /// The place as one line in the canonical spelling (`蜀山区长江西路12号3栋2单元301室`).
+    pub fn text(&self) -> String {
+        let mut s = format!("{}{}{}号", self.district, self.road, self.number);
+        if let Some(b) = &self.building {
+            s.push_str(b);
+            s.push('栋');
+        }
+        if let Some(u) = &self.unit {
+            s.push_str(u);
+            s.push_str("单元");
+        }
+        if let Some(r) = &self.room {
+            s.push_str(r);
+            s.push('室');
+        }
+        s
+    }
+
+    /// The golden id of the place: `L-` and the first 16 hex digits of the SHA-256 of its
+    /// canonical text (stable for as long as the key is).
+    pub fn golden_id(&self) -> String {
+        let digest = Sha256::digest(self.text().as_bytes());
+        format!("L-{}", hex::encode(&digest[..8]))
+    }
+}
+
+/// The parts of an address as a record gives them (parsed from one line or in columns).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    pub district: Option<String>,
+    pub community: Option<String>,
+    pub road: Option<String>,
+    pub number: Option<String>,
+    pub building: Option<String>,
+    pub unit: Option<String>,
+    pub room: Option<String>,
+    /// The text placed the thing near the address (`附近`): its door at the most.
+    pub near: bool,
+}
+
+/// Where an address puts a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Located {
+    /// The most precise place the text supports.
+    Place(PlaceKey),
+    /// Several places fit (a community and building the registry holds on two roads).
+    Ambiguous(Vec<PlaceKey>),
+    /// Too little to place it (a district alone; a community and building the registry does
+    /// not hold), with the reason.
+    Vague(&'static str),
+}
+
+/// A district that holds a door, with the community the registry puts the door in.
+type DistrictOf = (String, Option<String>);
+
+/// The standard address registry, indexed for placing partial addresses.
+#[derive(Debug, Default, Clone)]
+pub struct PlaceIndex {
+    /// Every registered place, and every place above one.
+    known: HashSet<PlaceKey>,
+    /// (road, number) → the districts with such a door, each with the community the registry
+    /// puts it in.
+    districts: HashMap<(String, String), BTreeSet<DistrictOf>>,
+    /// (community, building) → the buildings so called.
+    buildings: HashMap<(String, String), BTreeSet<PlaceKey>>,
+    /// (community, building, unit, room) → the rooms so called.
+    rooms: HashMap<(String, String, String, String), BTreeSet<PlaceKey>>,
+}
+
+impl PlaceIndex {
+    /// Adds one registry row (a room, usually) with the community it lies in.
+    pub fn register(&mut self, key: &PlaceKey, community: Option<&str>) {
+        self.districts
+            .entry((key.road.clone(), key.number.clone()))
+            .or_default()
+            .insert((key.district.clone(), community.map(str::to_owned)));
+        for k in key.lineage() {
+            if let (Some(c), Some(b)) = (community, &k.building) {
+                let (c, b) = (c.to_owned(), b.clone());
+                match (k.level(), &k.room) {
+                    (Level::Building, _) => {
+                        self.buildings.entry((c, b)).or_default().insert(k.clone());
+                    }
+                    (Level::Room, Some(r)) => {
+                        let u = k.unit.clone().unwrap_or_default();
+                        let at = (c, b, u, r.clone());
+                        self.rooms.entry(at).or_default().insert(k.clone());
+                    }
+                    _ => {}
+                }
+            }
+            self.known.insert(k);
+        }
+    }
+
+    /// Whether the registry holds the place.
+    pub fn is_registered(&self, key: &PlaceKey) -> bool {
+        self.known.contains(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.known.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.known.is_empty()
+    }
+
+    /// Places an address: by its district, road and number when it has them (the district
+    /// found from the registry when only one district has that door), else by its community
+    /// and building when the registry holds exactly one such building; then as far down as the
+    /// text goes (building, then unit and room). `near` stops at the door.
+    pub fn locate(&self, w: &Written) -> Located {
+        let door = match (&w.road, &w.number) {
+            (Some(road), Some(number)) => {
+                let district = match &w.district {
+                    Some(d) => Some(d.clone()),
+                    None => match self.districts.get(&(road.clone(), number.clone())) {
+                        Some(ds) => match one_district(ds, w.community.as_deref()) {
+                            Ok(d) => Some(d),
+                            Err(ds) => {
+                                let doors = ds.iter().map(|d| PlaceKey::door(d, road, number));
+                                return Located::Ambiguous(doors.collect());
+                            }
+                        },
+                        None => None,
+                    },
+                };
+                match district {
+                    Some(d) => PlaceKey::door(&d, road, number),
+                    None => return Located::Vague("a road and number in no known district"),
+                }
+            }
+            _ => return self.by_community(w),
+        };
+        if w.near {
+            return Located::Place(door);
+        }
+        Located::Place(below(door, w))
+    }
+
+    /// A community and building (and room), no road: the one registered room or building so
+    /// called. A room narrows a building that stands on several roads.
+    fn by_community(&self, w: &Written) -> Located {
+        let (Some(community), Some(building)) = (&w.community, &w.building) else {
+            return Located::Vague("no road and number, and no community and building");
+        };
+        if let (Some(room), false) = (&w.room, w.near) {
+            let unit = w.unit.clone().unwrap_or_default();
+            let at = (community.clone(), building.clone(), unit, room.clone());
+            match self.rooms.get(&at) {
+                Some(found) if found.len() == 1 => {
+                    if let Some(k) = found.iter().next() {
+                        return Located::Place(k.clone());
+                    }
+                }
+                Some(found) => return Located::Ambiguous(found.iter().cloned().collect()),
+                None => {}
+            }
+        }
+        match self.buildings.get(&(community.clone(), building.clone())) {
+            Some(found) if found.len() == 1 => match found.iter().next() {
+                Some(b) if w.near => Located::Place(b.clone()),
+                Some(b) => Located::Place(below(b.clone(), w)),
+                None => Located::Vague("no such building"),
+            },
+            Some(found) => Located::Ambiguous(found.iter().cloned().collect()),
+            None => Located::Vague("a community and building the registry does not hold"),
+        }
+    }
+}
+
+/// The one district among `found` (with their communities): the only one, or the only one in
+/// the community written; else all the districts that fit.
+fn one_district(
+    found: &BTreeSet<DistrictOf>,
+    community: Option<&str>,
+) -> std::result::Result<String, Vec<String>> {
+    let mut all: Vec<String> = found.iter().map(|(d, _)| d.clone()).collect();
+    all.dedup();
+    if all.len() == 1 {
+        return Ok(all.remove(0));
+    }
+    let mut matching: Vec<String> = found
+        .iter()
+        .filter(|(_, c)| community.is_some() && c.as_deref() == community)
+        .map(|(d, _)| d.clone())
+        .collect();
+    matching.dedup();
+    if matching.len() == 1 {
+        Ok(matching.remove(0))
+    } else {
+        Err(all)
+    }
+}
+
+/// `at` (a door or a building) made as precise as the written building, unit and room allow.
+fn below(at: PlaceKey, w: &Written) -> PlaceKey {
+    let mut key = at;
+    if key.building.is_none() {
+        match &w.building {
+            Some(b) => key.building = Some(b.clone()),
+            None => return key,
+        }
+    }
+    if let Some(room) = &w.room {
+        key.unit = w.unit.clone();
+        key.room = Some(room.clone());
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(parts: &[(&str, &str)]) -> Written {
+        let get = |n: &str| {
+            parts
+                .iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        Written {
+            district: get("district"),
+            community: get("community"),
+            road: get("road"),
+            number: get("number"),
+            building: get("building"),
+            unit: get("unit"),
+            room: get("room"),
+            near: get("near").is_some(),
+        }
+    }
+
+    fn room(d: &str, road: &str, n: &str, b: &str, u: &str, r: &str) -> PlaceKey {
+        PlaceKey {
+            building: Some(b.into()),
+            unit: Some(u.into()),
+            room: Some(r.into()),
+            ..PlaceKey::door(d, road, n)
+        }
+    }
+
+    fn index() -> PlaceIndex {
+        let mut ix = PlaceIndex::default();
+        ix.register(
+            &room("蜀山区", "长江西路", "12", "3", "2", "301"),
+            Some("安居社区"),
+        );
+        ix.register(
+            &room("蜀山区", "长江西路", "12", "3", "2", "302"),
+            Some("安居社区"),
+        );
+        ix.register(
+            &room("包河区", "大连路", "7", "1", "1", "101"),
+            Some("和平社区"),
+        );
+        ix.register(
+            &room("瑶海区", "大连路", "7", "5", "1", "101"),
+            Some("和平社区"),
+        );
+        ix.register(
+            &room("瑶海区", "黄山路", "9", "5", "1", "101"),
+            Some("和平社区"),
+        );
+        ix
+    }
+
+    #[test]
+    fn keys_have_levels_parents_and_stable_ids() {
+        let r = room("蜀山区", "长江西路", "12", "3", "2", "301");
+        assert_eq!(r.level(), Level::Room);
+        let lineage: Vec<Level> = r.lineage().iter().map(PlaceKey::level).collect();
+        assert_eq!(lineage, [Level::Room, Level::Building, Level::Door]);
+        assert_eq!(r.text(), "蜀山区长江西路12号3栋2单元301室");
+        assert_eq!(r.golden_id(), r.clone().golden_id());
+        assert_ne!(r.golden_id(), r.parent().unwrap().golden_id());
+        assert!(r.golden_id().starts_with("L-") && r.golden_id().len() == 18);
+    }
+
+    #[test]
+    fn a_full_address_is_its_room_registered_or_not() {
+        let ix = index();
+        let full = [
+            ("district", "蜀山区"),
+            ("road", "长江西路"),
+            ("number", "12"),
+            ("building", "3"),
+            ("unit", "2"),
+            ("room", "301"),
+        ];
+        let Located::Place(k) = ix.locate(&written(&full)) else {
+            panic!()
+        };
+        assert_eq!(k, room("蜀山区", "长江西路", "12", "3", "2", "301"));
+        assert!(ix.is_registered(&k));
+        let new = [
+            ("district", "蜀山区"),
+            ("road", "长江西路"),
+            ("number", "14"),
+            ("building", "1"),
+        ];
+        let Located::Place(k) = ix.locate(&written(&new)) else {
+            panic!()
+        };
+        assert_eq!(
+            (k.level(), ix.is_registered(&k)),
+            (Level::Building, false),
+            "created, unregistered"
+        );
+    }
+
+    #[test]
+    fn a_missing_district_is_found_only_when_one_district_has_the_door() {
+        let ix = index();
+        let one = [("road", "长江西路"), ("number", "12"), ("building", "3")];
+        let Located::Place(k) = ix.locate(&written(&one)) else {
+            panic!()
+        };
+        assert_eq!(
+            (k.district.as_str(), k.level()),
+            ("蜀山区", Level::Building)
+        );
+        let two = [("road", "大连路"), ("number", "7")];
+        assert!(matches!(ix.locate(&written(&two)), Located::Ambiguous(v) if v.len() == 2));
+        let by_community = [
+            ("community", "和平社区"),
+            ("road", "黄山路"),
+            ("number", "9"),
+        ];
+        let Located::Place(k) = ix.locate(&written(&by_community)) else {
+            panic!()
+        };
+        assert_eq!(k.district, "瑶海区", "the only district with that door");
+        let none = [("road", "无名路"), ("number", "1")];
+        assert!(matches!(ix.locate(&written(&none)), Located::Vague(_)));
+    }
+
+    #[test]
+    fn a_grid_style_address_is_placed_by_its_community_and_building_when_unambiguous() {
+        let ix = index();
+        let grid = [
+            ("community", "安居社区"),
+            ("building", "3"),
+            ("unit", "2"),
+            ("room", "302"),
+        ];
+        let Located::Place(k) = ix.locate(&written(&grid)) else {
+            panic!()
+        };
+        assert_eq!(k, room("蜀山区", "长江西路", "12", "3", "2", "302"));
+        // 和平社区 5栋 stands on two roads: no guess.
+        let twice = [
+            ("community", "和平社区"),
+            ("building", "5"),
+            ("room", "101"),
+        ];
+        assert!(matches!(ix.locate(&written(&twice)), Located::Ambiguous(_)));
+        let unknown = [("community", "无名社区"), ("building", "5")];
+        assert!(matches!(ix.locate(&written(&unknown)), Located::Vague(_)));
+        assert!(matches!(
+            ix.locate(&written(&[("district", "蜀山区")])),
+            Located::Vague(_)
+        ));
+    }
+
+    #[test]
+    fn near_stops_at_the_door_and_a_room_needs_a_building() {
+        let ix = index();
+        let near = [
+            ("district", "包河区"),
+            ("road", "大连路"),
+            ("number", "7"),
+            ("building", "1"),
+            ("near", ""),
+        ];
+        let Located::Place(k) = ix.locate(&written(&near)) else {
+            panic!()
+        };
+        assert_eq!(k.level(), Level::Door);
+        let no_building = [
+            ("district", "包河区"),
+            ("road", "大连路"),
+            ("number", "7"),
+            ("room", "101"),
+        ];
+        let Located::Place(k) = ix.locate(&written(&no_building)) else {
+            panic!()
+        };
+        assert_eq!(k.level(), Level::Door);
+    }
+}
