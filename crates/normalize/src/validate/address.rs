@@ -210,7 +210,8 @@ fn prepare(input: &str) -> (String, bool) {
         text.truncate(text.len() - word.len());
         near = true;
     }
-    if let Some(re) = chinese_numbers() {
+    let numeral = |c: char| "〇零一二三四五六七八九十百千两".contains(c);
+    if let (true, Some(re)) = (text.chars().any(numeral), chinese_numbers()) {
         if re.is_match(&text) {
             text = re
                 .replace_all(&text, |c: &regex::Captures<'_>| {
@@ -222,7 +223,8 @@ fn prepare(input: &str) -> (String, bool) {
                 .into_owned();
         }
     }
-    if let Some(re) = dashed_triple() {
+    // Cheap checks first: most addresses have neither.
+    if let (true, Some(re)) = (text.contains('-'), dashed_triple()) {
         text = re
             .replace_all(&text, "${1}${2}栋${3}单元${4}室")
             .into_owned();
