@@ -5,6 +5,10 @@
 //!
 //!     cargo run --release -p tombolo-resolve --example places -- ../shared/data/islands
 //!
+//! Then the incident reports (the hotline's tickets and the grid workers' reports) are grouped
+//! into incidents ([`tombolo_resolve::event::incidents`], categories mapped as a config would)
+//! and scored pairwise against `truth_event.csv`.
+//!
 //! A located place is right when it is the true place or one of its ancestors (a record placed
 //! at its building when the truth is a room in it is right, and counted as coarser).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -13,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use tombolo_normalize::validate::{address::normalize_part, parse_address};
+use tombolo_resolve::event::{incidents, Report};
 use tombolo_resolve::place::{Level, Located, PlaceIndex, PlaceKey, Written};
 
 fn read(path: &Path, gb: bool) -> Vec<BTreeMap<String, String>> {
@@ -95,6 +100,7 @@ fn main() {
         }
     }
     println!("registry: {} places", index.len());
+    score_incidents(&dir, &index);
     let sources: [(&str, &str, bool, &str, &str); 6] = [
         (
             "housing",
@@ -177,4 +183,108 @@ fn main() {
         }
         println!("{source:<10} {n:?}");
     }
+}
+
+/// Minutes since 1970 of `2025-07-01 17:39:00` or `2025/05/24 10:38`.
+fn minutes(text: &str) -> i64 {
+    let n: Vec<i64> = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse().expect("a number"))
+        .collect();
+    let (y, m, d) = (n[0], n[1], n[2]);
+    // Days from 1970-01-01 (H. Hinnant's days_from_civil).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    days * 1440 + n[3] * 60 + n[4]
+}
+
+fn score_incidents(dir: &Path, index: &PlaceIndex) {
+    // The two vocabularies meet in the grid offices' (what `[events] categories` would say).
+    let common: HashMap<&str, &str> = [
+        ("路灯故障", "市政设施"),
+        ("垃圾清运", "环境卫生"),
+        ("房屋漏水", "房屋安全"),
+        ("违章搭建", "违法建设"),
+        ("占道经营", "市容秩序"),
+        ("噪音扰民", "矛盾纠纷"),
+        ("车辆乱停", "交通秩序"),
+    ]
+    .into_iter()
+    .collect();
+    let mut keys: Vec<(String, String)> = Vec::new();
+    let mut reports: Vec<Report> = Vec::new();
+    let place = |text: &str| match index.locate(&written(text)) {
+        Located::Place(k) => (Some(k), Vec::new()),
+        Located::Ambiguous(fits) => (None, fits),
+        Located::Vague(_) => (None, Vec::new()),
+    };
+    let mut pages: Vec<_> = std::fs::read_dir(dir.join("events_api"))
+        .expect("events_api")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    pages.sort();
+    for page in pages {
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(page).expect("page")).expect("json");
+        for t in v["result"]["records"].as_array().expect("records") {
+            let s = |k: &str| t[k].as_str().unwrap_or_default().to_owned();
+            let category = common
+                .get(s("category").as_str())
+                .map_or(s("category"), |c| (*c).to_owned());
+            keys.push(("hotline".into(), s("ticketNo")));
+            let (place, candidates) = place(&s("location"));
+            reports.push(Report {
+                category,
+                at_minutes: minutes(&s("acceptTime")),
+                place,
+                candidates,
+            });
+        }
+    }
+    for r in read(&dir.join("grid_events.gbk.csv"), true) {
+        keys.push(("grid_event".into(), r["事件编号"].clone()));
+        let (place, candidates) = place(&r["发生地点"]);
+        reports.push(Report {
+            category: r["事件类别"].clone(),
+            at_minutes: minutes(&r["上报时间"]),
+            place,
+            candidates,
+        });
+    }
+    let truth: HashMap<(String, String), String> = read(&dir.join("truth_event.csv"), false)
+        .into_iter()
+        .map(|r| {
+            (
+                (r["source"].clone(), r["record_key"].clone()),
+                r["entity_id"].clone(),
+            )
+        })
+        .collect();
+    let mut ours = vec![0usize; reports.len()];
+    for (g, members) in incidents(&reports, 72 * 60).iter().enumerate() {
+        for &i in members {
+            ours[i] = g;
+        }
+    }
+    let (mut both, mut t, mut o) = (0u64, 0u64, 0u64);
+    for i in 0..reports.len() {
+        for j in i + 1..reports.len() {
+            let same_t = truth.get(&keys[i]) == truth.get(&keys[j]);
+            let same_o = ours[i] == ours[j];
+            both += u64::from(same_t && same_o);
+            t += u64::from(same_t);
+            o += u64::from(same_o);
+        }
+    }
+    let placed = reports.iter().filter(|r| r.place.is_some()).count();
+    let (p, r) = (both as f64 / o as f64, both as f64 / t as f64);
+    println!(
+        "incidents: {} reports ({placed} placed), pairwise precision {p:.4} recall {r:.4} f1 {:.4}",
+        reports.len(),
+        2.0 * p * r / (p + r)
+    );
 }

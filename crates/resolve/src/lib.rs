@@ -8,6 +8,8 @@
 //!   number; normalised name with legal representative).
 //! * [`ids`]: stable golden ids across re-resolution (merges keep an id and retire the other,
 //!   splits leave the id with the larger part).
+//! * [`event`]: reports of one incident grouped (category, place at the coarser level, time
+//!   window).
 //! * [`place`]: places (door, building, room) keyed by their address, and the registry index
 //!   that places partial addresses without guessing.
 //! * [`survivorship`]: per-field choice of value with provenance.
@@ -17,6 +19,7 @@ pub mod blocking;
 pub mod compare;
 mod config;
 mod error;
+pub mod event;
 pub mod fellegi_sunter;
 pub mod ids;
 mod input;
