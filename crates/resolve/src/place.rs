@@ -262,6 +262,18 @@ impl PlaceIndex {
     }
 }
 
+/// The one of an ambiguous address's `candidates` that the same entity's other records put it
+/// at: the only candidate that one of the `known` places (from its other records) is, lies in
+/// or contains. `None` when none or several fit: still no guess.
+pub fn settle(candidates: &[PlaceKey], known: &[PlaceKey]) -> Option<PlaceKey> {
+    let fits = |c: &PlaceKey| known.iter().any(|k| crate::event::same_place(c, k));
+    let mut fitting = candidates.iter().filter(|c| fits(c));
+    match (fitting.next(), fitting.next()) {
+        (Some(one), None) => Some(one.clone()),
+        _ => None,
+    }
+}
+
 /// The one district among `found` (with their communities): the only one, or the only one in
 /// the community written; else all the districts that fit.
 fn one_district(
@@ -455,6 +467,30 @@ mod tests {
             ix.locate(&written(&[("district", "蜀山区")])),
             Located::Vague(_)
         ));
+    }
+
+    #[test]
+    fn an_ambiguous_address_is_settled_by_the_same_persons_other_records() {
+        let ix = index();
+        let grid = [
+            ("community", "和平社区"),
+            ("building", "5"),
+            ("unit", "1"),
+            ("room", "101"),
+        ];
+        let Located::Ambiguous(fits) = ix.locate(&written(&grid)) else {
+            panic!()
+        };
+        let home = room("瑶海区", "黄山路", "9", "5", "1", "101");
+        assert_eq!(settle(&fits, &[home.parent().unwrap()]), Some(home.clone()));
+        assert_eq!(settle(&fits, &[]), None);
+        let elsewhere = room("蜀山区", "长江西路", "12", "3", "2", "301");
+        assert_eq!(settle(&fits, &[elsewhere]), None, "nothing fits: no guess");
+        let both: Vec<PlaceKey> = fits
+            .iter()
+            .map(|k| k.parent().unwrap().parent().unwrap())
+            .collect();
+        assert_eq!(settle(&fits, &both), None, "two fit: no guess");
     }
 
     #[test]
