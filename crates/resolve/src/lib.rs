@@ -10,6 +10,8 @@
 //!   splits leave the id with the larger part).
 //! * [`event`]: reports of one incident grouped (category, place at the coarser level, time
 //!   window).
+//! * [`house`]: a house's owner, by resident ID, else by name with the house's place as
+//!   evidence; never across two different valid IDs.
 //! * [`place`]: places (door, building, room) keyed by their address, and the registry index
 //!   that places partial addresses without guessing.
 //! * [`survivorship`]: per-field choice of value with provenance.
@@ -21,6 +23,7 @@ mod config;
 mod error;
 pub mod event;
 pub mod fellegi_sunter;
+pub mod house;
 pub mod ids;
 mod input;
 pub mod linking;
