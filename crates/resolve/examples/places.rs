@@ -18,9 +18,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use tombolo_normalize::validate::Place;
 use tombolo_normalize::validate::{address::normalize_part, parse_address};
 use tombolo_resolve::event::{incidents, Report};
-use tombolo_resolve::place::{settle, Level, Located, PlaceIndex, PlaceKey, Written};
+use tombolo_resolve::place::{settle, Level, Located, PlaceIndex, PlaceKey};
 
 fn read(path: &Path, gb: bool) -> Vec<BTreeMap<String, String>> {
     let bytes = std::fs::read(path).expect("readable");
@@ -41,20 +42,6 @@ fn read(path: &Path, gb: bool) -> Vec<BTreeMap<String, String>> {
                 .collect()
         })
         .collect()
-}
-
-fn written(text: &str) -> Written {
-    let p = parse_address(text);
-    Written {
-        district: p.district,
-        community: p.community,
-        road: p.road,
-        number: p.number,
-        building: p.building,
-        unit: p.unit,
-        room: p.room,
-        near: p.near,
-    }
 }
 
 fn main() {
@@ -167,15 +154,15 @@ fn main() {
                 // The grid offices' residents: the address in columns.
                 let part =
                     |n: &str, c: &str| Some(normalize_part(n, &r[c])).filter(|v| !v.is_empty());
-                Written {
+                Place {
                     community: Some(r["所属社区"].clone()),
                     building: part("building", "楼栋号"),
                     unit: part("unit", "单元"),
                     room: part("room", "房间号"),
-                    ..Written::default()
+                    ..Place::default()
                 }
             } else {
-                written(&r[column])
+                parse_address(&r[column])
             };
             let Some(t) = truth.get(&(source.to_owned(), r[key].clone())) else {
                 *n.entry("no truth").or_default() += 1;
@@ -246,7 +233,7 @@ fn score_incidents(dir: &Path, index: &PlaceIndex) {
     .collect();
     let mut keys: Vec<(String, String)> = Vec::new();
     let mut reports: Vec<Report> = Vec::new();
-    let place = |text: &str| match index.locate(&written(text)) {
+    let place = |text: &str| match index.locate(&parse_address(text)) {
         Located::Place(k) => (Some(k), Vec::new()),
         Located::Ambiguous(fits) => (None, fits),
         Located::Vague(_) => (None, Vec::new()),

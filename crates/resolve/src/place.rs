@@ -14,6 +14,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
+use tombolo_normalize::validate::Place;
 
 /// The level of a place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -116,20 +117,6 @@ impl PlaceKey {
     }
 }
 
-/// The parts of an address as a record gives them (parsed from one line or in columns).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Written {
-    pub district: Option<String>,
-    pub community: Option<String>,
-    pub road: Option<String>,
-    pub number: Option<String>,
-    pub building: Option<String>,
-    pub unit: Option<String>,
-    pub room: Option<String>,
-    /// The text placed the thing near the address (`附近`): its door at the most.
-    pub near: bool,
-}
-
 /// Where an address puts a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Located {
@@ -202,7 +189,7 @@ impl PlaceIndex {
     /// found from the registry when only one district has that door), else by its community
     /// and building when the registry holds exactly one such building; then as far down as the
     /// text goes (building, then unit and room). `near` stops at the door.
-    pub fn locate(&self, w: &Written) -> Located {
+    pub fn locate(&self, w: &Place) -> Located {
         let door = match (&w.road, &w.number) {
             (Some(road), Some(number)) => {
                 let district = match &w.district {
@@ -233,7 +220,7 @@ impl PlaceIndex {
 
     /// A community and building (and room), no road: the one registered room or building so
     /// called. A room narrows a building that stands on several roads.
-    fn by_community(&self, w: &Written) -> Located {
+    fn by_community(&self, w: &Place) -> Located {
         let (Some(community), Some(building)) = (&w.community, &w.building) else {
             return Located::Vague("no road and number, and no community and building");
         };
@@ -299,7 +286,7 @@ fn one_district(
 }
 
 /// `at` (a door or a building) made as precise as the written building, unit and room allow.
-fn below(at: PlaceKey, w: &Written) -> PlaceKey {
+fn below(at: PlaceKey, w: &Place) -> PlaceKey {
     let mut key = at;
     if key.building.is_none() {
         match &w.building {
@@ -318,23 +305,13 @@ fn below(at: PlaceKey, w: &Written) -> PlaceKey {
 mod tests {
     use super::*;
 
-    fn written(parts: &[(&str, &str)]) -> Written {
-        let get = |n: &str| {
-            parts
-                .iter()
-                .find(|(k, _)| *k == n)
-                .map(|(_, v)| (*v).to_owned())
-        };
-        Written {
-            district: get("district"),
-            community: get("community"),
-            road: get("road"),
-            number: get("number"),
-            building: get("building"),
-            unit: get("unit"),
-            room: get("room"),
-            near: get("near").is_some(),
+    fn written(parts: &[(&str, &str)]) -> Place {
+        let mut p = Place::default();
+        for (k, v) in parts {
+            p.near |= *k == "near";
+            p.set_part(k, Some((*v).to_owned()));
         }
+        p
     }
 
     fn room(d: &str, road: &str, n: &str, b: &str, u: &str, r: &str) -> PlaceKey {
