@@ -15,6 +15,7 @@ mod golden;
 mod normalized;
 mod record;
 pub mod redact;
+mod relation;
 mod source;
 mod verdict;
 
@@ -24,5 +25,6 @@ pub use entity::{Classification, EntityKind};
 pub use golden::{GoldenRecord, Link, Partial, Provenance, Resolution, SourceRef};
 pub use normalized::{FieldIssue, NormalizedRecord};
 pub use record::{Batch, Malformed, Pulled, RawRecord};
+pub use relation::{Relation, RelationKind};
 pub use source::{chain, Cause, Source, SourceError, SourceResult};
 pub use verdict::ReviewVerdict;

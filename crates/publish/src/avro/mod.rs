@@ -8,7 +8,7 @@ mod types;
 
 pub use department::{department_schema, view_to_avro};
 pub use framing::{decode, encode, frame, unframe, Framing, SINGLE_OBJECT_MAGIC};
-pub use schemas::{schema, schema_text, FieldClass};
+pub use schemas::{schema, schema_text, FieldClass, RELATION};
 pub(crate) use types::place_of;
 pub use types::{OrganizationV1, PersonV1, PlaceV1, ProvenanceV1, Published, SourceRefV1};
 

@@ -9,6 +9,8 @@ use crate::{Error, Result};
 
 const PERSON: &str = include_str!("../../../../schemas/person.avsc");
 const ORGANIZATION: &str = include_str!("../../../../schemas/organization.avsc");
+/// The schema of `<prefix>.relation.v1`.
+pub const RELATION: &str = include_str!("../../../../schemas/relation.avsc");
 
 /// The text of an entity kind's schema file.
 pub fn schema_text(entity: EntityKind) -> Result<&'static str> {

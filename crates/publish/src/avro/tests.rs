@@ -158,3 +158,34 @@ fn embedded_place_is_the_place_schema_file() {
         }
     }
 }
+
+#[test]
+fn relations_round_trip_through_their_schema_file() {
+    use tombolo_core::{Relation, RelationKind};
+    let schema = Schema::parse_str(schemas::RELATION).unwrap();
+    let r = Relation {
+        kind: RelationKind::ReportedBy,
+        from: "E-1".into(),
+        to: "P-2".into(),
+        source: "hotline".into(),
+        record_key: "1234520250701000001".into(),
+        observed_at: Some("2025-07-01 17:39:00".into()),
+    };
+    let value = apache_avro::to_value(&r).unwrap().resolve(&schema).unwrap();
+    let bytes = apache_avro::to_avro_datum(&schema, value).unwrap();
+    let back = apache_avro::from_avro_datum(&schema, &mut &bytes[..], None).unwrap();
+    let back: Relation = apache_avro::from_value(&back).unwrap();
+    assert_eq!(back, r);
+    let Schema::Record(rec) = &schema else {
+        panic!()
+    };
+    let names: Vec<&str> = rec.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["kind", "from", "to", "source", "record_key", "observed_at"]
+    );
+    assert!(rec
+        .fields
+        .iter()
+        .all(|f| f.custom_attributes.contains_key("classification")));
+}
