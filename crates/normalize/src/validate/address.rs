@@ -197,6 +197,23 @@ pub fn chinese_number(text: &str) -> Option<u64> {
     Some(total + pending.unwrap_or(0))
 }
 
+/// `text` with every number written in Chinese characters before a mark that counts
+/// (`十二号楼`) in digits (`12号楼`); unchanged, without a scan, when it holds no such numeral.
+fn numerals_as_digits(text: String) -> String {
+    let numeral = |c: char| "〇零一二三四五六七八九十百千两".contains(c);
+    match chinese_numbers() {
+        Some(re) if text.chars().any(numeral) && re.is_match(&text) => re
+            .replace_all(&text, |c: &regex::Captures<'_>| {
+                match chinese_number(&c[1]) {
+                    Some(n) => format!("{n}{}", &c[2]),
+                    None => c[0].to_owned(),
+                }
+            })
+            .into_owned(),
+        _ => text,
+    }
+}
+
 /// The text an address is parsed from: NFKC (full-width digits and marks), Traditional →
 /// Simplified, no white space, Chinese numbers before a mark as digits, `3-2-301` as building,
 /// unit and room; and whether it ended in a word that places the thing near it (`附近`).
@@ -210,20 +227,8 @@ fn prepare(input: &str) -> (String, bool) {
         text.truncate(text.len() - word.len());
         near = true;
     }
-    let numeral = |c: char| "〇零一二三四五六七八九十百千两".contains(c);
-    if let (true, Some(re)) = (text.chars().any(numeral), chinese_numbers()) {
-        if re.is_match(&text) {
-            text = re
-                .replace_all(&text, |c: &regex::Captures<'_>| {
-                    match chinese_number(&c[1]) {
-                        Some(n) => format!("{n}{}", &c[2]),
-                        None => c[0].to_owned(),
-                    }
-                })
-                .into_owned();
-        }
-    }
-    // Cheap checks first: most addresses have neither.
+    let mut text = numerals_as_digits(text);
+    // A cheap check first: most addresses have no dash.
     if let (true, Some(re)) = (text.contains('-'), dashed_triple()) {
         text = re
             .replace_all(&text, "${1}${2}栋${3}单元${4}室")
@@ -279,15 +284,7 @@ pub fn normalize_part(name: &str, value: &str) -> String {
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
-    let v = match chinese_numbers() {
-        Some(re) if re.is_match(&v) => re
-            .replace_all(&v, |c: &regex::Captures<'_>| match chinese_number(&c[1]) {
-                Some(n) => format!("{n}{}", &c[2]),
-                None => c[0].to_owned(),
-            })
-            .into_owned(),
-        _ => v,
-    };
+    let v = numerals_as_digits(v);
     let v = match name {
         "building" => v
             .trim_end_matches(['栋', '幢', '#', '座'])
