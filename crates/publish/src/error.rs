@@ -22,9 +22,6 @@ pub enum Error {
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("kafka delivery: {0}")]
     Delivery(String),
-    /// The broker refused or never acknowledged a message.
-    #[error("kafka delivery")]
-    Produce(#[source] rdkafka::error::KafkaError),
     #[error(transparent)]
     Store(#[from] tombolo_store::Error),
     #[error("config: {0}")]
@@ -38,10 +35,9 @@ pub enum Error {
 impl Classify for Error {
     fn class(&self) -> ErrorClass {
         match self {
-            Error::RegistryUnreachable(_)
-            | Error::Delivery(_)
-            | Error::Produce(_)
-            | Error::Kafka(_) => ErrorClass::Transient,
+            Error::RegistryUnreachable(_) | Error::Delivery(_) | Error::Kafka(_) => {
+                ErrorClass::Transient
+            }
             Error::Store(e) => e.class(),
             Error::Privacy(e) => e.class(),
             _ => ErrorClass::Fatal,

@@ -176,7 +176,8 @@ impl KafkaSink {
                     partition: d.partition,
                     offset: d.offset,
                 }),
-                Err((e, _)) => return Err(Error::Produce(e)),
+                // The broker refused or never acknowledged it: the typed cause, transient.
+                Err((e, _)) => return Err(Error::Kafka(e)),
             }
         }
         Ok(out)
