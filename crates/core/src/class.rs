@@ -1,5 +1,7 @@
-/// How the hub should react to an error, whatever crate raised it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// How the hub should react to an error, whatever crate raised it. Serialised as
+/// [`ErrorClass::as_str`] gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorClass {
     /// Worth retrying later: a timeout, a dropped connection, a 5xx answer.
@@ -19,13 +21,6 @@ impl ErrorClass {
             ErrorClass::Fatal => "fatal",
         }
     }
-
-    /// The class of a name [`ErrorClass::as_str`] gave.
-    pub fn parse(name: &str) -> Option<Self> {
-        [Self::Transient, Self::BadRecord, Self::Fatal]
-            .into_iter()
-            .find(|c| c.as_str() == name)
-    }
 }
 
 impl std::fmt::Display for ErrorClass {
@@ -37,4 +32,21 @@ impl std::fmt::Display for ErrorClass {
 /// Implemented by every library error type so the pipeline can decide what to do.
 pub trait Classify {
     fn class(&self) -> ErrorClass;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialised_as_named() {
+        for c in [
+            ErrorClass::Transient,
+            ErrorClass::BadRecord,
+            ErrorClass::Fatal,
+        ] {
+            let json = serde_json::to_string(&c).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", c.as_str()));
+        }
+    }
 }

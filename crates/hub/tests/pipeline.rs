@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use tombolo_core::{Batch, Pulled, RawRecord, Source, SourceError, SourceResult};
+use tombolo_core::{Batch, ErrorClass, Pulled, RawRecord, Source, SourceError, SourceResult};
 use tombolo_hub::registry::{ConnectorConfig, OpenSource, Registry};
 use tombolo_hub::{Config, EntityKind, Hub};
 
@@ -340,7 +340,10 @@ async fn a_transient_failure_past_its_retries_fails_only_its_source() {
     ];
     let (_, report) = scripted(dir.path(), vec![("flaky", flaky), ("steady", steady())]).await;
     let f = report.sources.iter().find(|s| s.source == "flaky").unwrap();
-    assert_eq!((f.error_class, f.counts.retries), (Some("transient"), 2));
+    assert_eq!(
+        (f.error_class, f.counts.retries),
+        (Some(ErrorClass::Transient), 2)
+    );
     assert_eq!((report.failed_sources(), report.fatal_sources()), (1, 0));
     let s = report
         .sources
@@ -362,7 +365,7 @@ async fn a_fatal_error_stops_its_source_at_once_with_its_whole_cause() {
     let f = report.sources.iter().find(|s| s.source == "flaky").unwrap();
     assert_eq!(
         (f.error_class, f.counts.retries),
-        (Some("fatal"), 0),
+        (Some(ErrorClass::Fatal), 0),
         "never retried"
     );
     let error = f.error.as_deref().unwrap();
@@ -471,7 +474,12 @@ async fn follow_retries_a_failing_source_on_its_own_schedule() {
         let round: Round = report
             .sources
             .iter()
-            .map(|s| (s.source.clone(), s.error_class.map(str::to_owned)))
+            .map(|s| {
+                (
+                    s.source.clone(),
+                    s.error_class.map(|c| c.as_str().to_owned()),
+                )
+            })
             .collect();
         let recovered = round.iter().any(|(s, e)| s == "flaky" && e.is_none());
         seen.lock().unwrap().push(round);

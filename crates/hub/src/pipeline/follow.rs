@@ -1,7 +1,8 @@
 //! `run --follow`: each source on a schedule of its own. A source that ran cleanly is due again
 //! after the interval; one that failed transiently (still failing after its retries within the
 //! run) is tried again sooner, backing off from `[run] retry_initial_ms` (never later than the
-//! interval, never sooner than a `Retry-After`), without waiting for a round of all sources; one
+//! interval; within a run its retries honour a `Retry-After`), without waiting for a round of
+//! all sources; one
 //! stopped by a fatal error waits the interval, since only a change to its config or the
 //! source will help.
 
@@ -10,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use tombolo_core::{Classify, ErrorClass};
 
-use super::{jitter, Hub, RunReport};
+use super::pull::jitter;
+use super::{Hub, RunReport};
 use crate::config::RunConfig;
 use crate::Result;
 
@@ -100,8 +102,7 @@ impl FollowSchedule {
     /// Schedules the sources of a finished run (those it ran) by how each ended.
     pub fn record(&mut self, report: &RunReport, run: &RunConfig, jitter: f64, now: Instant) {
         for s in &report.sources {
-            let class = s.error_class.and_then(ErrorClass::parse);
-            self.after(&s.source, class, run, jitter, now);
+            self.after(&s.source, s.error_class, run, jitter, now);
         }
     }
 
@@ -150,7 +151,7 @@ mod tests {
     use crate::pipeline::SourceReport;
     use tombolo_core::EntityKind;
 
-    fn report(outcomes: &[(&str, Option<&'static str>)]) -> RunReport {
+    fn report(outcomes: &[(&str, Option<ErrorClass>)]) -> RunReport {
         RunReport {
             sources: outcomes
                 .iter()
@@ -188,9 +189,9 @@ mod tests {
         let mut s = FollowSchedule::new(names, every, t0);
         assert_eq!(s.due(t0).len(), 3);
         let first = report(&[
-            ("api", Some("transient")),
+            ("api", Some(ErrorClass::Transient)),
             ("db", None),
-            ("files", Some("fatal")),
+            ("files", Some(ErrorClass::Fatal)),
         ]);
         s.record(&first, &run(), 1.0, t0);
         // The failing API is due again after its backoff (1 s), long before the others.
@@ -205,16 +206,31 @@ mod tests {
         let t1 = t0 + Duration::from_secs(1);
         assert_eq!(s.due(t1), ["api"]);
         // Failing again: the wait doubles, and is never longer than the interval.
-        s.record(&report(&[("api", Some("transient"))]), &run(), 1.0, t1);
+        s.record(
+            &report(&[("api", Some(ErrorClass::Transient))]),
+            &run(),
+            1.0,
+            t1,
+        );
         assert_eq!(s.due_at("api"), Some(t1 + Duration::from_secs(2)));
         for _ in 0..20 {
-            s.record(&report(&[("api", Some("transient"))]), &run(), 1.0, t1);
+            s.record(
+                &report(&[("api", Some(ErrorClass::Transient))]),
+                &run(),
+                1.0,
+                t1,
+            );
         }
         assert_eq!(s.due_at("api"), Some(t1 + Duration::from_secs(60)));
         // Answering again: back on the interval, the backoff forgotten.
         s.record(&report(&[("api", None)]), &run(), 1.0, t1);
         assert_eq!(s.due_at("api"), Some(t1 + every));
-        s.record(&report(&[("api", Some("transient"))]), &run(), 1.0, t1);
+        s.record(
+            &report(&[("api", Some(ErrorClass::Transient))]),
+            &run(),
+            1.0,
+            t1,
+        );
         assert_eq!(s.due_at("api"), Some(t1 + Duration::from_secs(1)));
     }
 

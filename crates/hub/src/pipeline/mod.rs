@@ -19,7 +19,6 @@ use tombolo_core::{Classify, EntityKind};
 use tombolo_store::Store;
 
 pub use follow::FollowSchedule;
-pub use pull::jitter;
 pub use report::{EntityReport, RunReport, SourceReport, SourceRun};
 pub use resolve::withheld;
 
@@ -164,7 +163,7 @@ impl Hub {
                 entity: src.mapping.entity,
                 counts: run.counts,
                 input: run.input,
-                error_class: error.as_ref().map(|e| e.class().as_str()),
+                error_class: error.as_ref().map(|e| e.class()),
                 error: error.map(|e| tombolo_core::chain(&e)),
                 seconds: t.elapsed().as_secs_f64(),
             });

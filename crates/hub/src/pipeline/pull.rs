@@ -31,7 +31,7 @@ fn input_of(mut attempts: Vec<Option<serde_json::Value>>) -> Option<serde_json::
 }
 
 /// A number in 0..1 that differs between calls and processes, to spread retries out.
-pub fn jitter() -> f64 {
+pub(crate) fn jitter() -> f64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(

@@ -1,7 +1,7 @@
 //! What a run did: per source, per entity kind, and the whole.
 
 use serde::Serialize;
-use tombolo_core::EntityKind;
+use tombolo_core::{EntityKind, ErrorClass};
 use tombolo_publish::PublishStats;
 use tombolo_store::apply::ApplyOutcome;
 use tombolo_store::status::RunCounts;
@@ -20,7 +20,7 @@ pub struct SourceReport {
     /// What kind of failure stopped the source: `transient` (still failing after its retries:
     /// try again later) or `fatal` (the config or the source must change).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_class: Option<&'static str>,
+    pub error_class: Option<ErrorClass>,
     pub seconds: f64,
 }
 
@@ -81,7 +81,7 @@ impl RunReport {
     pub fn fatal_sources(&self) -> usize {
         self.sources
             .iter()
-            .filter(|s| s.error_class == Some("fatal"))
+            .filter(|s| s.error_class == Some(ErrorClass::Fatal))
             .count()
     }
 }
