@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::place::PlaceKey;
+use crate::place::{same_place, PlaceKey};
 
 /// One report, as clustering sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,16 +33,6 @@ impl Report {
             (None, None) => !self.candidates.is_empty() && self.candidates == other.candidates,
         }
     }
-}
-
-/// Whether two places are one at the coarser of their levels (one is the other or above it).
-pub fn same_place(a: &PlaceKey, b: &PlaceKey) -> bool {
-    let (fine, coarse) = if a.level() >= b.level() {
-        (a, b)
-    } else {
-        (b, a)
-    };
-    fine.lineage().iter().any(|k| k == coarse)
 }
 
 /// The incidents of `reports`: groups of indices into it, each in time order, the groups in the
@@ -139,16 +129,5 @@ mod tests {
         elsewhere.candidates = vec![key(Some("5"), None)];
         let apart = [report("rubbish", 0, Some(key(Some("9"), None))), elsewhere];
         assert_eq!(incidents(&apart, 48 * 60), vec![vec![0], vec![1]]);
-    }
-
-    #[test]
-    fn places_compare_at_the_coarser_level() {
-        assert!(same_place(&key(Some("3"), Some("301")), &key(None, None)));
-        assert!(same_place(&key(None, None), &key(Some("3"), None)));
-        assert!(!same_place(&key(Some("3"), None), &key(Some("4"), None)));
-        assert!(!same_place(
-            &key(Some("3"), Some("301")),
-            &key(Some("3"), Some("302"))
-        ));
     }
 }

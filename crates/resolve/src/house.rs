@@ -6,8 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::event::same_place;
-use crate::place::PlaceKey;
+use crate::place::{same_place, PlaceKey};
 
 /// How a house record is linked to its owner.
 #[derive(Debug, Clone, PartialEq, Eq)]

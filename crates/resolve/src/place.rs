@@ -249,11 +249,21 @@ impl PlaceIndex {
     }
 }
 
+/// Whether two places are one at the coarser of their levels (one is the other or above it).
+pub fn same_place(a: &PlaceKey, b: &PlaceKey) -> bool {
+    let (fine, coarse) = if a.level() >= b.level() {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    fine.lineage().iter().any(|k| k == coarse)
+}
+
 /// The one of an ambiguous address's `candidates` that the same entity's other records put it
 /// at: the only candidate that one of the `known` places (from its other records) is, lies in
 /// or contains. `None` when none or several fit: still no guess.
 pub fn settle(candidates: &[PlaceKey], known: &[PlaceKey]) -> Option<PlaceKey> {
-    let fits = |c: &PlaceKey| known.iter().any(|k| crate::event::same_place(c, k));
+    let fits = |c: &PlaceKey| known.iter().any(|k| same_place(c, k));
     let mut fitting = candidates.iter().filter(|c| fits(c));
     match (fitting.next(), fitting.next()) {
         (Some(one), None) => Some(one.clone()),
@@ -443,6 +453,22 @@ mod tests {
         assert!(matches!(
             ix.locate(&written(&[("district", "蜀山区")])),
             Located::Vague(_)
+        ));
+    }
+
+    #[test]
+    fn places_compare_at_the_coarser_level() {
+        let r = room("蜀山区", "长江西路", "12", "3", "2", "301");
+        let (building, door) = (r.parent().unwrap(), r.parent().unwrap().parent().unwrap());
+        assert!(same_place(&r, &door) && same_place(&door, &building));
+        let other_building = PlaceKey {
+            building: Some("4".into()),
+            ..door.clone()
+        };
+        assert!(!same_place(&building, &other_building));
+        assert!(!same_place(
+            &r,
+            &room("蜀山区", "长江西路", "12", "3", "2", "302")
         ));
     }
 
