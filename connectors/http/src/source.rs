@@ -70,18 +70,6 @@ enum Fetched {
     End,
 }
 
-/// An error with its causes, `: `-separated.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
-}
-
 /// `a` is later than `b`: as timestamps when both parse as one, as text otherwise (so
 /// `2024-01-03T00:00:00Z` and `2024-01-02 23:00:00+08:00` compare by time).
 fn later(a: &str, b: &str) -> bool {
@@ -325,7 +313,7 @@ impl HttpSource {
                     }
                 }
                 Err(e) if e.is_redirect() => {
-                    let text = tombolo_core::redact::urls_in(&chain(&e));
+                    let text = tombolo_core::redact::urls_in(&tombolo_core::chain(&e));
                     return Err(SourceError::fatal(format!("{shown}: {text}")));
                 }
                 Err(e) if e.is_timeout() || e.is_connect() || e.is_request() => {
