@@ -256,6 +256,10 @@ enum Entity {
     Person,
     #[value(alias = "organisation", alias = "org")]
     Organization,
+    Place,
+    House,
+    #[value(alias = "incident")]
+    Event,
 }
 
 impl From<Entity> for EntityKind {
@@ -263,6 +267,9 @@ impl From<Entity> for EntityKind {
         match e {
             Entity::Person => EntityKind::Person,
             Entity::Organization => EntityKind::Organization,
+            Entity::Place => EntityKind::Place,
+            Entity::House => EntityKind::House,
+            Entity::Event => EntityKind::Event,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The parts of a structured address, stated once: the normaliser splits addresses into them,
 //! mapping targets and golden records name them `address.<part>`, the resolver compares them,
-//! and `schemas/place.avsc` publishes them (a test below keeps the schema file in step).
+//! and `schemas/address.avsc` publishes them (a test below keeps the schema file in step).
 
 use crate::Classification;
 
@@ -27,7 +27,7 @@ impl AddressPart {
         Province, City, District, Street, Community, Road, Number, Building, Unit, Room,
     ];
 
-    /// The part's name (`building`), as in `schemas/place.avsc`.
+    /// The part's name (`building`), as in `schemas/address.avsc`.
     pub const fn name(self) -> &'static str {
         match self {
             Province => "province",
@@ -114,18 +114,18 @@ pub const fn fields<const N: usize>(parts: [AddressPart; N]) -> [&'static str; N
 }
 
 /// The whole address as one line: the field that holds it (`address`) and the first field of
-/// `schemas/place.avsc` (`line`).
+/// `schemas/address.avsc` (`line`).
 pub const LINE_DOC: &str = "the whole address as one line, canonical spelling";
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// `schemas/place.avsc` is `line` then every part, in order, each with the part's
+    /// `schemas/address.avsc` is `line` then every part, in order, each with the part's
     /// classification and doc.
     #[test]
     fn the_place_schema_file_states_the_parts() {
-        let text = include_str!("../../../schemas/place.avsc");
+        let text = include_str!("../../../schemas/address.avsc");
         let schema: serde_json::Value = serde_json::from_str(text).unwrap();
         let fields = schema["fields"].as_array().unwrap();
         let at = |i: usize, key: &str| fields[i][key].as_str().unwrap_or_default().to_owned();

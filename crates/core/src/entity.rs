@@ -8,23 +8,49 @@ use serde::{Deserialize, Serialize};
 pub enum EntityKind {
     Person,
     Organization,
+    /// A door (门牌), building or room, from the standard address registry or created where a
+    /// record names one the registry does not hold.
+    Place,
+    /// A house (房屋) from the housing registry: a thing with an owner and a room.
+    House,
+    /// An incident: the reports (hotline tickets, grid reports) of one problem at one place.
+    Event,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 2] = [EntityKind::Person, EntityKind::Organization];
+    pub const ALL: [EntityKind; 5] = [
+        EntityKind::Person,
+        EntityKind::Organization,
+        EntityKind::Place,
+        EntityKind::House,
+        EntityKind::Event,
+    ];
+
+    /// Whether records of this kind are clustered by matching (people, organisations) rather
+    /// than placed by rule (places, houses and incidents, `tombolo_resolve::place` and its
+    /// siblings).
+    pub fn is_matched(self) -> bool {
+        matches!(self, EntityKind::Person | EntityKind::Organization)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
             EntityKind::Person => "person",
             EntityKind::Organization => "organization",
+            EntityKind::Place => "place",
+            EntityKind::House => "house",
+            EntityKind::Event => "event",
         }
     }
 
-    /// Prefix of golden ids of this kind (`P-…`, `O-…`).
+    /// Prefix of golden ids of this kind (`P-…`, `O-…`, `L-…`, `H-…`, `E-…`).
     pub fn id_prefix(self) -> &'static str {
         match self {
             EntityKind::Person => "P",
             EntityKind::Organization => "O",
+            EntityKind::Place => "L",
+            EntityKind::House => "H",
+            EntityKind::Event => "E",
         }
     }
 
@@ -32,6 +58,9 @@ impl EntityKind {
         match s {
             "person" => Some(EntityKind::Person),
             "organization" | "organisation" | "org" => Some(EntityKind::Organization),
+            "place" => Some(EntityKind::Place),
+            "house" => Some(EntityKind::House),
+            "event" | "incident" => Some(EntityKind::Event),
             _ => None,
         }
     }

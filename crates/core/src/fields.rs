@@ -6,7 +6,8 @@
 use crate::{Classification, EntityKind};
 
 /// The ids of the unified fields, as mapping targets, golden records and `schemas/*.avsc` name
-/// them. What each holds and how it is classified is in [`PERSON`] and [`ORGANIZATION`].
+/// them. What each holds and how it is classified is in [`PERSON`], [`ORGANIZATION`],
+/// [`PLACE`], [`HOUSE`] and [`EVENT`].
 pub mod id {
     // People and organisations.
     pub const NAME: &str = "name";
@@ -27,6 +28,32 @@ pub mod id {
     pub const STATUS: &str = "status";
     /// Derived by validation, not mapped: see [`super::DERIVED`].
     pub const ORG_CODE: &str = "org_code";
+    // Places.
+    pub const DISTRICT_CODE: &str = "district_code";
+    /// Set by resolution: `door`, `building` or `room`.
+    pub const LEVEL: &str = "level";
+    /// Set by resolution: the golden id of the place one level up.
+    pub const PARENT_ID: &str = "parent_id";
+    /// Set by resolution: `true` when the standard address registry holds the place.
+    pub const REGISTERED: &str = "registered";
+    // Houses.
+    pub const OWNER_NAME: &str = "owner_name";
+    pub const OWNER_ID: &str = "owner_id";
+    pub const FLOOR_AREA: &str = "floor_area";
+    pub const USAGE: &str = "usage";
+    pub const REGISTERED_DATE: &str = "registered_date";
+    // Events (and houses: `place_id`).
+    pub const CATEGORY: &str = "category";
+    pub const REPORTED_AT: &str = "reported_at";
+    pub const REPORTER_NAME: &str = "reporter_name";
+    pub const REPORTER_PHONE: &str = "reporter_phone";
+    pub const REPORTER_ID: &str = "reporter_id";
+    pub const DESCRIPTION: &str = "description";
+    pub const HANDLER: &str = "handler";
+    /// Set by resolution: the golden id of the place a house or incident is at.
+    pub const PLACE_ID: &str = "place_id";
+    /// Set by resolution: the number of reports an incident holds.
+    pub const REPORTS: &str = "reports";
 }
 
 /// How a unified field's value is cleaned and validated.
@@ -42,6 +69,10 @@ pub enum FieldKind {
     /// the field's name).
     Code,
     Date,
+    /// A date and time of day, `YYYY-MM-DDTHH:MM:SS` (local time as the source wrote it).
+    DateTime,
+    /// A number (a floor area): NFKC, separators and units (`㎡`, `平方米`) removed.
+    Number,
     ResidentId,
     Phone,
     /// A free-text address, split into `address.*` parts.
@@ -173,6 +204,148 @@ pub const ORGANIZATION: &[FieldSpec] = &[
     ),
 ];
 
+/// Fields of a place. Resolution sets `level`, `parent_id` and `registered`; the address parts
+/// give its identity (district, road, number, building, unit, room), the street and community
+/// are attributes.
+pub const PLACE: &[FieldSpec] = &[
+    f(
+        id::ADDRESS,
+        Address,
+        Internal,
+        "the place as one line; parts under address.*",
+    ),
+    f(
+        id::DISTRICT_CODE,
+        Text,
+        Public,
+        "GB/T 2260 code of the county-level division",
+    ),
+    f(id::LEVEL, Text, Public, "door | building | room"),
+    f(
+        id::PARENT_ID,
+        Text,
+        Internal,
+        "golden id of the place one level up",
+    ),
+    f(
+        id::REGISTERED,
+        Text,
+        Internal,
+        "true when the standard address registry holds the place",
+    ),
+];
+
+/// Fields of a house.
+pub const HOUSE: &[FieldSpec] = &[
+    f(
+        id::ADDRESS,
+        Address,
+        Personal,
+        "where the house is (房屋坐落); parts under address.*",
+    ),
+    f(
+        id::OWNER_NAME,
+        PersonName,
+        Personal,
+        "name of the owner (权利人)",
+    ),
+    f(
+        id::OWNER_ID,
+        ResidentId,
+        Sensitive,
+        "resident ID of the owner",
+    ),
+    f(id::FLOOR_AREA, Number, Internal, "floor area in m²"),
+    f(id::USAGE, Text, Internal, "planned use (规划用途)"),
+    f(
+        id::REGISTERED_DATE,
+        Date,
+        Internal,
+        "date of registration, YYYY-MM-DD",
+    ),
+    f(
+        id::PLACE_ID,
+        Text,
+        Internal,
+        "golden id of the room the house is",
+    ),
+];
+
+/// Fields of an event (an incident and each of its reports).
+pub const EVENT: &[FieldSpec] = &[
+    f(
+        id::CATEGORY,
+        Text,
+        Internal,
+        "kind of problem; an incident holds the common category of [events] categories",
+    ),
+    f(
+        id::REPORTED_AT,
+        DateTime,
+        Internal,
+        "when it was reported, YYYY-MM-DDTHH:MM:SS",
+    ),
+    f(
+        id::REPORTER_NAME,
+        PersonName,
+        Personal,
+        "the resident who reported it or is concerned by it (caller, 当事人)",
+    ),
+    f(
+        id::REPORTER_PHONE,
+        Phone,
+        Personal,
+        "the reporting resident's phone",
+    ),
+    f(
+        id::REPORTER_ID,
+        ResidentId,
+        Sensitive,
+        "the reporting resident's resident ID",
+    ),
+    f(
+        id::ADDRESS,
+        Address,
+        Personal,
+        "where it happened, as written; parts under address.*",
+    ),
+    f(
+        id::DESCRIPTION,
+        Text,
+        Personal,
+        "what was reported, free text",
+    ),
+    f(
+        id::HANDLER,
+        Text,
+        Internal,
+        "who took or handles it (office, grid worker)",
+    ),
+    f(id::STATUS, Text, Internal, "handling status"),
+    f(
+        id::PLACE_ID,
+        Text,
+        Internal,
+        "golden id of the place, at the level the reports name",
+    ),
+    f(
+        id::REPORTS,
+        Text,
+        Internal,
+        "number of reports of the incident",
+    ),
+];
+
+/// Fields a resolution sets (a place's level and parent, where a house or incident is): in
+/// the catalogue for their classification, never a mapping's target.
+pub const RESOLVED: &[&str] = &[
+    id::LEVEL,
+    id::PARENT_ID,
+    id::REGISTERED,
+    id::PLACE_ID,
+    id::REPORTS,
+];
+
 /// Fields derived by validation rather than mapped from a column.
 pub const DERIVED: &[(&str, &str)] = &[(
     id::ORG_CODE,
@@ -183,6 +356,9 @@ pub fn fields(entity: EntityKind) -> &'static [FieldSpec] {
     match entity {
         EntityKind::Person => PERSON,
         EntityKind::Organization => ORGANIZATION,
+        EntityKind::Place => PLACE,
+        EntityKind::House => HOUSE,
+        EntityKind::Event => EVENT,
     }
 }
 

@@ -129,6 +129,11 @@ impl Mapping {
         for (target, m) in &config.fields {
             let spec = spec(config.entity, target)
                 .ok_or_else(|| err(format!("unknown field {target:?}")))?;
+            if tombolo_core::fields::RESOLVED.contains(&target.as_str()) {
+                return Err(err(format!(
+                    "field {target:?} is set by resolution, not mapped from a column"
+                )));
+            }
             let table = if spec.kind == FieldKind::Code {
                 let t = m.codes.clone().unwrap_or_else(|| target.clone());
                 if !codes.has(&t) {
@@ -285,6 +290,15 @@ impl Mapping {
                 let d = validate::parse_date(value).map_err(|e| format!("invalid date: {e}"))?;
                 v.insert(f.target.clone(), d.format("%Y-%m-%d").to_string());
             }
+            FieldKind::DateTime => {
+                let t = validate::parse_datetime(value)
+                    .map_err(|e| format!("invalid date and time: {e}"))?;
+                v.insert(f.target.clone(), t.format("%Y-%m-%dT%H:%M:%S").to_string());
+            }
+            FieldKind::Number => {
+                let n = validate::parse_number(value).ok_or("not a number")?;
+                v.insert(f.target.clone(), n);
+            }
             FieldKind::ResidentId => {
                 let id = validate::parse_resident_id(value)
                     .map_err(|e| format!("invalid resident ID: {e}"))?;
@@ -304,6 +318,10 @@ impl Mapping {
                     if let Some(p) = place.part(part) {
                         v.insert(format!("{}.{part}", f.target), p.to_owned());
                     }
+                }
+                // Kept as written, but said: no road, building or room was recognised.
+                if !place.locatable() {
+                    return Err("address in no known form (no road and number, no building)".into());
                 }
             }
             FieldKind::AddressPart => {

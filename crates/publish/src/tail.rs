@@ -65,6 +65,9 @@ impl<'a> Decoder<'a> {
             Self::Entity(entity) => match decode(*entity, bytes)? {
                 Published::Person(p) => serde_json::to_value(p).map_err(json),
                 Published::Organization(o) => serde_json::to_value(o).map_err(json),
+                Published::Place(p) => serde_json::to_value(p).map_err(json),
+                Published::House(h) => serde_json::to_value(h).map_err(json),
+                Published::Event(e) => serde_json::to_value(e).map_err(json),
             },
             Self::Department(schema) => {
                 let body = unframe(schema, bytes)?;

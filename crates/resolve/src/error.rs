@@ -6,6 +6,10 @@ use tombolo_core::{Classify, ErrorClass};
 pub enum Error {
     #[error("resolution config: {0}")]
     Config(String),
+    /// Places, houses and incidents are placed by rule (`place`, `house`, `event`), not
+    /// clustered by matching.
+    #[error("{0} records are placed by rule, not matched")]
+    NotMatched(tombolo_core::EntityKind),
     #[error("encoding an explanation: {0}")]
     Json(#[from] serde_json::Error),
 }

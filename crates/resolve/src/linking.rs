@@ -48,7 +48,7 @@ fn keys(entity: EntityKind, input: &Input, cities: &[String]) -> Vec<Key> {
 fn hard_id(entity: EntityKind, input: &Input) -> Option<&str> {
     match entity {
         EntityKind::Organization => input.record.get(id::CREDIT_CODE),
-        EntityKind::Person => None,
+        EntityKind::Person | EntityKind::Place | EntityKind::House | EntityKind::Event => None,
     }
 }
 

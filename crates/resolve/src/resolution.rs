@@ -13,7 +13,7 @@ use crate::fellegi_sunter::{
 };
 use crate::ids::Previous;
 use crate::person::{name_forms, PersonRec, PersonSchema};
-use crate::{ids, linking, survivorship, Input, ResolveConfig, Result};
+use crate::{ids, linking, survivorship, Error, Input, ResolveConfig, Result};
 use tombolo_core::fields::id;
 use tombolo_normalize::NormalizedRecord;
 
@@ -344,6 +344,9 @@ pub fn resolve<'a>(req: &Request<'a, '_>) -> Result<Resolved<'a>> {
     let clustered = match req.entity {
         EntityKind::Person => people(req, recs),
         EntityKind::Organization => organisations(req, recs),
+        e @ (EntityKind::Place | EntityKind::House | EntityKind::Event) => {
+            return Err(Error::NotMatched(e))
+        }
     };
     let t = std::time::Instant::now();
     let assignment = ids::assign(req.entity, recs, &clustered.groups, req.previous);

@@ -103,9 +103,22 @@ impl Place {
         if let Some(r) = &self.rest {
             s.push_str(r);
         }
+        if self.near {
+            s.push_str(NEAR_MARK);
+        }
         s
     }
+
+    /// Whether the address names anything a place can be found by: a road and number, or a
+    /// building (with a community, or on a road).
+    pub fn locatable(&self) -> bool {
+        (self.road.is_some() && self.number.is_some()) || self.building.is_some()
+    }
 }
+
+/// How [`Place::display`] writes that the text placed the thing near the address (read back by
+/// [`parse_address`] as [`Place::near`]).
+pub const NEAR_MARK: &str = "附近";
 
 fn pattern() -> Option<&'static Regex> {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();

@@ -63,6 +63,9 @@ pub fn department_schema(dept: &DepartmentConfig, entity: EntityKind) -> Result<
     let record_name = match entity {
         EntityKind::Person => "Person",
         EntityKind::Organization => "Organization",
+        EntityKind::Place => "PlaceRecord",
+        EntityKind::House => "House",
+        EntityKind::Event => "Event",
     };
     let schema = json!({
         "type": "record",

@@ -4,7 +4,7 @@ use apache_avro::rabin::Rabin;
 use apache_avro::{from_avro_datum, from_value, to_avro_datum, to_value, Schema};
 use tombolo_core::EntityKind;
 
-use super::{schema, OrganizationV1, PersonV1, Published};
+use super::{schema, EventV1, HouseV1, OrganizationV1, PersonV1, PlaceRecordV1, Published};
 use crate::{Error, Result};
 
 /// Avro single-object encoding marker (Avro specification, "Single object encoding").
@@ -30,6 +30,9 @@ pub fn encode(record: &Published, framing: Framing) -> Result<Vec<u8>> {
     let value = match record {
         Published::Person(p) => to_value(p)?,
         Published::Organization(o) => to_value(o)?,
+        Published::Place(p) => to_value(p)?,
+        Published::House(h) => to_value(h)?,
+        Published::Event(e) => to_value(e)?,
     };
     let value = value.resolve(s)?;
     let body = to_avro_datum(s, value)?;
@@ -83,5 +86,8 @@ pub fn decode(entity: EntityKind, bytes: &[u8]) -> Result<Published> {
     Ok(match entity {
         EntityKind::Person => Published::Person(from_value::<PersonV1>(&value)?),
         EntityKind::Organization => Published::Organization(from_value::<OrganizationV1>(&value)?),
+        EntityKind::Place => Published::Place(from_value::<PlaceRecordV1>(&value)?),
+        EntityKind::House => Published::House(from_value::<HouseV1>(&value)?),
+        EntityKind::Event => Published::Event(from_value::<EventV1>(&value)?),
     })
 }

@@ -10,7 +10,10 @@ pub use department::{department_schema, view_to_avro};
 pub use framing::{decode, encode, frame, unframe, Framing, SINGLE_OBJECT_MAGIC};
 pub use schemas::{schema, schema_text, FieldClass, RELATION};
 pub(crate) use types::place_of;
-pub use types::{OrganizationV1, PersonV1, PlaceV1, ProvenanceV1, Published, SourceRefV1};
+pub use types::{
+    EventV1, HouseV1, OrganizationV1, PersonV1, PlaceRecordV1, PlaceV1, ProvenanceV1, Published,
+    SourceRefV1,
+};
 
 #[cfg(test)]
 mod tests;

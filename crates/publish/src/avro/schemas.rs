@@ -9,6 +9,9 @@ use crate::{Error, Result};
 
 const PERSON: &str = include_str!("../../../../schemas/person.avsc");
 const ORGANIZATION: &str = include_str!("../../../../schemas/organization.avsc");
+const PLACE: &str = include_str!("../../../../schemas/place.avsc");
+const HOUSE: &str = include_str!("../../../../schemas/house.avsc");
+const EVENT: &str = include_str!("../../../../schemas/event.avsc");
 /// The schema of `<prefix>.relation.v1`.
 pub const RELATION: &str = include_str!("../../../../schemas/relation.avsc");
 
@@ -17,15 +20,24 @@ pub fn schema_text(entity: EntityKind) -> Result<&'static str> {
     match entity {
         EntityKind::Person => Ok(PERSON),
         EntityKind::Organization => Ok(ORGANIZATION),
+        EntityKind::Place => Ok(PLACE),
+        EntityKind::House => Ok(HOUSE),
+        EntityKind::Event => Ok(EVENT),
     }
 }
 
 fn parsed(entity: EntityKind) -> &'static Result<Schema, String> {
     static P: OnceLock<Result<Schema, String>> = OnceLock::new();
     static O: OnceLock<Result<Schema, String>> = OnceLock::new();
+    static L: OnceLock<Result<Schema, String>> = OnceLock::new();
+    static H: OnceLock<Result<Schema, String>> = OnceLock::new();
+    static E: OnceLock<Result<Schema, String>> = OnceLock::new();
     let cell = match entity {
         EntityKind::Person => &P,
         EntityKind::Organization => &O,
+        EntityKind::Place => &L,
+        EntityKind::House => &H,
+        EntityKind::Event => &E,
     };
     cell.get_or_init(|| {
         let text = schema_text(entity).map_err(|e| e.to_string())?;

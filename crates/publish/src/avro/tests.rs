@@ -95,20 +95,44 @@ fn schema_fields(entity: EntityKind) -> Vec<String> {
 
 #[test]
 fn rust_types_have_exactly_the_schema_fields() {
-    let g = golden(EntityKind::Person, &[]);
-    let Some(Published::Person(p)) = Published::from_golden(&g) else {
-        panic!()
-    };
-    let mut fields = rust_fields(serde_json::to_value(p).unwrap());
-    fields.sort();
-    assert_eq!(fields, schema_fields(EntityKind::Person));
-    let g = golden(EntityKind::Organization, &[]);
-    let Some(Published::Organization(o)) = Published::from_golden(&g) else {
-        panic!()
-    };
-    let mut fields = rust_fields(serde_json::to_value(o).unwrap());
-    fields.sort();
-    assert_eq!(fields, schema_fields(EntityKind::Organization));
+    for entity in EntityKind::ALL {
+        let g = golden(entity, &[]);
+        let published = Published::from_golden(&g).unwrap();
+        assert_eq!(published.entity(), entity);
+        let value = match published {
+            Published::Person(p) => serde_json::to_value(p),
+            Published::Organization(o) => serde_json::to_value(o),
+            Published::Place(p) => serde_json::to_value(p),
+            Published::House(h) => serde_json::to_value(h),
+            Published::Event(e) => serde_json::to_value(e),
+        };
+        let mut fields = rust_fields(value.unwrap());
+        fields.sort();
+        assert_eq!(fields, schema_fields(entity), "{entity}");
+    }
+}
+
+#[test]
+fn every_kind_round_trips_through_its_schema_file() {
+    let values: &[(&str, &str)] = &[
+        ("address", "蜀山区长江西路12号3栋2单元301室"),
+        ("address.district", "蜀山区"),
+        ("address.room", "301"),
+        ("category", "环境卫生"),
+        ("reported_at", "2025-07-01T17:39:00"),
+        ("reporter_phone", "13800000000"),
+        ("level", "room"),
+        ("owner_id", "340104199001011234"),
+        ("place_id", "L-0123456789abcdef"),
+    ];
+    for entity in EntityKind::ALL {
+        let g = golden(entity, values);
+        let p = Published::from_golden(&g).unwrap();
+        for framing in [Framing::SingleObject, Framing::Registry(7)] {
+            let bytes = encode(&p, framing).unwrap();
+            assert_eq!(decode(entity, &bytes).unwrap(), p, "{entity}");
+        }
+    }
 }
 
 #[test]
@@ -132,7 +156,7 @@ fn schema_classifications_match_the_field_catalogue() {
 
 #[test]
 fn embedded_place_is_the_place_schema_file() {
-    let place = Schema::parse_str(include_str!("../../../../schemas/place.avsc")).unwrap();
+    let place = Schema::parse_str(include_str!("../../../../schemas/address.avsc")).unwrap();
     for entity in EntityKind::ALL {
         let Schema::Record(rec) = schema(entity).unwrap() else {
             panic!()

@@ -75,11 +75,71 @@ pub struct OrganizationV1 {
     pub provenance: Vec<ProvenanceV1>,
 }
 
+/// A golden place (`schemas/place.avsc`, record `PlaceRecord`: `Place` is the address type).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceRecordV1 {
+    pub golden_id: String,
+    pub version: i64,
+    pub updated_at: String,
+    pub retired_into: Option<String>,
+    pub merged_from: Vec<String>,
+    pub address: Option<PlaceV1>,
+    pub district_code: Option<String>,
+    pub level: Option<String>,
+    pub parent_id: Option<String>,
+    pub registered: Option<String>,
+    pub members: Vec<SourceRefV1>,
+    pub provenance: Vec<ProvenanceV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseV1 {
+    pub golden_id: String,
+    pub version: i64,
+    pub updated_at: String,
+    pub retired_into: Option<String>,
+    pub merged_from: Vec<String>,
+    pub address: Option<PlaceV1>,
+    pub owner_name: Option<String>,
+    pub owner_id: Option<String>,
+    pub floor_area: Option<String>,
+    pub usage: Option<String>,
+    pub registered_date: Option<String>,
+    pub place_id: Option<String>,
+    pub members: Vec<SourceRefV1>,
+    pub provenance: Vec<ProvenanceV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventV1 {
+    pub golden_id: String,
+    pub version: i64,
+    pub updated_at: String,
+    pub retired_into: Option<String>,
+    pub merged_from: Vec<String>,
+    pub category: Option<String>,
+    pub reported_at: Option<String>,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+    pub reporter_id: Option<String>,
+    pub address: Option<PlaceV1>,
+    pub description: Option<String>,
+    pub handler: Option<String>,
+    pub status: Option<String>,
+    pub place_id: Option<String>,
+    pub reports: Option<String>,
+    pub members: Vec<SourceRefV1>,
+    pub provenance: Vec<ProvenanceV1>,
+}
+
 /// A published record of any entity kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Published {
     Person(PersonV1),
     Organization(OrganizationV1),
+    Place(PlaceRecordV1),
+    House(HouseV1),
+    Event(EventV1),
 }
 
 fn place(g: &GoldenRecord) -> Option<PlaceV1> {
@@ -164,6 +224,56 @@ impl Published {
                 members,
                 provenance,
             })),
+            EntityKind::Place => Some(Published::Place(PlaceRecordV1 {
+                golden_id: g.golden_id.clone(),
+                version: g.version,
+                updated_at: g.updated_at.clone(),
+                retired_into: g.retired_into.clone(),
+                merged_from: g.merged_from.clone(),
+                address: place(g),
+                district_code: v(id::DISTRICT_CODE),
+                level: v(id::LEVEL),
+                parent_id: v(id::PARENT_ID),
+                registered: v(id::REGISTERED),
+                members,
+                provenance,
+            })),
+            EntityKind::House => Some(Published::House(HouseV1 {
+                golden_id: g.golden_id.clone(),
+                version: g.version,
+                updated_at: g.updated_at.clone(),
+                retired_into: g.retired_into.clone(),
+                merged_from: g.merged_from.clone(),
+                address: place(g),
+                owner_name: v(id::OWNER_NAME),
+                owner_id: v(id::OWNER_ID),
+                floor_area: v(id::FLOOR_AREA),
+                usage: v(id::USAGE),
+                registered_date: v(id::REGISTERED_DATE),
+                place_id: v(id::PLACE_ID),
+                members,
+                provenance,
+            })),
+            EntityKind::Event => Some(Published::Event(EventV1 {
+                golden_id: g.golden_id.clone(),
+                version: g.version,
+                updated_at: g.updated_at.clone(),
+                retired_into: g.retired_into.clone(),
+                merged_from: g.merged_from.clone(),
+                category: v(id::CATEGORY),
+                reported_at: v(id::REPORTED_AT),
+                reporter_name: v(id::REPORTER_NAME),
+                reporter_phone: v(id::REPORTER_PHONE),
+                reporter_id: v(id::REPORTER_ID),
+                address: place(g),
+                description: v(id::DESCRIPTION),
+                handler: v(id::HANDLER),
+                status: v(id::STATUS),
+                place_id: v(id::PLACE_ID),
+                reports: v(id::REPORTS),
+                members,
+                provenance,
+            })),
         }
     }
 
@@ -171,6 +281,9 @@ impl Published {
         match self {
             Published::Person(_) => EntityKind::Person,
             Published::Organization(_) => EntityKind::Organization,
+            Published::Place(_) => EntityKind::Place,
+            Published::House(_) => EntityKind::House,
+            Published::Event(_) => EntityKind::Event,
         }
     }
 
@@ -178,6 +291,9 @@ impl Published {
         match self {
             Published::Person(p) => &p.golden_id,
             Published::Organization(o) => &o.golden_id,
+            Published::Place(p) => &p.golden_id,
+            Published::House(h) => &h.golden_id,
+            Published::Event(e) => &e.golden_id,
         }
     }
 }
