@@ -6,10 +6,13 @@
 #   python3 ../shared/tools/score_crosswalk.py DATA_DIR/truth_person.csv $OUT_DIR/person_crosswalk.csv
 #
 # It loads DATA_DIR's dumps into fresh databases in the local PostgreSQL (hukou.postgres.sql)
-# and MariaDB (minzheng.mariadb.sql), serves DATA_DIR/hrss_api on a local HTTP port, starts the
+# and MariaDB (minzheng.mariadb.sql), serves DATA_DIR/hrss_api and DATA_DIR/events_api on one
+# local HTTP port, starts the
 # broker if it is not running, runs `tombolo run` with examples/islands/tombolo.toml on a fresh
-# store, and writes person_crosswalk.csv and org_crosswalk.csv into $OUT_DIR (default: a new
-# temporary directory, printed at the end).
+# store, and writes into $OUT_DIR (default: a new temporary directory, printed at the end):
+# person_crosswalk.csv, org_crosswalk.csv, place_crosswalk.csv, place_hierarchy.csv,
+# house_crosswalk.csv, house_owner_links.csv, event_crosswalk.csv, event_person_links.csv and
+# event_place_links.csv (README, "Worked example", scores them).
 #
 # Environment: OUT_DIR, PG_URL (default postgres://postgres@127.0.0.1:5432), MYSQL_HOST/PORT/USER,
 # HUKOU_DB / MINZHENG_DB (default tombolo_hukou / tombolo_minzheng), TOPIC_PREFIX, TOMBOLO_BIN
@@ -28,10 +31,13 @@ MYSQL_HOST="${MYSQL_HOST:-127.0.0.1}" MYSQL_PORT="${MYSQL_PORT:-3306}" MYSQL_USE
 HUKOU_DB="${HUKOU_DB:-tombolo_hukou}"
 MINZHENG_DB="${MINZHENG_DB:-tombolo_minzheng}"
 
-for f in hukou.postgres.sql minzheng.mariadb.sql health_archive.gbk.csv grid_residents.xlsx market_entities.csv tax_registry.csv; do
-  [ -f "$DATA_DIR/$f" ] || { echo "run.sh: $DATA_DIR/$f is missing" >&2; exit 1; }
+for f in hukou.postgres.sql minzheng.mariadb.sql health_archive.gbk.csv grid_residents.xlsx market_entities.csv tax_registry.csv \
+         std_address.csv house_registry.csv grid_events.gbk.csv; do
+  [ -f "$DATA_DIR/$f" ] || { echo "run.sh: $DATA_DIR/$f is missing (an islands data directory holds the eleven sources)" >&2; exit 1; }
 done
-[ -d "$DATA_DIR/hrss_api" ] || { echo "run.sh: $DATA_DIR/hrss_api is missing" >&2; exit 1; }
+for d in hrss_api events_api; do
+  [ -d "$DATA_DIR/$d" ] || { echo "run.sh: $DATA_DIR/$d is missing (an islands data directory holds the eleven sources)" >&2; exit 1; }
+done
 
 if [ -z "${TOMBOLO_BIN:-}" ]; then
   echo "== building tombolo (release)" >&2
@@ -46,9 +52,9 @@ MY=(mariadb -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER")
 "${MY[@]}" -e "DROP DATABASE IF EXISTS $MINZHENG_DB; CREATE DATABASE $MINZHENG_DB DEFAULT CHARACTER SET utf8mb4"
 "${MY[@]}" --default-character-set=utf8mb4 "$MINZHENG_DB" < "$DATA_DIR/minzheng.mariadb.sql"
 
-echo "== serving $DATA_DIR/hrss_api" >&2
+echo "== serving $DATA_DIR/hrss_api and $DATA_DIR/events_api" >&2
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$DATA_DIR/hrss_api" >"$OUT_DIR/hrss_api.log" 2>&1 &
+python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$DATA_DIR" >"$OUT_DIR/http_api.log" 2>&1 &
 HTTP_PID=$!
 trap 'kill $HTTP_PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
@@ -63,7 +69,8 @@ fi
 export ISLANDS_DIR="$DATA_DIR"
 export HUKOU_URL="$PG_URL/$HUKOU_DB"
 export MINZHENG_URL="mysql://$MYSQL_USER@$MYSQL_HOST:$MYSQL_PORT/$MINZHENG_DB"
-export HRSS_URL="http://127.0.0.1:$PORT"
+export HRSS_URL="http://127.0.0.1:$PORT/hrss_api"
+export HOTLINE_URL="http://127.0.0.1:$PORT/events_api"
 # The departments' pseudonym keys (tombolo.toml, [[departments]]): throwaway ones unless set,
 # so pseudonyms differ from run to run.
 for k in TOMBOLO_KEY_HEALTH TOMBOLO_KEY_TAX; do
@@ -76,6 +83,15 @@ echo "== tombolo run" >&2
 "$TOMBOLO_BIN" --config "$HERE/tombolo.toml" "${RUN_ARGS[@]}" | tee "$OUT_DIR/run.txt"
 "$TOMBOLO_BIN" --config "$HERE/tombolo.toml" export crosswalk --entity person --output "$OUT_DIR/person_crosswalk.csv"
 "$TOMBOLO_BIN" --config "$HERE/tombolo.toml" export crosswalk --entity organization --output "$OUT_DIR/org_crosswalk.csv"
+
+T=("$TOMBOLO_BIN" --config "$HERE/tombolo.toml")
+"${T[@]}" export crosswalk --entity place --output "$OUT_DIR/place_crosswalk.csv"
+"${T[@]}" export places --output "$OUT_DIR/place_hierarchy.csv"
+"${T[@]}" export crosswalk --entity house --output "$OUT_DIR/house_crosswalk.csv"
+"${T[@]}" export links --from house --to person --output "$OUT_DIR/house_owner_links.csv"
+"${T[@]}" export crosswalk --entity event --output "$OUT_DIR/event_crosswalk.csv"
+"${T[@]}" export links --from event --to person --output "$OUT_DIR/event_person_links.csv"
+"${T[@]}" export links --from event --to place --output "$OUT_DIR/event_place_links.csv"
 
 echo "crosswalks written to $OUT_DIR"
 echo "OUT_DIR=$OUT_DIR"

@@ -197,6 +197,23 @@ enum Export {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Links from records of one kind to golden records of another, as CSV
+    /// source,record_key,golden_id,rule (golden_id empty where the evidence did not suffice;
+    /// rule says why): `--to place` where addresses put records, `--from house --to person`
+    /// owners, `--from event --to person` reporters.
+    Links {
+        #[arg(long, value_enum)]
+        from: Entity,
+        #[arg(long, value_enum)]
+        to: Entity,
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Golden places as CSV golden_id,level,parent_golden_id.
+    Places {
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Golden records as JSON lines, ordered by golden id.
     Golden {
         #[arg(long, value_enum)]
@@ -385,6 +402,12 @@ async fn dispatch(hub: &Hub, command: Command, json: bool) -> Result<ExitCode> {
         Command::Export {
             what: Export::Crosswalk { entity, output },
         } => export::crosswalk(hub, entity.into(), output).await?,
+        Command::Export {
+            what: Export::Links { from, to, output },
+        } => export::links(hub, from.into(), to.into(), output).await?,
+        Command::Export {
+            what: Export::Places { output },
+        } => export::places(hub, output).await?,
         Command::Export {
             what:
                 Export::Golden {

@@ -25,6 +25,6 @@ pub use entity::{Classification, EntityKind};
 pub use golden::{GoldenRecord, Link, Partial, Provenance, Resolution, SourceRef};
 pub use normalized::{FieldIssue, NormalizedRecord};
 pub use record::{Batch, Malformed, Pulled, RawRecord};
-pub use relation::{Relation, RelationKind};
+pub use relation::{LinkRole, RecordLink, Relation, RelationKind};
 pub use source::{chain, Cause, Source, SourceError, SourceResult};
 pub use verdict::ReviewVerdict;

@@ -94,6 +94,57 @@ impl Relation {
     }
 }
 
+/// What a link from a record to a golden record of another kind says about the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LinkRole {
+    /// Where the record's address puts it (a person's home, an organisation's seat, a house's
+    /// room, where an incident happened).
+    Place,
+    /// A house's owner.
+    Owner,
+    /// The resident who reported an incident, or whom a grid report concerns.
+    Reporter,
+}
+
+impl LinkRole {
+    pub const ALL: [LinkRole; 3] = [LinkRole::Place, LinkRole::Owner, LinkRole::Reporter];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkRole::Place => "place",
+            LinkRole::Owner => "owner",
+            LinkRole::Reporter => "reporter",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        LinkRole::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The kind of golden record a link of this role points to.
+    pub fn target(self) -> crate::EntityKind {
+        match self {
+            LinkRole::Place => crate::EntityKind::Place,
+            LinkRole::Owner | LinkRole::Reporter => crate::EntityKind::Person,
+        }
+    }
+}
+
+/// A source record's link to a golden record of another kind, or the reason it has none.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RecordLink {
+    pub source: String,
+    pub record_key: String,
+    /// The kind of the record itself.
+    pub entity: crate::EntityKind,
+    pub role: LinkRole,
+    /// `None`: the evidence did not suffice (`rule` says why).
+    pub golden_id: Option<String>,
+    /// Which rule made the link, or why there is none (`registry`, `settled by …`,
+    /// `ambiguous: 2 places fit`, `phone`, `surname with 先生/女士 only`).
+    pub rule: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,6 +40,37 @@ pub struct Config {
     pub departments: Vec<DepartmentConfig>,
     #[serde(default)]
     pub pseudonyms: PseudonymConfig,
+    /// `[events]`: how incident reports become incidents.
+    #[serde(default)]
+    pub events: EventsConfig,
+}
+
+/// `[events]`: how reports of incidents (hotline tickets, grid reports) become incidents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    /// How long after an incident's first report a report of the same kind at the same place
+    /// is still of it, in hours. Default 72.
+    #[serde(default = "default_window_hours")]
+    pub window_hours: u32,
+    /// A source's category → the common category the sources' vocabularies meet in (e.g.
+    /// the hotline's `路灯故障` → the grid offices' `市政设施`). A category not listed is
+    /// its own common category.
+    #[serde(default)]
+    pub categories: BTreeMap<String, String>,
+}
+
+fn default_window_hours() -> u32 {
+    72
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            window_hours: default_window_hours(),
+            categories: BTreeMap::new(),
+        }
+    }
 }
 
 /// `[pseudonyms]`.
@@ -508,7 +539,10 @@ mod tests {
         let catalog = crate::catalog::Catalog::of(&c).unwrap();
         let md = catalog.markdown();
         assert!(md.contains("| `resident_id` | sensitive | mask |"), "{md}");
-        assert!(md.contains("Receives nothing of: organization."), "{md}");
+        assert!(
+            md.contains("Receives nothing of: organization, place, house, event."),
+            "{md}"
+        );
         assert!(md.contains("### hukou (sql, person)"), "{md}");
         let health = &catalog.departments[0];
         assert_eq!(health.receives.len(), 1);

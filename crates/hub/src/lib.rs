@@ -16,4 +16,4 @@ pub mod secrets;
 pub use config::Config;
 pub use error::{Error, Result};
 pub use pipeline::Hub;
-pub use tombolo_core::{chain as error_chain, EntityKind};
+pub use tombolo_core::{chain as error_chain, EntityKind, LinkRole, RecordLink};

@@ -22,17 +22,19 @@ pub enum OwnerLink {
 }
 
 #[derive(Debug, Clone, Default)]
-struct Person {
-    resident_id: Option<String>,
-    places: Vec<PlaceKey>,
+pub(crate) struct Person {
+    pub(crate) resident_id: Option<String>,
+    pub(crate) names: BTreeSet<String>,
+    pub(crate) places: Vec<PlaceKey>,
 }
 
-/// The golden people, indexed for finding owners.
+/// The golden people, indexed for finding owners (and, by [`crate::reporter`], reporters).
 #[derive(Debug, Clone, Default)]
 pub struct Owners {
-    people: HashMap<String, Person>,
-    by_id: HashMap<String, BTreeSet<String>>,
-    by_name: HashMap<String, BTreeSet<String>>,
+    pub(crate) people: HashMap<String, Person>,
+    pub(crate) by_id: HashMap<String, BTreeSet<String>>,
+    pub(crate) by_name: HashMap<String, BTreeSet<String>>,
+    pub(crate) by_phone: HashMap<String, BTreeSet<String>>,
 }
 
 impl Owners {
@@ -59,7 +61,35 @@ impl Owners {
         }
         let p = self.people.entry(golden_id.to_owned()).or_default();
         p.resident_id = p.resident_id.take().or(resident_id.map(str::to_owned));
+        p.names.extend(names.iter().map(|n| (*n).to_owned()));
         p.places.extend_from_slice(places);
+    }
+
+    /// Adds the phones a golden person's records give.
+    pub fn add_phones(&mut self, golden_id: &str, phones: &[&str]) {
+        for p in phones {
+            self.by_phone
+                .entry((*p).to_owned())
+                .or_default()
+                .insert(golden_id.to_owned());
+        }
+    }
+
+    /// The places a golden person's records put them at.
+    pub fn places_of(&self, golden_id: &str) -> &[PlaceKey] {
+        self.people
+            .get(golden_id)
+            .map(|p| p.places.as_slice())
+            .unwrap_or_default()
+    }
+
+    /// How many golden people the index holds.
+    pub fn len(&self) -> usize {
+        self.people.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.people.is_empty()
     }
 
     /// The owner of a house: `resident_id` only when it validated, `place` where the house is.

@@ -14,9 +14,14 @@
 //!   evidence; never across two different valid IDs.
 //! * [`place`]: places (door, building, room) keyed by their address, and the registry index
 //!   that places partial addresses without guessing.
+//! * [`reporter`]: who reported an incident, only on sufficient evidence (ID, phone, full name
+//!   with place; never a surname with 先生/女士 alone).
+//! * [`assemble`]: golden places, houses and incidents and the links from records to golden
+//!   records of other kinds, by the rules of `place`, `house`, `event` and `reporter`.
 //! * [`survivorship`]: per-field choice of value with provenance.
 //! * [`compare`] and [`blocking`]: graded field comparisons and blocking diagnostics.
 
+pub mod assemble;
 pub mod blocking;
 pub mod compare;
 mod config;
@@ -29,6 +34,7 @@ mod input;
 pub mod linking;
 pub mod person;
 pub mod place;
+pub mod reporter;
 mod resolution;
 pub mod survivorship;
 mod unionfind;

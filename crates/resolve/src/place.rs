@@ -140,6 +140,8 @@ pub struct PlaceIndex {
     /// (road, number) → the districts with such a door, each with the community the registry
     /// puts it in.
     districts: HashMap<(String, String), BTreeSet<DistrictOf>>,
+    /// Every district the registry names (a county-level city such as `巢湖市` among them).
+    district_names: HashSet<String>,
     /// (community, building) → the buildings so called.
     buildings: HashMap<(String, String), BTreeSet<PlaceKey>>,
     /// (community, building, unit, room) → the rooms so called.
@@ -149,6 +151,7 @@ pub struct PlaceIndex {
 impl PlaceIndex {
     /// Adds one registry row (a room, usually) with the community it lies in.
     pub fn register(&mut self, key: &PlaceKey, community: Option<&str>) {
+        self.district_names.insert(key.district.clone());
         self.districts
             .entry((key.road.clone(), key.number.clone()))
             .or_default()
@@ -172,6 +175,20 @@ impl PlaceIndex {
         }
     }
 
+    /// Learns a door the registry does not hold from a record that names its district (and
+    /// community): an address that gives the same road and number without a district then
+    /// finds both districts, and is ambiguous rather than put in the registry's one.
+    pub fn learn_door(&mut self, key: &PlaceKey, community: Option<&str>) {
+        let door = PlaceKey::door(&key.district, &key.road, &key.number);
+        if self.known.contains(&door) {
+            return;
+        }
+        self.districts
+            .entry((door.road, door.number))
+            .or_default()
+            .insert((door.district, community.map(str::to_owned)));
+    }
+
     /// Whether the registry holds the place.
     pub fn is_registered(&self, key: &PlaceKey) -> bool {
         self.known.contains(key)
@@ -192,7 +209,13 @@ impl PlaceIndex {
     pub fn locate(&self, w: &Place) -> Located {
         let door = match (&w.road, &w.number) {
             (Some(road), Some(number)) => {
-                let district = match &w.district {
+                // A county-level city (`巢湖市`) reads as a city when nothing follows it: it
+                // is the district when the registry knows a district of that name.
+                let written = w
+                    .district
+                    .as_ref()
+                    .or(w.city.as_ref().filter(|c| self.district_names.contains(*c)));
+                let district = match written {
                     Some(d) => Some(d.clone()),
                     None => match self.districts.get(&(road.clone(), number.clone())) {
                         Some(ds) => match one_district(ds, w.community.as_deref()) {
@@ -257,6 +280,51 @@ pub fn same_place(a: &PlaceKey, b: &PlaceKey) -> bool {
         (b, a)
     };
     fine.lineage().iter().any(|k| k == coarse)
+}
+
+/// Where the same entity's other records put an address written without a road (a community
+/// and building, unit and room, as the grid offices write): the one `known` place whose
+/// building, unit and room are the written ones, at the level written. It holds for a building
+/// the registry does not have, where [`settle`] has no candidate to choose. `None` when no
+/// place or several fit.
+pub fn settle_written(w: &Place, known: &[PlaceKey]) -> Option<PlaceKey> {
+    let building = w.building.as_ref()?;
+    let fits = |k: &&PlaceKey| {
+        k.building.as_ref() == Some(building)
+            && match &w.room {
+                Some(room) => {
+                    k.room.as_ref() == Some(room) && (w.unit.is_none() || k.unit == w.unit)
+                }
+                None => true,
+            }
+    };
+    let mut found: BTreeSet<PlaceKey> = BTreeSet::new();
+    for k in known.iter().filter(fits) {
+        let at = if w.room.is_some() {
+            k.clone()
+        } else {
+            PlaceKey {
+                unit: None,
+                room: None,
+                ..k.clone()
+            }
+        };
+        found.insert(at);
+    }
+    match found.len() {
+        1 => found.pop_first(),
+        _ => None,
+    }
+}
+
+/// `key` (a door or building an address was settled at) as far down as the written address
+/// goes.
+pub fn descend(key: PlaceKey, w: &Place) -> PlaceKey {
+    if w.near {
+        key
+    } else {
+        below(key, w)
+    }
 }
 
 /// The one of an ambiguous address's `candidates` that the same entity's other records put it

@@ -21,6 +21,7 @@ mod chain;
 mod error;
 pub mod feeds;
 pub mod golden;
+pub mod links;
 pub mod lock;
 pub mod lookup;
 mod migrate;

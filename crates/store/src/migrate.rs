@@ -26,6 +26,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0007_publish_status.sql"),
     ),
     (8, "retries", include_str!("../migrations/0008_retries.sql")),
+    (
+        9,
+        "record links",
+        include_str!("../migrations/0009_record_links.sql"),
+    ),
 ];
 
 /// SQLite's triggers of migration 6: the trail refuses UPDATE and DELETE.

@@ -1,10 +1,10 @@
-//! `export crosswalk|golden` and `quarantine list`.
+//! `export crosswalk|links|places|golden` and `quarantine list`.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use tombolo_hub::{EntityKind, Hub};
+use tombolo_hub::{EntityKind, Hub, LinkRole};
 
 use super::{open_output, print_json};
 
@@ -20,6 +20,49 @@ pub async fn crosswalk(hub: &Hub, entity: EntityKind, output: Option<PathBuf>) -
             &l.golden_id,
             &l.rule,
         ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Links from records of `from` to golden records of `to` as CSV.
+pub async fn links(
+    hub: &Hub,
+    from: EntityKind,
+    to: EntityKind,
+    output: Option<PathBuf>,
+) -> Result<()> {
+    let role = match (from, to) {
+        (_, EntityKind::Place) => LinkRole::Place,
+        (EntityKind::House, EntityKind::Person) => LinkRole::Owner,
+        (EntityKind::Event, EntityKind::Person) => LinkRole::Reporter,
+        _ => anyhow::bail!(
+            "no links from {from} to {to}: --to place (from any kind), --from house --to person (owners), --from event --to person (reporters)"
+        ),
+    };
+    let rows = hub.record_links(role, Some(from)).await?;
+    let out = open_output(output.as_ref())?;
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(["source", "record_key", "golden_id", "rule"])?;
+    for l in &rows {
+        w.write_record([
+            l.source.as_str(),
+            &tombolo_hub::export::cell(&l.record_key),
+            l.golden_id.as_deref().unwrap_or_default(),
+            &l.rule,
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Golden places with their level and parent as CSV.
+pub async fn places(hub: &Hub, output: Option<PathBuf>) -> Result<()> {
+    let out = open_output(output.as_ref())?;
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(["golden_id", "level", "parent_golden_id"])?;
+    for (g, level, parent) in hub.place_hierarchy().await? {
+        w.write_record([g.as_str(), &level, parent.as_deref().unwrap_or_default()])?;
     }
     w.flush()?;
     Ok(())

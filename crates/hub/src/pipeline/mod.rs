@@ -6,6 +6,7 @@
 //! * [`follow`]: `run --follow`, each source on a schedule of its own.
 //! * [`report`]: what a run did, serialisable for `--json` and a service.
 
+mod assemble;
 mod follow;
 mod publish;
 mod pull;

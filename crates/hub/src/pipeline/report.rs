@@ -1,6 +1,7 @@
 //! What a run did: per source, per entity kind, and the whole.
 
 use serde::Serialize;
+use std::collections::BTreeMap;
 use tombolo_core::{EntityKind, ErrorClass};
 use tombolo_publish::PublishStats;
 use tombolo_store::apply::ApplyOutcome;
@@ -56,6 +57,11 @@ pub struct EntityReport {
     /// The parameters in force were trained on fewer than half the records stored now (a
     /// source was down at the first run, say): `tombolo train` would learn them again.
     pub stale_model: bool,
+    /// Places, houses and incidents: links from records to golden records of other kinds, per
+    /// role (`place`, `owner`, `reporter`), counted per rule (`registry`, `phone`, or why
+    /// there is none: `ambiguous: 2 places fit`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub links: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 /// What a run did.

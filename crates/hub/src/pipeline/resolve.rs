@@ -23,7 +23,7 @@ pub fn withheld(key: &str) -> String {
 }
 
 /// The store's crosswalk as the resolver reads it.
-struct Links(PreviousLinks);
+pub(super) struct Links(pub(super) PreviousLinks);
 
 impl Previous for Links {
     fn golden(&self, source: &str, key: &str) -> Option<&str> {
@@ -36,7 +36,7 @@ impl Previous for Links {
 }
 
 /// The process's peak resident memory so far, in MiB (Linux; 0 elsewhere), for the log.
-fn peak_memory_mib() -> u64 {
+pub(super) fn peak_memory_mib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -55,8 +55,12 @@ impl Hub {
     /// only records stored since then, and what they touch, are re-resolved.
     pub async fn resolve(&self, full: bool) -> Result<Vec<EntityReport>> {
         let mut out = Vec::new();
-        for entity in self.entities() {
+        let entities = self.entities();
+        for &entity in entities.iter().filter(|e| e.is_matched()) {
             out.push(self.resolve_entity(entity, full, false).await?);
+        }
+        if entities.iter().any(|e| !e.is_matched()) {
+            out.extend(self.assemble().await?);
         }
         Ok(out)
     }
@@ -65,17 +69,21 @@ impl Hub {
     /// everything again with them. Manual decisions still apply.
     pub async fn train(&self) -> Result<Vec<EntityReport>> {
         let mut out = Vec::new();
-        for e in self.entities() {
+        let entities = self.entities();
+        for &e in entities.iter().filter(|e| e.is_matched()) {
             // Training and resolving share one load and one preparation of the records.
             out.push(
                 self.resolve_entity(e, true, e == EntityKind::Person)
                     .await?,
             );
         }
+        if entities.iter().any(|e| !e.is_matched()) {
+            out.extend(self.assemble().await?);
+        }
         Ok(out)
     }
 
-    async fn inputs(&self, entity: EntityKind) -> Result<Vec<tombolo_resolve::Input>> {
+    pub(super) async fn inputs(&self, entity: EntityKind) -> Result<Vec<tombolo_resolve::Input>> {
         Ok(self
             .store
             .records_as(entity)
@@ -303,6 +311,7 @@ impl Hub {
             outcome,
             oversized_keys: oversized,
             stale_model,
+            links: Default::default(),
         })
     }
 }

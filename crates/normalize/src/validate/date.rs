@@ -77,11 +77,7 @@ pub fn parse_datetime(input: &str) -> Result<NaiveDateTime, DateError> {
         return date.and_hms_opt(0, 0, 0).ok_or_else(form);
     };
     // `17:39:00+08:00`, `17:39:00.000Z`: the clock time only.
-    let clock = time
-        .split(['+', 'Z', '.'])
-        .next()
-        .unwrap_or(time)
-        .trim();
+    let clock = time.split(['+', 'Z', '.']).next().unwrap_or(time).trim();
     let parts: Vec<&str> = clock.split(':').collect();
     if !(2..=3).contains(&parts.len())
         || parts
@@ -90,7 +86,11 @@ pub fn parse_datetime(input: &str) -> Result<NaiveDateTime, DateError> {
     {
         return Err(form());
     }
-    let n = |i: usize| parts.get(i).map_or(Ok(0), |p| p.parse::<u32>().map_err(|_| form()));
+    let n = |i: usize| {
+        parts
+            .get(i)
+            .map_or(Ok(0), |p| p.parse::<u32>().map_err(|_| form()))
+    };
     date.and_hms_opt(n(0)?, n(1)?, n(2)?)
         .ok_or_else(|| DateError::Calendar(s.to_owned()))
 }
@@ -139,10 +139,22 @@ mod tests {
                 .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())
                 .ok()
         };
-        assert_eq!(t("2025-07-01 17:39:00").as_deref(), Some("2025-07-01T17:39:00"));
-        assert_eq!(t("2025/05/24 10:38").as_deref(), Some("2025-05-24T10:38:00"));
-        assert_eq!(t("2025-05-24T10:38:05+08:00").as_deref(), Some("2025-05-24T10:38:05"));
-        assert_eq!(t("２０２５年５月２４日").as_deref(), Some("2025-05-24T00:00:00"));
+        assert_eq!(
+            t("2025-07-01 17:39:00").as_deref(),
+            Some("2025-07-01T17:39:00")
+        );
+        assert_eq!(
+            t("2025/05/24 10:38").as_deref(),
+            Some("2025-05-24T10:38:00")
+        );
+        assert_eq!(
+            t("2025-05-24T10:38:05+08:00").as_deref(),
+            Some("2025-05-24T10:38:05")
+        );
+        assert_eq!(
+            t("２０２５年５月２４日").as_deref(),
+            Some("2025-05-24T00:00:00")
+        );
         assert_eq!(t("2025-05-24 25:00"), None);
         assert_eq!(t("2025-05-24 noon"), None);
         assert_eq!(t("yesterday"), None);

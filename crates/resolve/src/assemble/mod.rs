@@ -1,0 +1,15 @@
+//! Golden records of the kinds placed by rule rather than matched: places (from the standard
+//! address registry and every address the other records name), houses (one per registered
+//! house, with its room and owner) and incidents (reports of one problem at one place, close in
+//! time). The rules themselves are in [`crate::place`], [`crate::house`] and [`crate::event`];
+//! this module applies them to the stored records and makes golden records, crosswalk links and
+//! the links from records to golden records of other kinds ([`RecordLink`]).
+
+mod events;
+mod houses;
+mod places;
+
+pub use events::{incidents, EventRules, Incidents};
+pub use houses::{houses, Houses};
+pub use places::{address_of, place_all, Named, Places};
+pub use tombolo_core::{LinkRole as Role, RecordLink};

@@ -1,0 +1,304 @@
+//! Places: the registry's rows and every address another record names, placed at the most
+//! precise level the text (or the registry, or the same entity's other records) supports.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use tombolo_core::fields::id;
+use tombolo_core::{AddressPart, EntityKind, GoldenRecord, Link, Provenance, SourceRef};
+use tombolo_normalize::validate::address::NEAR_MARK;
+use tombolo_normalize::validate::Place;
+
+use super::{RecordLink, Role};
+use crate::place::{descend, settle, settle_written, Located, PlaceIndex, PlaceKey};
+
+const SETTLED: &str = "settled by the same owner's other records";
+use crate::Input;
+
+/// A record of another kind that names an address.
+#[derive(Debug, Clone)]
+pub struct Named {
+    pub source: String,
+    pub record_key: String,
+    pub entity: EntityKind,
+    /// The golden record the record itself belongs to (a person's, an organisation's), whose
+    /// other records may settle an ambiguous address.
+    pub owner: Option<String>,
+    pub address: Place,
+}
+
+/// The address a record's values hold (`address.<part>`; `near` from the line), `None` when
+/// it has none.
+pub fn address_of(record: &crate::Record) -> Option<Place> {
+    let mut place = Place::default();
+    let mut any = false;
+    for part in AddressPart::ALL {
+        if let Some(v) = record.get(part.field()).filter(|v| !v.is_empty()) {
+            place.set_part(part.name(), Some(v.to_owned()));
+            any = true;
+        }
+    }
+    place.near = record
+        .get(id::ADDRESS)
+        .is_some_and(|line| line.ends_with(NEAR_MARK));
+    any.then_some(place)
+}
+
+/// The key of a registry row: its district, road and number, and below them whatever it has.
+fn registry_key(record: &crate::Record) -> Result<PlaceKey, &'static str> {
+    let part = |p: AddressPart| record.get(p.field()).map(str::to_owned);
+    let (Some(district), Some(road), Some(number)) = (
+        part(AddressPart::District),
+        part(AddressPart::Road),
+        part(AddressPart::Number),
+    ) else {
+        return Err("a registry row without district, road and number");
+    };
+    let building = part(AddressPart::Building);
+    let room = building.as_ref().and(part(AddressPart::Room));
+    Ok(PlaceKey {
+        district,
+        road,
+        number,
+        building,
+        unit: room.as_ref().and(part(AddressPart::Unit)),
+        room,
+    })
+}
+
+/// Places and what placed the records.
+#[derive(Debug, Default)]
+pub struct Places {
+    /// Every place: registered ones, the levels above them, and those records named that the
+    /// registry does not hold (`registered = false`).
+    pub goldens: Vec<GoldenRecord>,
+    /// Registry rows → their place.
+    pub links: Vec<Link>,
+    /// Registry rows no place could be made of, with the reason.
+    pub unkeyed: Vec<(String, String, &'static str)>,
+    /// Named records → their place, or why none.
+    pub placed: Vec<RecordLink>,
+    /// Where each placed record is.
+    pub keys: HashMap<(String, String), PlaceKey>,
+    /// The places an ambiguous address fits.
+    pub candidates: HashMap<(String, String), Vec<PlaceKey>>,
+}
+
+/// Places every record: the registry indexed, each named address located, ambiguous ones
+/// settled by their owner's other records, and the golden places made.
+pub fn place_all(registry: &[Input], named: &[Named], now: &str) -> Places {
+    let mut out = Places::default();
+    let mut index = PlaceIndex::default();
+    // Key → registry rows (indices); district → its GB/T 2260 code.
+    let mut rows: BTreeMap<PlaceKey, Vec<usize>> = BTreeMap::new();
+    let mut codes: HashMap<String, String> = HashMap::new();
+    for (i, r) in registry.iter().enumerate() {
+        match registry_key(&r.record) {
+            Ok(key) => {
+                index.register(&key, r.record.get(AddressPart::Community.field()));
+                if let Some(code) = r.record.get(id::DISTRICT_CODE) {
+                    codes.insert(key.district.clone(), code.to_owned());
+                }
+                rows.entry(key).or_default().push(i);
+            }
+            Err(why) => out
+                .unkeyed
+                .push((r.source.clone(), r.record.key.clone(), why)),
+        }
+    }
+    // First pass: doors the registry lacks, from the records that name their district.
+    for n in named.iter().filter(|n| n.address.district.is_some()) {
+        if let Located::Place(k) = index.locate(&n.address) {
+            index.learn_door(&k, n.address.community.as_deref());
+        }
+    }
+    // Second pass: every address located; what each owner's records say where it is.
+    let located: Vec<Located> = named.iter().map(|n| index.locate(&n.address)).collect();
+    let mut homes: HashMap<&str, Vec<PlaceKey>> = HashMap::new();
+    for (n, l) in named.iter().zip(&located) {
+        if let (Some(owner), Located::Place(k)) = (&n.owner, l) {
+            homes.entry(owner.as_str()).or_default().push(k.clone());
+        }
+    }
+    // Where a place's values come from when it has no registry row of its own: the first
+    // registry row below it, else the first record that named it.
+    let mut first_named: HashMap<PlaceKey, (String, String)> = HashMap::new();
+    for (key, at) in &rows {
+        for up in key.lineage() {
+            let r = &registry[at[0]];
+            first_named
+                .entry(up)
+                .or_insert_with(|| (r.source.clone(), r.record.key.clone()));
+        }
+    }
+    // Third pass: ambiguous addresses settled by the owner's other records.
+    for (n, l) in named.iter().zip(located) {
+        let at = (n.source.clone(), n.record_key.clone());
+        let (key, rule) = match l {
+            Located::Place(k) => {
+                let rule = if index.is_registered(&k) {
+                    "registry"
+                } else {
+                    "created: not in the registry"
+                };
+                (Some(k), rule.to_owned())
+            }
+            Located::Ambiguous(fits) => {
+                let known = n.owner.as_deref().and_then(|o| homes.get(o));
+                let settled = known.and_then(|k| {
+                    settle(&fits, k)
+                        .map(|s| descend(s, &n.address))
+                        .or_else(|| settle_written(&n.address, k))
+                });
+                match settled {
+                    Some(k) => (Some(k), SETTLED.into()),
+                    None => {
+                        let rule = format!("ambiguous: {} places fit", fits.len());
+                        out.candidates.insert(at.clone(), fits);
+                        (None, rule)
+                    }
+                }
+            }
+            Located::Vague(why) => {
+                let known = n.owner.as_deref().and_then(|o| homes.get(o));
+                match known.and_then(|k| settle_written(&n.address, k)) {
+                    Some(k) => (Some(k), SETTLED.into()),
+                    None => (None, format!("vague: {why}")),
+                }
+            }
+        };
+        if let Some(k) = &key {
+            for up in k.lineage() {
+                first_named.entry(up).or_insert_with(|| at.clone());
+            }
+            out.keys.insert(at.clone(), k.clone());
+        }
+        out.placed.push(RecordLink {
+            source: at.0,
+            record_key: at.1,
+            entity: n.entity,
+            role: Role::Place,
+            golden_id: key.as_ref().map(PlaceKey::golden_id),
+            rule,
+        });
+    }
+    // Every place: the registry's, those named, and every level above them.
+    let mut all: BTreeSet<PlaceKey> = BTreeSet::new();
+    for k in rows.keys().chain(out.keys.values()) {
+        all.extend(k.lineage());
+    }
+    for key in all {
+        let members = rows.get(&key).map(Vec::as_slice).unwrap_or_default();
+        let origin = first_named.get(&key).cloned().unwrap_or_default();
+        let g = golden(&key, members, registry, &origin, &index, &codes, now);
+        out.links.extend(members.iter().map(|&i| Link {
+            source: registry[i].source.clone(),
+            record_key: registry[i].record.key.clone(),
+            golden_id: g.golden_id.clone(),
+            rule: "registry".into(),
+            evidence: None,
+        }));
+        out.goldens.push(g);
+    }
+    out
+}
+
+/// A golden place's values as they are set, each with where it came from.
+#[derive(Default)]
+struct Values {
+    values: BTreeMap<String, String>,
+    provenance: Vec<Provenance>,
+}
+
+impl Values {
+    fn set(&mut self, field: &str, value: String, rule: &str, from: &(String, String)) {
+        self.provenance.push(Provenance {
+            field: field.to_owned(),
+            source: from.0.clone(),
+            record_key: from.1.clone(),
+            observed_at: None,
+            rule: rule.to_owned(),
+        });
+        self.values.insert(field.to_owned(), value);
+    }
+}
+
+fn golden(
+    key: &PlaceKey,
+    members: &[usize],
+    registry: &[Input],
+    origin: &(String, String),
+    index: &PlaceIndex,
+    codes: &HashMap<String, String>,
+    now: &str,
+) -> GoldenRecord {
+    let mut v = Values::default();
+    // A registered room: the registry row's own values (its line, street and community).
+    if let Some(&first) = members.first() {
+        let row = &registry[first];
+        let from = (row.source.clone(), row.record.key.clone());
+        for (f, value) in row.record.values() {
+            v.set(f, value.to_owned(), "registry", &from);
+        }
+    } else {
+        v.set(id::ADDRESS, key.text(), "placed", origin);
+    }
+    // Identity parts from the key (a door's place has no building, whatever a row says).
+    for (part, value) in [
+        (AddressPart::District, Some(&key.district)),
+        (AddressPart::Road, Some(&key.road)),
+        (AddressPart::Number, Some(&key.number)),
+        (AddressPart::Building, key.building.as_ref()),
+        (AddressPart::Unit, key.unit.as_ref()),
+        (AddressPart::Room, key.room.as_ref()),
+    ] {
+        match value {
+            Some(value) => {
+                if v.values.get(part.field()) != Some(value) {
+                    v.set(part.field(), value.clone(), "placed", origin);
+                }
+            }
+            None => {
+                v.values.remove(part.field());
+            }
+        }
+    }
+    if members.is_empty() {
+        if let Some(code) = codes.get(&key.district) {
+            v.set(id::DISTRICT_CODE, code.clone(), "registry district", origin);
+        }
+    }
+    v.set(id::LEVEL, key.level().as_str().into(), "placed", origin);
+    if let Some(parent) = key.parent() {
+        v.set(id::PARENT_ID, parent.golden_id(), "placed", origin);
+    }
+    let registered = !members.is_empty() || index.is_registered(key);
+    v.set(id::REGISTERED, registered.to_string(), "placed", origin);
+    let Values {
+        values,
+        mut provenance,
+    } = v;
+    // One provenance per value, the last set (the value kept).
+    provenance.retain(|p| values.contains_key(&p.field));
+    provenance.reverse();
+    provenance.sort_by(|a, b| a.field.cmp(&b.field));
+    provenance.dedup_by(|later, kept| later.field == kept.field);
+    let mut members: Vec<SourceRef> = members
+        .iter()
+        .map(|&i| SourceRef {
+            source: registry[i].source.clone(),
+            record_key: registry[i].record.key.clone(),
+        })
+        .collect();
+    members.sort();
+    GoldenRecord {
+        golden_id: key.golden_id(),
+        entity: EntityKind::Place,
+        version: 0,
+        values,
+        provenance,
+        members,
+        merged_from: Vec::new(),
+        retired_into: None,
+        updated_at: now.to_owned(),
+    }
+}
