@@ -17,7 +17,7 @@
 # Environment: OUT_DIR, PG_URL (default postgres://postgres@127.0.0.1:5432), MYSQL_HOST/PORT/USER,
 # HUKOU_DB / MINZHENG_DB (default tombolo_hukou / tombolo_minzheng), TOPIC_PREFIX, TOMBOLO_BIN
 # (a built binary to use instead of building one), PUBLISH=0 (store and resolve only, no broker),
-# TOMBOLO_KEY_HEALTH / TOMBOLO_KEY_TAX (the departments' pseudonym keys; random when unset).
+# TOMBOLO_KEY_HEALTH / TOMBOLO_KEY_TAX / TOMBOLO_KEY_URBAN (the departments' pseudonym keys; random when unset).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -73,7 +73,7 @@ export HRSS_URL="http://127.0.0.1:$PORT/hrss_api"
 export HOTLINE_URL="http://127.0.0.1:$PORT/events_api"
 # The departments' pseudonym keys (tombolo.toml, [[departments]]): throwaway ones unless set,
 # so pseudonyms differ from run to run.
-for k in TOMBOLO_KEY_HEALTH TOMBOLO_KEY_TAX; do
+for k in TOMBOLO_KEY_HEALTH TOMBOLO_KEY_TAX TOMBOLO_KEY_URBAN; do
   [ -n "${!k:-}" ] || export "$k=$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
 done
 export TOMBOLO_STORE="sqlite:$OUT_DIR/tombolo.db"

@@ -1,4 +1,4 @@
-//! The seven islands sources through the real connectors into the real broker.
+//! The eleven islands sources through the real connectors into the real broker.
 
 use std::collections::BTreeSet;
 
@@ -6,7 +6,7 @@ use crate::support::*;
 
 fn counts_add_up(status: &serde_json::Value) {
     let sources = status["sources"].as_array().unwrap();
-    assert_eq!(sources.len(), 7, "{status}");
+    assert_eq!(sources.len(), 11, "{status}");
     for s in sources {
         let last = &s["last"];
         assert_eq!(
@@ -43,7 +43,11 @@ async fn islands_load_resolve_publish_and_follow_changes() {
         .iter()
         .map(|s| s["pulled"].as_u64().unwrap())
         .sum();
-    assert_eq!(pulled, 21867 + 1427, "every record of the seven sources");
+    assert_eq!(
+        pulled,
+        21867 + 1427 + 11406 + 4788 + 757 + 258,
+        "every record of the eleven sources"
+    );
     let status = json(f.tombolo(&["--json", "status"]));
     counts_add_up(&status);
     // Everything below runs on a store sealed at rest.
@@ -86,6 +90,37 @@ async fn islands_load_resolve_publish_and_follow_changes() {
         "organisations: precision {p}, F1 {f1}"
     );
 
+    // Places, houses and incidents, scored as examples/islands/run.sh's files are.
+    for (entity, truth, min_p, min_f1) in [
+        ("place", "truth_place.csv", 0.999, 0.99),
+        ("event", "truth_event.csv", 0.98, 0.95),
+    ] {
+        let file = out.join(format!("{entity}.csv"));
+        ok(f.tombolo(&[
+            "export",
+            "crosswalk",
+            "--entity",
+            entity,
+            "--output",
+            file.to_str().unwrap(),
+        ]));
+        let (p, f1) = score(&f.data.join(truth), &file);
+        assert!(
+            p >= min_p && f1 >= min_f1,
+            "{entity}: precision {p}, F1 {f1}"
+        );
+    }
+    let owners = ok(f.tombolo(&["export", "links", "--from", "house", "--to", "person"]));
+    let linked = owners
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(2).is_some_and(|g| g.starts_with("P-")))
+        .count();
+    assert!(linked > 4_500, "house owners linked: {linked}");
+    let hierarchy = ok(f.tombolo(&["export", "places"]));
+    assert!(hierarchy.starts_with("golden_id,level,parent_golden_id\n"));
+    assert!(hierarchy.contains(",room,L-") && hierarchy.contains(",door,\n"));
+
     // Every record can say why it sits where it does.
     let first = crosswalk_first(&f);
     let why = json(f.tombolo(&["--json", "explain", &first.0, &first.1]));
@@ -117,6 +152,69 @@ async fn islands_load_resolve_publish_and_follow_changes() {
         orgs.len() as u64,
         status["golden_records"]["organization"].as_u64().unwrap()
     );
+
+    // Places, houses and incidents on their topics, decoded with their schema files.
+    for entity in ["place", "house", "event"] {
+        let messages = latest(&consume(&f.topic(entity), entity));
+        assert_eq!(
+            messages.len() as u64,
+            status["golden_records"][entity].as_u64().unwrap(),
+            "{entity}"
+        );
+        assert!(messages.len() > 500, "{entity}: {}", messages.len());
+    }
+    // The urban department's incidents: reporters masked and pseudonymised, places down to the
+    // building; no raw phone or resident ID anywhere in the feed.
+    let urban_schema = out.join("urban_event.avsc");
+    std::fs::write(
+        &urban_schema,
+        ok(f.tombolo(&["schema", "event", "--department", "urban"])),
+    )
+    .unwrap();
+    let urban = consume_raw(
+        &format!("{}.dept.urban", f.topic("event")),
+        &[&urban_schema],
+    )
+    .unwrap();
+    let golden_events = status["golden_records"]["event"].as_u64().unwrap();
+    assert_eq!(latest(&urban).len() as u64, golden_events);
+    // The raw phones and resident IDs the two incident sources hold.
+    let mut raw: Vec<String> = Vec::new();
+    for page in std::fs::read_dir(f.data.join("events_api")).unwrap() {
+        let page: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(page.unwrap().path()).unwrap()).unwrap();
+        for t in page["result"]["records"].as_array().unwrap() {
+            raw.extend(t["callerPhone"].as_str().map(str::to_owned));
+        }
+    }
+    let grid = std::fs::read(f.data.join("grid_events.gbk.csv")).unwrap();
+    // GB18030 leaves ASCII as it is: IDs are runs of 17 digits and a digit or X.
+    let text = String::from_utf8_lossy(&grid);
+    raw.extend(
+        text.split(|c: char| !(c.is_ascii_digit() || c == 'X' || c == 'x'))
+            .filter(|w| w.len() == 18)
+            .map(str::to_owned),
+    );
+    assert!(raw.len() > 500, "{}", raw.len());
+    for m in &urban {
+        let v = &m["value"];
+        assert!(
+            v.get("reporter_id").is_none() && v.get("description").is_none(),
+            "{v}"
+        );
+        let text = v.to_string();
+        assert!(
+            !raw.iter().any(|r| text.contains(r.as_str())),
+            "a raw phone or ID in the urban feed: {v}"
+        );
+        assert!(
+            v["reporter_phone"].as_str().is_none_or(|p| p.len() >= 16),
+            "a pseudonym, not a phone: {v}"
+        );
+        if let Some(a) = v["address"].as_str() {
+            assert!(!a.contains('室') && !a.contains("单元"), "{a}");
+        }
+    }
 
     // The health department's feed: one masked, pseudonymised view per golden person, and
     // the resident's question answered from the audit trail.

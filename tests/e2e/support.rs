@@ -245,6 +245,7 @@ impl Islands {
             &data.join("minzheng.mariadb.sql"),
         );
         let http = serve_dir(data.join("hrss_api")).await;
+        let hotline = serve_dir(data.join("events_api")).await;
         let prefix = unique(&format!("e2e.{tag}"));
         let store = format!("sqlite:{}", tmp.path().join("tombolo.db").display());
         let env = BTreeMap::from([
@@ -252,10 +253,12 @@ impl Islands {
             ("HUKOU_URL".to_owned(), pg_url.clone()),
             ("MINZHENG_URL".to_owned(), my_url),
             ("HRSS_URL".to_owned(), http),
+            ("HOTLINE_URL".to_owned(), hotline),
             ("KAFKA_BROKERS".to_owned(), brokers()),
             ("TOPIC_PREFIX".to_owned(), prefix.clone()),
             ("TOMBOLO_KEY_HEALTH".to_owned(), "e2e-health-".repeat(4)),
             ("TOMBOLO_KEY_TAX".to_owned(), "e2e-tax-key-".repeat(4)),
+            ("TOMBOLO_KEY_URBAN".to_owned(), "e2e-urban-k-".repeat(4)),
         ]);
         let example =
             std::fs::read_to_string(root().join("examples/islands/tombolo.toml")).unwrap();

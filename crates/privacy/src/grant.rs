@@ -76,6 +76,8 @@ pub enum Generalize {
     District,
     /// An address → down to the street and community (`…稻香村街道青年社区`).
     Community,
+    /// An address → down to the building, without unit or room (`…长江西路12号3栋`).
+    Building,
 }
 
 /// One field's grant.
@@ -148,7 +150,9 @@ impl DepartmentConfig {
                     Treatment::Generalize { to } => {
                         let fits = match to {
                             Generalize::Year | Generalize::AgeBand => field.ends_with("date"),
-                            Generalize::District | Generalize::Community => field == id::ADDRESS,
+                            Generalize::District | Generalize::Community | Generalize::Building => {
+                                field == id::ADDRESS
+                            }
                         };
                         if !fits {
                             problems.push(format!("{at}: cannot generalise this field to {to:?}"));

@@ -9,6 +9,8 @@ use crate::{Error, Result};
 use tombolo_core::fields::id;
 use tombolo_core::AddressPart;
 
+use crate::grant::Generalize;
+
 /// The default characters a mask keeps at the start and the end of a field.
 pub fn default_mask(field: &str) -> (usize, usize) {
     match field {
@@ -86,15 +88,32 @@ const COMMUNITY: [AddressPart; 5] = [
     AddressPart::Community,
 ];
 
-/// An address generalised to district (or community) level, from its parts
-/// (`address.<part>` → value); `None` when it has none of those parts.
-pub fn address(parts: &BTreeMap<String, String>, community: bool) -> Option<String> {
-    let keep: &[AddressPart] = if community { &COMMUNITY } else { &DISTRICT };
-    let text: String = keep
+/// An address generalised to district, community or building level, from its parts
+/// (`address.<part>` → value); `None` when it has none of those parts (or `to` is not an
+/// address level).
+pub fn address(parts: &BTreeMap<String, String>, to: Generalize) -> Option<String> {
+    let (keep, building): (&[AddressPart], bool) = match to {
+        Generalize::District => (&DISTRICT, false),
+        Generalize::Community => (&COMMUNITY, false),
+        Generalize::Building => (&COMMUNITY, true),
+        Generalize::Year | Generalize::AgeBand => return None,
+    };
+    let mut text: String = keep
         .iter()
         .filter_map(|p| parts.get(p.field()))
         .map(String::as_str)
         .collect();
+    if building {
+        // The road and door, and the building in it: never the unit or room.
+        let get = |p: AddressPart| parts.get(p.field()).map(String::as_str);
+        text.push_str(get(AddressPart::Road).unwrap_or_default());
+        for (p, mark) in [(AddressPart::Number, "号"), (AddressPart::Building, "栋")] {
+            if let Some(v) = get(p) {
+                text.push_str(v);
+                text.push_str(mark);
+            }
+        }
+    }
     (!text.is_empty()).then_some(text)
 }
 
@@ -231,14 +250,28 @@ mod tests {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
         assert_eq!(
-            address(&parts, false).as_deref(),
+            address(&parts, Generalize::District).as_deref(),
             Some("安徽省合肥市蜀山区")
         );
         assert_eq!(
-            address(&parts, true).as_deref(),
+            address(&parts, Generalize::Community).as_deref(),
             Some("安徽省合肥市蜀山区稻香村街道青年社区")
         );
-        assert_eq!(address(&BTreeMap::new(), false), None);
+        let mut room = parts.clone();
+        for (k, v) in [
+            ("address.number", "12"),
+            ("address.building", "3"),
+            ("address.unit", "2"),
+        ] {
+            room.insert(k.to_owned(), v.to_owned());
+        }
+        assert_eq!(
+            address(&room, Generalize::Building).as_deref(),
+            Some("安徽省合肥市蜀山区稻香村街道青年社区长江西路12号3栋"),
+            "no unit, no room"
+        );
+        assert_eq!(address(&BTreeMap::new(), Generalize::District), None);
+        assert_eq!(address(&parts, Generalize::Year), None);
     }
 
     #[test]

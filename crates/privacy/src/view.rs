@@ -123,8 +123,9 @@ fn generalized(g: &GoldenRecord, field: &str, t: &Treatment, today: &str) -> Opt
     match to {
         Generalize::Year => treat::year(g.values.get(field)?),
         Generalize::AgeBand => treat::age_band(g.values.get(field)?, today),
-        Generalize::District => treat::address(&g.values, false),
-        Generalize::Community => treat::address(&g.values, true),
+        Generalize::District | Generalize::Community | Generalize::Building => {
+            treat::address(&g.values, *to)
+        }
     }
 }
 

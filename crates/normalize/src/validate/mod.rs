@@ -34,6 +34,16 @@ pub fn parse_number(input: &str) -> Option<String> {
     Some(t.to_owned())
 }
 
+/// Upper-cased ASCII form of an identifier: NFKC (full-width → ASCII), no spaces, dashes or
+/// dots in between.
+pub(crate) fn compact_ascii(s: &str) -> String {
+    crate::text::nfkc(s)
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '.' | '_' | '\u{3000}'))
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_number;
@@ -49,14 +59,4 @@ mod tests {
         assert_eq!(parse_number("-5"), None);
         assert_eq!(parse_number(".."), None);
     }
-}
-
-/// Upper-cased ASCII form of an identifier: NFKC (full-width → ASCII), no spaces, dashes or
-/// dots in between.
-pub(crate) fn compact_ascii(s: &str) -> String {
-    crate::text::nfkc(s)
-        .chars()
-        .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '.' | '_' | '\u{3000}'))
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
 }

@@ -8,6 +8,8 @@
 mod events;
 mod houses;
 mod places;
+#[cfg(test)]
+mod tests;
 
 pub use events::{incidents, EventRules, Incidents};
 pub use houses::{houses, Houses};

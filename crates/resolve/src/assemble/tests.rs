@@ -1,0 +1,417 @@
+//! The assembly of places, houses and incidents on small hand-made records.
+
+use std::collections::BTreeMap;
+
+use tombolo_core::{EntityKind, NormalizedRecord};
+use tombolo_normalize::validate::parse_address;
+
+use super::*;
+use crate::house::Owners;
+use crate::{Input, Record, SurvivorshipConfig};
+
+fn input(entity: EntityKind, source: &str, key: &str, values: &[(&str, &str)]) -> Input {
+    let n = NormalizedRecord {
+        entity,
+        key: key.to_owned(),
+        observed_at: None,
+        values: values
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        issues: Vec::new(),
+        derived: Vec::new(),
+        deleted: false,
+    };
+    Input {
+        source: source.to_owned(),
+        record: Record::from(&n),
+    }
+}
+
+/// A registry room: district, road, number, community, building, unit, room.
+fn row(key: &str, parts: [&str; 7]) -> Input {
+    let [d, road, n, c, b, u, r] = parts;
+    input(
+        EntityKind::Place,
+        "std_address",
+        key,
+        &[
+            ("address.district", d),
+            ("address.road", road),
+            ("address.number", n),
+            ("address.community", c),
+            ("address.building", b),
+            ("address.unit", u),
+            ("address.room", r),
+            ("district_code", "340104"),
+        ],
+    )
+}
+
+fn registry() -> Vec<Input> {
+    vec![
+        row(
+            "1",
+            ["蜀山区", "长江西路", "12", "青年社区", "3", "2", "301"],
+        ),
+        row(
+            "2",
+            ["蜀山区", "长江西路", "12", "青年社区", "3", "2", "302"],
+        ),
+        // The same community has a building 5 on two roads.
+        row("3", ["蜀山区", "黄山路", "8", "青年社区", "5", "1", "101"]),
+        row("4", ["蜀山区", "潜山路", "9", "青年社区", "5", "1", "102"]),
+    ]
+}
+
+fn named(source: &str, key: &str, entity: EntityKind, owner: Option<&str>, text: &str) -> Named {
+    Named {
+        source: source.into(),
+        record_key: key.into(),
+        entity,
+        owner: owner.map(str::to_owned),
+        address: parse_address(text),
+    }
+}
+
+fn link<'a>(places: &'a Places, source: &str, key: &str) -> &'a RecordLink {
+    places
+        .placed
+        .iter()
+        .find(|l| l.source == source && l.record_key == key)
+        .unwrap()
+}
+
+#[test]
+fn places_have_three_levels_with_parents_and_registry_marks() {
+    let reg = registry();
+    let names = [
+        named(
+            "hukou",
+            "a",
+            EntityKind::Person,
+            Some("P-1"),
+            "合肥市蜀山区长江西路12号3栋2单元301室",
+        ),
+        // A room the registry does not hold, in a building it does.
+        named(
+            "health",
+            "b",
+            EntityKind::Person,
+            Some("P-2"),
+            "蜀山区长江西路12号3栋2单元909室",
+        ),
+        named("market", "c", EntityKind::Organization, None, "蜀山区"),
+    ];
+    let p = place_all(&reg, &names, "now");
+    let a = link(&p, "hukou", "a");
+    assert_eq!(a.rule, "registry");
+    let room = p
+        .goldens
+        .iter()
+        .find(|g| Some(&g.golden_id) == a.golden_id.as_ref())
+        .unwrap();
+    assert_eq!(room.values["level"], "room");
+    assert_eq!(room.values["registered"], "true");
+    assert_eq!(room.values["address.community"], "青年社区");
+    assert_eq!(room.members.len(), 1, "the registry row is its member");
+    let building = p
+        .goldens
+        .iter()
+        .find(|g| g.golden_id == room.values["parent_id"])
+        .unwrap();
+    assert_eq!(building.values["level"], "building");
+    assert_eq!(building.values["address.building"], "3");
+    assert!(!building.values.contains_key("address.room"));
+    let door = p
+        .goldens
+        .iter()
+        .find(|g| g.golden_id == building.values["parent_id"])
+        .unwrap();
+    assert_eq!(door.values["level"], "door");
+    assert!(!door.values.contains_key("parent_id"));
+    assert_eq!(door.values["district_code"], "340104");
+
+    let b = link(&p, "health", "b");
+    assert_eq!(b.rule, "created: not in the registry");
+    let created = p
+        .goldens
+        .iter()
+        .find(|g| Some(&g.golden_id) == b.golden_id.as_ref())
+        .unwrap();
+    assert_eq!(created.values["registered"], "false");
+    assert_eq!(created.values["parent_id"], building.golden_id);
+    assert!(created.members.is_empty());
+    assert_eq!(
+        created.provenance[0].source, "health",
+        "traced to who named it"
+    );
+
+    let c = link(&p, "market", "c");
+    assert_eq!(c.golden_id, None, "a district alone is placed nowhere");
+    assert!(c.rule.starts_with("vague"), "{}", c.rule);
+    // Every registry row is linked to its place.
+    assert_eq!(p.links.len(), reg.len());
+    // Ids are the keys' and so the same on every run.
+    let again = place_all(&reg, &names, "later");
+    assert_eq!(
+        p.goldens.iter().map(|g| &g.golden_id).collect::<Vec<_>>(),
+        again
+            .goldens
+            .iter()
+            .map(|g| &g.golden_id)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_partial_address_is_placed_only_when_unambiguous() {
+    let reg = registry();
+    let mut grid = named("grid", "g1", EntityKind::Person, Some("P-9"), "");
+    grid.address.community = Some("青年社区".into());
+    grid.address.building = Some("5".into());
+    let mut other = grid.clone();
+    other.record_key = "g2".into();
+    other.owner = Some("P-8".into());
+    other.address.unit = Some("1".into());
+    other.address.room = Some("102".into());
+    let names = [
+        grid,
+        other,
+        // P-9's household record says where they live.
+        named(
+            "hukou",
+            "h9",
+            EntityKind::Person,
+            Some("P-9"),
+            "蜀山区黄山路8号5栋1单元101室",
+        ),
+    ];
+    let p = place_all(&reg, &names, "now");
+    let g1 = link(&p, "grid", "g1");
+    assert_eq!(g1.rule, "settled by the same owner's other records");
+    assert!(g1.golden_id.is_some());
+    // The room narrows building 5 to the one on 潜山路.
+    let g2 = link(&p, "grid", "g2");
+    assert_eq!(g2.rule, "registry");
+
+    // Without the household record: two buildings fit, and nothing is guessed.
+    let p = place_all(&reg, &names[..1], "now");
+    let g1 = link(&p, "grid", "g1");
+    assert_eq!(g1.golden_id, None);
+    assert_eq!(g1.rule, "ambiguous: 2 places fit");
+    assert_eq!(p.candidates.len(), 1);
+}
+
+fn people(p: &Places) -> Owners {
+    let mut o = Owners::default();
+    let home = p.keys[&("hukou".to_owned(), "a".to_owned())].clone();
+    o.add("P-1", &["华桂珍"], Some("340102194807140755"), &[home]);
+    o.add_phones("P-1", &["13900000001"]);
+    o
+}
+
+#[test]
+fn houses_are_placed_and_owned_by_id_or_by_name_at_the_place() {
+    let reg = registry();
+    let houses_in = vec![
+        input(
+            EntityKind::House,
+            "housing",
+            "h1",
+            &[
+                ("owner_name", "华贵珍"),
+                ("owner_id", "340102194807140755"),
+                ("address.district", "蜀山区"),
+            ],
+        ),
+        // The ID failed validation (kept as an issue, no value): the name and the place.
+        input(
+            EntityKind::House,
+            "housing",
+            "h2",
+            &[("owner_name", "华桂珍")],
+        ),
+        input(
+            EntityKind::House,
+            "housing",
+            "h3",
+            &[("owner_name", "华桂珍")],
+        ),
+    ];
+    let mut names = vec![named(
+        "hukou",
+        "a",
+        EntityKind::Person,
+        Some("P-1"),
+        "蜀山区长江西路12号3栋2单元301室",
+    )];
+    names.push(named(
+        "housing",
+        "h2",
+        EntityKind::House,
+        None,
+        "蜀山区长江西路12号3栋2单元301室",
+    ));
+    names.push(named(
+        "housing",
+        "h3",
+        EntityKind::House,
+        None,
+        "蜀山区潜山路9号5栋1单元102室",
+    ));
+    let p = place_all(&reg, &names, "now");
+    let h = houses(
+        &houses_in,
+        &p,
+        &people(&p),
+        &BTreeMap::new(),
+        &SurvivorshipConfig::default(),
+        "now",
+    )
+    .unwrap();
+    assert_eq!(h.goldens.len(), 3);
+    let owner = |k: &str| {
+        h.owners
+            .iter()
+            .find(|l| l.record_key == k)
+            .map(|l| (l.golden_id.clone(), l.rule.clone()))
+            .unwrap()
+    };
+    assert_eq!(owner("h1"), (Some("P-1".into()), "resident ID".into()));
+    assert_eq!(owner("h2"), (Some("P-1".into()), "name and place".into()));
+    assert_eq!(
+        owner("h3"),
+        (None, "no person fits".into()),
+        "same name, elsewhere"
+    );
+    let h2 = h
+        .goldens
+        .iter()
+        .find(|g| g.members[0].record_key == "h2")
+        .unwrap();
+    assert_eq!(
+        Some(&h2.values["place_id"]),
+        link(&p, "housing", "h2").golden_id.as_ref()
+    );
+}
+
+#[test]
+fn reports_of_one_incident_meet_through_the_category_mapping() {
+    let reg = registry();
+    let report = |source: &str, key: &str, category: &str, at: &str, who: &str, phone: &str| {
+        let mut v = vec![
+            ("category", category),
+            ("reported_at", at),
+            ("reporter_name", who),
+        ];
+        if !phone.is_empty() {
+            v.push(("reporter_phone", phone));
+        }
+        input(EntityKind::Event, source, key, &v)
+    };
+    let events_in = vec![
+        report(
+            "hotline",
+            "t1",
+            "垃圾清运",
+            "2025-07-01T08:00:00",
+            "华桂珍",
+            "13900000001",
+        ),
+        report(
+            "grid_event",
+            "s1",
+            "环境卫生",
+            "2025-07-02T09:30:00",
+            "宋女士",
+            "",
+        ),
+        // Same place and kind, a week later: another incident.
+        report(
+            "hotline",
+            "t2",
+            "垃圾清运",
+            "2025-07-09T08:00:00",
+            "宋女士",
+            "",
+        ),
+        // Another kind of problem at the same place.
+        report(
+            "hotline",
+            "t3",
+            "路灯故障",
+            "2025-07-01T09:00:00",
+            "匿名",
+            "",
+        ),
+    ];
+    let names = vec![
+        named(
+            "hukou",
+            "a",
+            EntityKind::Person,
+            Some("P-1"),
+            "蜀山区长江西路12号3栋2单元301室",
+        ),
+        named(
+            "hotline",
+            "t1",
+            EntityKind::Event,
+            None,
+            "青年社区长江西路12号3栋",
+        ),
+        named(
+            "grid_event",
+            "s1",
+            EntityKind::Event,
+            None,
+            "蜀山区长江西路12号3栋2单元302室",
+        ),
+        named("hotline", "t2", EntityKind::Event, None, "长江西路12号3栋"),
+        named("hotline", "t3", EntityKind::Event, None, "长江西路12号3栋"),
+    ];
+    let p = place_all(&reg, &names, "now");
+    let rules = EventRules {
+        window_minutes: 72 * 60,
+        categories: [("垃圾清运".to_owned(), "环境卫生".to_owned())].into(),
+    };
+    let i = incidents(
+        &events_in,
+        &p,
+        &people(&p),
+        &rules,
+        &BTreeMap::new(),
+        &SurvivorshipConfig::default(),
+        "now",
+    )
+    .unwrap();
+    assert_eq!(i.goldens.len(), 3);
+    let of = |k: &str| {
+        i.links
+            .iter()
+            .find(|l| l.record_key == k)
+            .unwrap()
+            .golden_id
+            .clone()
+    };
+    assert_eq!(of("t1"), of("s1"));
+    assert_ne!(of("t1"), of("t2"));
+    assert_ne!(of("t1"), of("t3"));
+    let first = i
+        .goldens
+        .iter()
+        .find(|g| Some(&g.golden_id) == Some(&of("t1")))
+        .unwrap();
+    assert_eq!(first.values["category"], "环境卫生");
+    assert_eq!(first.values["reports"], "2");
+    assert_eq!(first.values["reported_at"], "2025-07-01T08:00:00");
+    // At the building both reports name (one its room).
+    let building = link(&p, "hotline", "t1").golden_id.clone().unwrap();
+    assert_eq!(first.values["place_id"], building);
+    let reporter = |k: &str| i.reporters.iter().find(|l| l.record_key == k).unwrap();
+    assert_eq!(reporter("t1").golden_id.as_deref(), Some("P-1"));
+    assert_eq!(reporter("s1").golden_id, None, "a surname is never enough");
+    assert_eq!(reporter("s1").rule, "surname with 先生/女士 only");
+    assert_eq!(reporter("t3").golden_id, None);
+}
