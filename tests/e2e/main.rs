@@ -33,6 +33,8 @@ mod low_findings;
 #[cfg(feature = "integration")]
 mod malformed;
 #[cfg(feature = "integration")]
+mod places;
+#[cfg(feature = "integration")]
 mod registry;
 #[cfg(feature = "integration")]
 mod reliability;

@@ -95,7 +95,8 @@ impl Relation {
 }
 
 /// What a link from a record to a golden record of another kind says about the record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LinkRole {
     /// Where the record's address puts it (a person's home, an organisation's seat, a house's
     /// room, where an incident happened).
@@ -131,7 +132,7 @@ impl LinkRole {
 }
 
 /// A source record's link to a golden record of another kind, or the reason it has none.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RecordLink {
     pub source: String,
     pub record_key: String,

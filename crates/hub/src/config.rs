@@ -461,7 +461,20 @@ mod tests {
         let kinds: std::collections::BTreeSet<&str> =
             c.sources.iter().map(|s| s.connector.kind()).collect();
         assert_eq!(kinds, ["csv", "excel", "http", "sql"].into_iter().collect());
-        assert_eq!(c.departments.len(), 2);
+        assert_eq!(c.departments.len(), 3);
+        use tombolo_core::EntityKind;
+        let entities: std::collections::BTreeSet<EntityKind> =
+            c.sources.iter().map(|s| s.mapping.entity).collect();
+        assert_eq!(
+            entities.len(),
+            EntityKind::ALL.len(),
+            "every kind has a source"
+        );
+        assert_eq!(c.events.window_hours, 72);
+        assert_eq!(
+            c.events.categories.get("路灯故障").map(String::as_str),
+            Some("市政设施")
+        );
         let quickstart =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart/tombolo.toml");
         let q = Config::load(&quickstart).unwrap();

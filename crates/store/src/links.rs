@@ -79,6 +79,34 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Every link of one record, to golden records of other kinds (or why there is none).
+    pub async fn links_of(&self, source: &str, key: &str) -> Result<Vec<RecordLink>> {
+        type Row = (String, String, Option<String>, String);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT role, entity, golden_id, rule FROM record_link \
+             WHERE source = $1 AND record_key = $2 ORDER BY role",
+        )
+        .bind(source)
+        .bind(key)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(role, entity, golden_id, rule)| {
+                Some(RecordLink {
+                    source: source.to_owned(),
+                    record_key: key.to_owned(),
+                    entity: EntityKind::parse(&entity)?,
+                    role: LinkRole::parse(&role)?,
+                    golden_id,
+                    rule,
+                })
+            })
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +167,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(houses.len(), 1);
+        assert_eq!(
+            store.links_of("hukou", "2").await.unwrap(),
+            vec![again[1].clone()]
+        );
         assert!(store
             .record_links(LinkRole::Owner, None)
             .await

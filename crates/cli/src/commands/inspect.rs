@@ -35,6 +35,14 @@ fn print_explanation(e: &Explanation) {
                 .unwrap_or_default()
         );
     }
+    for l in &e.links {
+        println!(
+            "  {} → {} ({})",
+            l.role.as_str(),
+            l.golden_id.as_deref().unwrap_or("none"),
+            l.rule
+        );
+    }
     if let Some(ev) = &e.evidence {
         println!(
             "  tied by the pair with {}/{}{}",

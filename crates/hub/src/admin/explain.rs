@@ -55,6 +55,10 @@ pub struct Explanation {
     pub provenance: Vec<Provenance>,
     /// The golden record's values (the provenance says where each came from).
     pub golden_values: BTreeMap<String, String>,
+    /// The record's links to golden records of other kinds: the place its address is at, a
+    /// house's owner, an incident report's reporter (each with its rule, or why there is none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<tombolo_core::RecordLink>,
 }
 
 /// The fields compared for organisations (which have no trained parameters).
@@ -111,7 +115,13 @@ impl Hub {
             .map(serde_json::from_str)
             .transpose()?;
         let mut comparisons = Vec::new();
-        for m in &golden.members {
+        // Places, houses and incidents are placed by rule: no pairwise comparison to show.
+        let compared = if entity.is_matched() {
+            golden.members.as_slice()
+        } else {
+            &[]
+        };
+        for m in compared {
             if m.source == source && m.record_key == key {
                 continue;
             }
@@ -164,6 +174,7 @@ impl Hub {
             comparisons,
             provenance: golden.provenance,
             golden_values: golden.values,
+            links: self.store.links_of(source, key).await?,
         })
     }
 }

@@ -27,7 +27,7 @@ pub struct Named {
 }
 
 /// The address a record's values hold (`address.<part>`; `near` from the line), `None` when
-/// it has none.
+/// it has none (a line without any part recognised is an address with no parts).
 pub fn address_of(record: &crate::Record) -> Option<Place> {
     let mut place = Place::default();
     let mut any = false;
@@ -37,10 +37,10 @@ pub fn address_of(record: &crate::Record) -> Option<Place> {
             any = true;
         }
     }
-    place.near = record
-        .get(id::ADDRESS)
-        .is_some_and(|line| line.ends_with(NEAR_MARK));
-    any.then_some(place)
+    let line = record.get(id::ADDRESS).filter(|l| !l.is_empty());
+    place.near = line.is_some_and(|l| l.ends_with(NEAR_MARK));
+    // A line in which no part was recognised is still an address: placed nowhere, with why.
+    (any || line.is_some()).then_some(place)
 }
 
 /// The key of a registry row: its district, road and number, and below them whatever it has.
