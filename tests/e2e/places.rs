@@ -249,4 +249,40 @@ window_hours = 24
     let by = |k: &str| reporters.iter().find(|r| r[1] == k).unwrap().clone();
     assert!(by("T1")[2].starts_with("P-"), "{:?}", by("T1"));
     assert_eq!(by("T5")[2], "");
+
+    // Relationships between the golden records, each with the record asserting it.
+    let relations =
+        rows(&String::from_utf8(t(&["export", "relations"]).output().unwrap().stdout).unwrap());
+    let person = by("T1")[2].clone();
+    let has = |kind: &str, from: &str, to: &str, source: &str| {
+        relations
+            .iter()
+            .any(|r| r[0] == kind && r[1] == from && r[2] == to && r[3] == source)
+    };
+    let home = at("people", "1").unwrap();
+    assert!(has("lives_at", &person, &home, "people"), "{relations:?}");
+    let h1 = rows(
+        &String::from_utf8(
+            t(&["export", "crosswalk", "--entity", "house"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap(),
+    )
+    .into_iter()
+    .find(|r| r[1] == "H1")
+    .unwrap()[2]
+        .clone();
+    assert!(has("owns", &person, &h1, "housing"), "{relations:?}");
+    assert!(
+        has("reported_by", &of("T1"), &person, "hotline"),
+        "{relations:?}"
+    );
+    assert!(relations
+        .iter()
+        .any(|r| r[0] == "happened_at" && r[1] == of("T1")));
+    assert!(!relations
+        .iter()
+        .any(|r| r[1] == of("T5") || r[2] == of("T5")));
 }

@@ -209,6 +209,15 @@ enum Export {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Relationships between golden records as CSV kind,from,to,source,record_key,observed_at,
+    /// first_seen_at,ended_at (lives_at, owns, works_for, happened_at, reported_by, located_at).
+    Relations {
+        /// Include relationships no record asserts any more.
+        #[arg(long)]
+        ended: bool,
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Golden places as CSV golden_id,level,parent_golden_id.
     Places {
         #[arg(long, short)]
@@ -408,6 +417,9 @@ async fn dispatch(hub: &Hub, command: Command, json: bool) -> Result<ExitCode> {
         Command::Export {
             what: Export::Places { output },
         } => export::places(hub, output).await?,
+        Command::Export {
+            what: Export::Relations { ended, output },
+        } => export::relations(hub, ended, output).await?,
         Command::Export {
             what:
                 Export::Golden {

@@ -29,6 +29,7 @@ pub mod outbox;
 pub mod records;
 pub mod rehash;
 pub mod rekey;
+pub mod relations;
 pub mod resolution;
 pub mod seal;
 pub mod status;

@@ -31,6 +31,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "record links",
         include_str!("../migrations/0009_record_links.sql"),
     ),
+    (
+        10,
+        "relations",
+        include_str!("../migrations/0010_relations.sql"),
+    ),
 ];
 
 /// SQLite's triggers of migration 6: the trail refuses UPDATE and DELETE.

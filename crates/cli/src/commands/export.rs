@@ -1,4 +1,4 @@
-//! `export crosswalk|links|places|golden` and `quarantine list`.
+//! `export crosswalk|links|relations|places|golden` and `quarantine list`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -50,6 +50,37 @@ pub async fn links(
             &tombolo_hub::export::cell(&l.record_key),
             l.golden_id.as_deref().unwrap_or_default(),
             &l.rule,
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Relationships between golden records as CSV.
+pub async fn relations(hub: &Hub, ended: bool, output: Option<PathBuf>) -> Result<()> {
+    let out = open_output(output.as_ref())?;
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "kind",
+        "from",
+        "to",
+        "source",
+        "record_key",
+        "observed_at",
+        "first_seen_at",
+        "ended_at",
+    ])?;
+    for s in hub.relations(ended).await? {
+        let r = &s.relation;
+        w.write_record([
+            r.kind.as_str(),
+            &r.from,
+            &r.to,
+            &r.source,
+            &tombolo_hub::export::cell(&r.record_key),
+            r.observed_at.as_deref().unwrap_or_default(),
+            &s.first_seen_at,
+            s.ended_at.as_deref().unwrap_or_default(),
         ])?;
     }
     w.flush()?;

@@ -41,6 +41,14 @@ impl Hub {
         Ok(self.store.record_links(role, from).await?)
     }
 
+    /// Relationships between golden records (in force, or every one ever when `ended`).
+    pub async fn relations(
+        &self,
+        ended: bool,
+    ) -> Result<Vec<tombolo_store::relations::StoredRelation>> {
+        Ok(self.store.relations(ended).await?)
+    }
+
     /// Every golden place with its level and the golden id of the place one level up.
     pub async fn place_hierarchy(&self) -> Result<Vec<(String, String, Option<String>)>> {
         Ok(self

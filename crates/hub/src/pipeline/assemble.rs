@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use tombolo_core::fields::id;
 use tombolo_core::{EntityKind, GoldenRecord, Link, LinkRole, RecordLink};
-use tombolo_resolve::assemble::{self, EventRules, Named};
+use tombolo_resolve::assemble::{self, Asserted, EventRules, Named};
 use tombolo_resolve::house::Owners;
 use tombolo_resolve::Input;
 use tombolo_store::apply::PreviousLinks;
@@ -46,6 +46,11 @@ impl Hub {
         // The people and organisations, with the golden record each of their records is in.
         let mut named: Vec<Named> = Vec::new();
         let mut people: Vec<(Input, String)> = Vec::new();
+        // For relationships: each record's time, organisations by credit code, and people's
+        // employers' credit codes.
+        let mut observed: HashMap<(String, String), String> = HashMap::new();
+        let mut org_codes: HashMap<String, String> = HashMap::new();
+        let mut employers: Vec<(String, String, String)> = Vec::new();
         for kind in [EntityKind::Person, EntityKind::Organization] {
             if !configured.contains(&kind) {
                 continue;
@@ -57,6 +62,23 @@ impl Hub {
                 let owner = crosswalk
                     .golden(&r.source, &r.record.key)
                     .map(str::to_owned);
+                let at = (r.source.clone(), r.record.key.clone());
+                if let Some(t) = &r.record.observed_at {
+                    observed.insert(at.clone(), t.clone());
+                }
+                match (kind, &owner) {
+                    (EntityKind::Organization, Some(g)) => {
+                        if let Some(code) = r.record.get(id::CREDIT_CODE) {
+                            org_codes.insert(code.to_owned(), g.clone());
+                        }
+                    }
+                    (EntityKind::Person, Some(_)) => {
+                        if let Some(code) = r.record.get(id::EMPLOYER_CREDIT_CODE) {
+                            employers.push((at.0.clone(), at.1.clone(), code.to_owned()));
+                        }
+                    }
+                    _ => {}
+                }
                 if let Some(address) = assemble::address_of(&r.record) {
                     named.push(Named {
                         source: r.source.clone(),
@@ -87,6 +109,11 @@ impl Hub {
         drop(named);
         let owners = owners(&people, &places.keys);
         drop(people);
+        for r in houses.iter().chain(events.iter()) {
+            if let Some(t) = &r.record.observed_at {
+                observed.insert((r.source.clone(), r.record.key.clone()), t.clone());
+            }
+        }
         let survivorship = &self.config.resolve.survivorship;
         let (house_links, event_links) = tokio::try_join!(
             async { Ok::<_, crate::Error>(self.store.previous_links(EntityKind::House).await?) },
@@ -184,6 +211,54 @@ impl Hub {
                 &incidents.reporters,
             )
             .await?;
+        let (people_xw, org_xw) = tokio::try_join!(
+            async { Ok::<_, crate::Error>(self.store.crosswalk(EntityKind::Person).await?) },
+            async { Ok::<_, crate::Error>(self.store.crosswalk(EntityKind::Organization).await?) },
+        )?;
+        let mut asserted = Asserted::default();
+        asserted.crosswalk(EntityKind::Person, &people_xw);
+        asserted.crosswalk(EntityKind::Organization, &org_xw);
+        asserted.crosswalk(EntityKind::House, &houses_made.links);
+        asserted.crosswalk(EntityKind::Event, &incidents.links);
+        asserted.links = place_links
+            .iter()
+            .chain(&houses_made.owners)
+            .chain(&incidents.reporters)
+            .collect();
+        asserted.observed = observed
+            .iter()
+            .map(|((s, k), t)| ((s.as_str(), k.as_str()), t.as_str()))
+            .collect();
+        asserted.incident_places = incidents
+            .goldens
+            .iter()
+            .filter_map(|g| {
+                let place = g.values.get(id::PLACE_ID)?;
+                let first = g.provenance.iter().find(|p| p.field == id::PLACE_ID)?;
+                Some((
+                    g.golden_id.as_str(),
+                    place.as_str(),
+                    (first.source.as_str(), first.record_key.as_str()),
+                ))
+            })
+            .collect();
+        asserted.employers = employers
+            .iter()
+            .map(|(s, k, c)| (s.as_str(), k.as_str(), c.as_str()))
+            .collect();
+        asserted.organisations = org_codes
+            .iter()
+            .map(|(c, g)| (c.as_str(), g.as_str()))
+            .collect();
+        let relations = assemble::relations(&asserted);
+        let changed = self.store.replace_relations(&relations).await?;
+        tracing::info!(
+            relations = relations.len(),
+            started = changed.started,
+            changed = changed.changed,
+            ended = changed.ended,
+            "relationships"
+        );
         tracing::info!(
             places = places.goldens.len(),
             houses = houses_made.goldens.len(),

@@ -8,10 +8,12 @@
 mod events;
 mod houses;
 mod places;
+mod relations;
 #[cfg(test)]
 mod tests;
 
 pub use events::{incidents, EventRules, Incidents};
 pub use houses::{houses, Houses};
 pub use places::{address_of, place_all, Named, Places};
+pub use relations::{relations, Asserted};
 pub use tombolo_core::{LinkRole as Role, RecordLink};
