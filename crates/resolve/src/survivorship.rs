@@ -14,6 +14,19 @@ fn group(field: &str) -> &str {
     field.split('.').next().unwrap_or(field)
 }
 
+/// The members of a golden record as source references, in order.
+pub(crate) fn source_refs(records: &[Input], members: &[usize]) -> Vec<SourceRef> {
+    let mut refs: Vec<SourceRef> = members
+        .iter()
+        .map(|&m| SourceRef {
+            source: records[m].source.clone(),
+            record_key: records[m].record.key.clone(),
+        })
+        .collect();
+    refs.sort();
+    refs
+}
+
 pub fn golden(
     entity: EntityKind,
     id: &str,
@@ -119,14 +132,7 @@ pub fn golden(
             rule,
         });
     }
-    let mut members: Vec<SourceRef> = members
-        .iter()
-        .map(|&m| SourceRef {
-            source: records[m].source.clone(),
-            record_key: records[m].record.key.clone(),
-        })
-        .collect();
-    members.sort();
+    let members = source_refs(records, members);
     Ok(GoldenRecord {
         golden_id: id.to_owned(),
         entity,

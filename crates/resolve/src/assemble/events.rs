@@ -43,6 +43,18 @@ fn minutes(text: &str) -> Option<i64> {
         .map(|t| t.and_utc().timestamp().div_euclid(60))
 }
 
+/// A report placed at `at` by `rule`.
+fn placed(key: &(String, String), at: &PlaceKey, rule: &str) -> RecordLink {
+    RecordLink {
+        source: key.0.clone(),
+        record_key: key.1.clone(),
+        entity: EntityKind::Event,
+        role: Role::Place,
+        golden_id: Some(at.golden_id()),
+        rule: rule.to_owned(),
+    }
+}
+
 /// The deepest place every key lies in (or is): the incident's place.
 fn common(keys: &[&PlaceKey]) -> Option<PlaceKey> {
     let first = keys.first()?;
@@ -102,14 +114,8 @@ pub fn incidents(
                 None => k,
             });
         if let Some(k) = &home {
-            out.placed.push(RecordLink {
-                source: key.0.clone(),
-                record_key: key.1.clone(),
-                entity: EntityKind::Event,
-                role: Role::Place,
-                golden_id: Some(k.golden_id()),
-                rule: "settled by the reporter's other records".into(),
-            });
+            out.placed
+                .push(placed(&key, k, "settled by the reporter's other records"));
         }
         settled.push(home);
         reporters.push(RecordLink {
@@ -170,11 +176,11 @@ pub fn incidents(
             set(id::REPORTED_AT, t.to_owned(), "first report");
         }
         set(id::REPORTS, members.len().to_string(), "incident");
-        let placed: Vec<&PlaceKey> = members
+        let at_places: Vec<&PlaceKey> = members
             .iter()
             .filter_map(|&m| reports[m].place.as_ref())
             .collect();
-        let place = common(&placed);
+        let place = common(&at_places);
         if let Some(p) = &place {
             set(id::PLACE_ID, p.golden_id(), "incident");
         }
@@ -193,14 +199,8 @@ pub fn incidents(
                     .collect();
                 if let [one] = fits.as_slice() {
                     let k = if one.level() >= p.level() { *one } else { p };
-                    out.placed.push(RecordLink {
-                        source: key.0.clone(),
-                        record_key: key.1.clone(),
-                        entity: EntityKind::Event,
-                        role: Role::Place,
-                        golden_id: Some(k.golden_id()),
-                        rule: "settled by the incident's other reports".into(),
-                    });
+                    out.placed
+                        .push(placed(&key, k, "settled by the incident's other reports"));
                 }
             }
             out.links.push(Link {

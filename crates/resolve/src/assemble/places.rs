@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use tombolo_core::fields::id;
-use tombolo_core::{AddressPart, EntityKind, GoldenRecord, Link, Provenance, SourceRef};
+use tombolo_core::{AddressPart, EntityKind, GoldenRecord, Link, Provenance};
 use tombolo_normalize::validate::address::NEAR_MARK;
 use tombolo_normalize::validate::Place;
 
@@ -282,14 +282,7 @@ fn golden(
     provenance.reverse();
     provenance.sort_by(|a, b| a.field.cmp(&b.field));
     provenance.dedup_by(|later, kept| later.field == kept.field);
-    let mut members: Vec<SourceRef> = members
-        .iter()
-        .map(|&i| SourceRef {
-            source: registry[i].source.clone(),
-            record_key: registry[i].record.key.clone(),
-        })
-        .collect();
-    members.sort();
+    let members = crate::survivorship::source_refs(registry, members);
     GoldenRecord {
         golden_id: key.golden_id(),
         entity: EntityKind::Place,
