@@ -68,6 +68,11 @@ impl KafkaConfig {
         format!("{}.{}.v1", self.topic_prefix, entity.as_str())
     }
 
+    /// The topic of relationships between golden records, e.g. `tombolo.relation.v1`.
+    pub fn relation_topic(&self) -> String {
+        format!("{}.relation.v1", self.topic_prefix)
+    }
+
     /// A department's topic of an entity kind, e.g. `tombolo.person.v1.dept.health`.
     pub fn department_topic(&self, entity: tombolo_core::EntityKind, department: &str) -> String {
         format!("{}.dept.{department}", self.topic(entity))

@@ -39,6 +39,7 @@ pub struct KafkaSink {
     producer: FutureProducer,
     config: KafkaConfig,
     framings: BTreeMap<EntityKind, Framing>,
+    relation_framing: Framing,
 }
 
 impl std::fmt::Debug for KafkaSink {
@@ -114,7 +115,8 @@ impl KafkaSink {
             )
             .set("linger.ms", "20")
             .create()?;
-        let topics: Vec<String> = EntityKind::ALL.iter().map(|e| config.topic(*e)).collect();
+        let mut topics: Vec<String> = EntityKind::ALL.iter().map(|e| config.topic(*e)).collect();
+        topics.push(config.relation_topic());
         if config.create_topics {
             ensure_topics(config, &topics).await?;
         }
@@ -134,10 +136,23 @@ impl KafkaSink {
             };
             framings.insert(entity, framing);
         }
+        let relation_framing = match &config.registry {
+            Some(r) => {
+                let client = RegistryClient::new(&r.url)?;
+                let subject = format!("{}-value", config.relation_topic());
+                Framing::Registry(
+                    client
+                        .ensure(&subject, crate::avro::RELATION, r.check_compatibility)
+                        .await?,
+                )
+            }
+            None => Framing::SingleObject,
+        };
         Ok(Self {
             producer,
             config: config.clone(),
             framings,
+            relation_framing,
         })
     }
 
@@ -146,6 +161,11 @@ impl KafkaSink {
             .get(&entity)
             .copied()
             .unwrap_or(Framing::SingleObject)
+    }
+
+    /// How values of `<prefix>.relation.v1` are framed.
+    pub fn relation_framing(&self) -> Framing {
+        self.relation_framing
     }
 
     pub fn config(&self) -> &KafkaConfig {

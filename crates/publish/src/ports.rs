@@ -21,7 +21,7 @@ use crate::avro::Framing;
 use crate::kafka::{Delivered, KafkaSink, Outgoing};
 use crate::{KafkaConfig, Result};
 
-/// The outbox of golden-record versions to publish.
+/// The outbox of golden-record versions and relationship changes to publish.
 pub trait Outbox: Sync {
     /// The oldest unpublished entries, at most `limit`.
     fn outbox_pending(&self, limit: i64) -> impl Future<Output = Result<Vec<OutboxEntry>>> + Send;
@@ -68,6 +68,10 @@ pub trait Producer: Sync {
     fn config(&self) -> &KafkaConfig;
     /// How values of the hub's topic of `entity` are framed.
     fn framing(&self, entity: EntityKind) -> Framing;
+    /// How values of `<prefix>.relation.v1` are framed.
+    fn relation_framing(&self) -> Framing {
+        Framing::SingleObject
+    }
     /// Produces all messages and waits until the broker acknowledged every one; element `i`
     /// of the answer is where message `i` landed.
     fn send_all(
@@ -114,6 +118,9 @@ impl Producer for KafkaSink {
     }
     fn framing(&self, entity: EntityKind) -> Framing {
         KafkaSink::framing(self, entity)
+    }
+    fn relation_framing(&self) -> Framing {
+        KafkaSink::relation_framing(self)
     }
     async fn send_all(&self, messages: &[Outgoing]) -> Result<Vec<Delivered>> {
         KafkaSink::send_all(self, messages).await

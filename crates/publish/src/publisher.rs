@@ -1,6 +1,9 @@
-//! Drains the outbox to the topics: the hub's topics and every department's feed.
+//! Drains the outbox to the topics: the hub's topics, every department's feed, and the
+//! relation topic.
 
-use crate::avro::{encode, Published};
+use tombolo_store::outbox::Outboxed;
+
+use crate::avro::{encode, encode_relation, Published};
 use crate::feeds::Feeds;
 use crate::kafka::Outgoing;
 use crate::ports::{FeedLedger, Outbox, Producer};
@@ -27,22 +30,41 @@ pub async fn drain(
         let mut messages = Vec::with_capacity(pending.len());
         let (mut department, mut meta) = (Vec::new(), Vec::new());
         for e in &pending {
-            let record = Published::from_golden(&e.record).ok_or_else(|| {
-                Error::Config(format!("no published form for {}", e.record.entity))
-            })?;
-            let topic = sink.config().topic(e.record.entity);
+            let record = match &e.item {
+                Outboxed::Golden(g) => g,
+                Outboxed::Relation(r) => {
+                    // Relationships go to the hub's relation topic only (no grant names them);
+                    // an ended one is a tombstone, so compaction forgets it.
+                    messages.push(Outgoing {
+                        topic: sink.config().relation_topic(),
+                        key: r.key(),
+                        payload: match e.event.as_str() {
+                            "end" => None,
+                            _ => Some(encode_relation(r, sink.relation_framing())?),
+                        },
+                        headers: vec![
+                            ("tombolo.event".into(), e.event.clone()),
+                            ("tombolo.entity".into(), "relation".into()),
+                        ],
+                    });
+                    continue;
+                }
+            };
+            let published = Published::from_golden(record)
+                .ok_or_else(|| Error::Config(format!("no published form for {}", record.entity)))?;
+            let topic = sink.config().topic(record.entity);
             messages.push(Outgoing {
                 topic,
-                key: e.record.golden_id.clone(),
-                payload: Some(encode(&record, sink.framing(e.record.entity))?),
+                key: record.golden_id.clone(),
+                payload: Some(encode(&published, sink.framing(record.entity))?),
                 headers: vec![
                     ("tombolo.event".into(), e.event.clone()),
-                    ("tombolo.version".into(), e.record.version.to_string()),
-                    ("tombolo.entity".into(), e.record.entity.as_str().into()),
+                    ("tombolo.version".into(), record.version.to_string()),
+                    ("tombolo.entity".into(), record.entity.as_str().into()),
                 ],
             });
             let covered = |i: usize| skips.get(i).is_some_and(|s| e.id <= *s);
-            feeds.messages(&e.record, &e.event, covered, &mut department, &mut meta)?;
+            feeds.messages(record, &e.event, covered, &mut department, &mut meta)?;
         }
         let hub = messages.len();
         messages.append(&mut department);

@@ -12,7 +12,7 @@ use tombolo_core::EntityKind;
 
 use apache_avro::Schema;
 
-use crate::avro::{decode, unframe, Published};
+use crate::avro::{decode, decode_relation, unframe, Published};
 use crate::feeds::Feeds;
 use crate::kafka::client_config;
 use crate::{Error, KafkaConfig, Result};
@@ -38,6 +38,8 @@ pub enum Decoder<'a> {
     Entity(EntityKind),
     /// A department topic: the schema derived from the department's grant in force.
     Department(&'a Schema),
+    /// `<prefix>.relation.v1`: `schemas/relation.avsc`.
+    Relation,
 }
 
 impl<'a> Decoder<'a> {
@@ -51,6 +53,9 @@ impl<'a> Decoder<'a> {
             return Err(Error::Config(format!(
                 "{topic}: no configured department publishes to this topic"
             )));
+        }
+        if topic.ends_with(".relation.v1") {
+            return Ok(Self::Relation);
         }
         topic_entity(topic).map(Self::Entity).ok_or_else(|| {
             Error::Config(format!(
@@ -69,6 +74,7 @@ impl<'a> Decoder<'a> {
                 Published::House(h) => serde_json::to_value(h).map_err(json),
                 Published::Event(e) => serde_json::to_value(e).map_err(json),
             },
+            Self::Relation => serde_json::to_value(decode_relation(bytes)?).map_err(json),
             Self::Department(schema) => {
                 let body = unframe(schema, bytes)?;
                 let value = apache_avro::from_avro_datum(schema, &mut &body[..], None)?;

@@ -184,12 +184,11 @@ pub(crate) mod tests {
             let pending = store.outbox_pending(10).await.unwrap();
             let events: Vec<(&str, &str, i64)> = pending
                 .iter()
-                .map(|e| {
-                    (
-                        e.record.golden_id.as_str(),
-                        e.event.as_str(),
-                        e.record.version,
-                    )
+                .map(|e| match &e.item {
+                    crate::outbox::Outboxed::Golden(g) => {
+                        (g.golden_id.as_str(), e.event.as_str(), g.version)
+                    }
+                    crate::outbox::Outboxed::Relation(r) => panic!("{r:?}"),
                 })
                 .collect();
             assert_eq!(events[2..], [("P-a", "upsert", 2), ("P-b", "retire", 2)]);

@@ -1,16 +1,29 @@
-//! The publishing outbox: every golden record version to send, in order.
+//! The publishing outbox: every golden record version and every relationship change to send,
+//! in order.
 
-use tombolo_core::GoldenRecord;
+use tombolo_core::{GoldenRecord, Relation};
 
 use crate::seal::column;
 use crate::{bulk, now, Result, Store};
+
+/// The `entity` of the outbox entries of relationships.
+pub const RELATION: &str = "relation";
+
+/// What an outbox entry publishes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outboxed {
+    /// A golden record version (`event`: `upsert` or `retire`).
+    Golden(GoldenRecord),
+    /// A relationship (`event`: `upsert`, or `end` when no record asserts it any more).
+    Relation(Relation),
+}
 
 /// One pending publication.
 #[derive(Debug, Clone)]
 pub struct OutboxEntry {
     pub id: i64,
     pub event: String,
-    pub record: GoldenRecord,
+    pub item: Outboxed,
 }
 
 impl Store {
@@ -19,13 +32,14 @@ impl Store {
         #[derive(sqlx::FromRow)]
         struct Row {
             id: i64,
+            entity: String,
             event: String,
             payload: String,
             golden_id: String,
             version: i64,
         }
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, event, payload, golden_id, version FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
+            "SELECT id, entity, event, payload, golden_id, version FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
         )
         .bind(limit)
         .fetch_all(self.pool())
@@ -34,10 +48,15 @@ impl Store {
             .map(|r| {
                 let bound = crate::seal::row(&[&r.golden_id, &r.version.to_string()]);
                 let payload = self.unseal(column::OUTBOX, &bound, r.payload)?;
+                let item = if r.entity == RELATION {
+                    Outboxed::Relation(serde_json::from_str(&payload)?)
+                } else {
+                    Outboxed::Golden(serde_json::from_str(&payload)?)
+                };
                 Ok(OutboxEntry {
                     id: r.id,
                     event: r.event,
-                    record: serde_json::from_str(&payload)?,
+                    item,
                 })
             })
             .collect()

@@ -1,5 +1,7 @@
 //! Relationships between golden records ([`Relation`]) with their history: replaced whole at
-//! every assembly, a relationship no record asserts any more is ended, not deleted.
+//! every assembly, a relationship no record asserts any more is ended, not deleted. Every start,
+//! change and end is queued in the outbox (entity `relation`, keyed `<kind>:<from>:<to>`) for
+//! `<prefix>.relation.v1`.
 
 use std::collections::HashMap;
 
@@ -7,6 +9,8 @@ use serde::Serialize;
 use tombolo_core::{Relation, RelationKind};
 
 use crate::bulk::{self, Arg};
+use crate::outbox::RELATION;
+use crate::seal::{column, row};
 use crate::{now, Result, Store};
 
 /// What replacing the relationships changed.
@@ -43,6 +47,7 @@ type Row = (
 
 const COLUMNS: &str =
     "kind, from_id, to_id, source, record_key, observed_at, first_seen_at, updated_at, ended_at";
+const OUTBOX: &str = "INSERT INTO outbox (entity, golden_id, version, event, payload, created_at)";
 const HISTORY: &str =
     "INSERT INTO relation_history (kind, from_id, to_id, event, source, record_key, at)";
 
@@ -79,7 +84,23 @@ impl Store {
             .map(|s| (s.relation.key(), s))
             .collect();
         let mut out = RelationOutcome::default();
-        let (mut upserts, mut history) = (Vec::new(), Vec::new());
+        let (mut upserts, mut history, mut outbox) = (Vec::new(), Vec::new(), Vec::new());
+        let queued = |r: &Relation, what: &str| -> Result<Vec<Arg>> {
+            let key = r.key();
+            let payload = self.seal(
+                column::OUTBOX,
+                &row(&[&key, "0"]),
+                serde_json::to_string(r)?,
+            )?;
+            Ok(vec![
+                Arg::Text(RELATION.to_owned()),
+                Arg::Text(key),
+                Arg::Int(0),
+                Arg::Text(what.to_owned()),
+                Arg::Text(payload),
+                Arg::Text(at.clone()),
+            ])
+        };
         let event = |r: &Relation, what: &str| {
             vec![
                 Arg::Text(r.kind.as_str().to_owned()),
@@ -111,6 +132,7 @@ impl Store {
                 }
             };
             history.push(event(r, what));
+            outbox.push(queued(r, "upsert")?);
             upserts.push(vec![
                 Arg::Text(r.kind.as_str().to_owned()),
                 Arg::Text(r.from.clone()),
@@ -127,6 +149,7 @@ impl Store {
         for old in before.into_values().filter(|o| o.ended_at.is_none()) {
             out.ended += 1;
             history.push(event(&old.relation, "ended"));
+            outbox.push(queued(&old.relation, "end")?);
             let r = old.relation;
             ended.push(vec![
                 Arg::Text(r.kind.as_str().to_owned()),
@@ -147,6 +170,7 @@ impl Store {
         bulk::insert(&mut tx, self.backend, &head, upsert, &upserts).await?;
         bulk::insert(&mut tx, self.backend, &head, upsert, &ended).await?;
         bulk::insert(&mut tx, self.backend, HISTORY, "", &history).await?;
+        bulk::insert(&mut tx, self.backend, OUTBOX, "", &outbox).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -225,5 +249,24 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(n, 2 + 2 + 2 + 1);
+        // Each start, change and end is queued for the relation topic, in order.
+        let queued = store.outbox_pending(100).await.unwrap();
+        let events: Vec<(String, String)> = queued
+            .iter()
+            .map(|e| match &e.item {
+                crate::outbox::Outboxed::Relation(r) => (e.event.clone(), r.key()),
+                crate::outbox::Outboxed::Golden(g) => panic!("{g:?}"),
+            })
+            .collect();
+        assert_eq!(events.len(), 2 + 4 + 1, "{events:?}");
+        assert_eq!(
+            events[0],
+            ("upsert".to_owned(), "lives_at:P-2:L-1".to_owned())
+        );
+        assert!(events.contains(&("end".to_owned(), "owns:P-2:H-1".to_owned())));
+        assert_eq!(
+            events[6],
+            ("upsert".to_owned(), "lives_at:P-1:L-1".to_owned())
+        );
     }
 }

@@ -39,6 +39,30 @@ pub fn encode(record: &Published, framing: Framing) -> Result<Vec<u8>> {
     Ok(frame(framing, &fingerprint(entity)?, &body))
 }
 
+/// The parsed schema of `<prefix>.relation.v1` (`schemas/relation.avsc`).
+pub fn relation_schema() -> Result<&'static Schema> {
+    static S: std::sync::OnceLock<std::result::Result<Schema, String>> = std::sync::OnceLock::new();
+    S.get_or_init(|| Schema::parse_str(super::RELATION).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| Error::Schema("relation".into(), e.clone()))
+}
+
+/// Encodes a relationship with `schemas/relation.avsc` and frames it.
+pub fn encode_relation(relation: &tombolo_core::Relation, framing: Framing) -> Result<Vec<u8>> {
+    let s = relation_schema()?;
+    let value = to_value(relation)?.resolve(s)?;
+    let body = to_avro_datum(s, value)?;
+    Ok(frame(framing, &s.fingerprint::<Rabin>().bytes, &body))
+}
+
+/// Decodes a framed relationship (either framing).
+pub fn decode_relation(bytes: &[u8]) -> Result<tombolo_core::Relation> {
+    let s = relation_schema()?;
+    let body = unframe(s, bytes)?;
+    let value = from_avro_datum(s, &mut &body[..], None)?;
+    Ok(from_value(&value)?)
+}
+
 /// Frames an Avro body: `fingerprint` is the writer schema's CRC-64-AVRO fingerprint (used by
 /// the single-object framing).
 pub fn frame(framing: Framing, fingerprint: &[u8], body: &[u8]) -> Vec<u8> {

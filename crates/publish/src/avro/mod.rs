@@ -7,7 +7,10 @@ mod schemas;
 mod types;
 
 pub use department::{department_schema, view_to_avro};
-pub use framing::{decode, encode, frame, unframe, Framing, SINGLE_OBJECT_MAGIC};
+pub use framing::{
+    decode, decode_relation, encode, encode_relation, frame, relation_schema, unframe, Framing,
+    SINGLE_OBJECT_MAGIC,
+};
 pub use schemas::{schema, schema_text, FieldClass, RELATION};
 pub(crate) use types::place_of;
 pub use types::{

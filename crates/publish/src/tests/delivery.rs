@@ -202,3 +202,43 @@ async fn a_withdrawn_kind_is_tombstoned_on_the_departments_topic() {
         "persons backfilled again under the new grant"
     );
 }
+
+#[tokio::test]
+async fn relationships_go_to_the_relation_topic_and_an_ended_one_is_a_tombstone() {
+    use tombolo_core::{Relation, RelationKind};
+    let dept = department(PERSON_GRANT);
+    let (store, broker) = (MemoryStore::default(), MemoryBroker::new());
+    let home = Relation {
+        kind: RelationKind::LivesAt,
+        from: "P-1".into(),
+        to: "L-1".into(),
+        source: "hukou".into(),
+        record_key: "RK1".into(),
+        observed_at: Some("2024-01-01".into()),
+    };
+    store.write(person("P-1", 1));
+    store.relate(home.clone(), "upsert");
+    store.relate(home.moved("P-1", "P-9"), "upsert");
+    store.relate(home.clone(), "end");
+    let stats = drain(&store, &broker, &feeds(&broker, &dept, 1), 10)
+        .await
+        .unwrap();
+    assert_eq!(store.pending(), 0);
+    assert_eq!(stats.by_topic.get("t.relation.v1"), Some(&3));
+    let topic = broker.topic("t.relation.v1");
+    let keys: Vec<&str> = topic.iter().map(|m| m.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["lives_at:P-1:L-1", "lives_at:P-9:L-1", "lives_at:P-1:L-1"]
+    );
+    let first = crate::avro::decode_relation(topic[0].payload.as_ref().unwrap()).unwrap();
+    assert_eq!(first, home);
+    assert!(
+        topic[2].payload.is_none(),
+        "an ended relationship is a tombstone"
+    );
+    // No department receives relationships: only the person went to the health feed.
+    let health = broker.topic("t.person.v1.dept.health");
+    assert_eq!(health.len(), 1);
+    assert!(broker.topic("t.relation.v1.dept.health").is_empty());
+}

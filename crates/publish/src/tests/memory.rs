@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use tombolo_core::{EntityKind, GoldenRecord};
 use tombolo_store::audit::Delivery;
 use tombolo_store::feeds::FeedState;
-use tombolo_store::outbox::OutboxEntry;
+use tombolo_store::outbox::{OutboxEntry, Outboxed};
 
 use crate::avro::Framing;
 use crate::kafka::{Delivered, Outgoing};
@@ -36,10 +36,22 @@ impl MemoryStore {
         let entry = OutboxEntry {
             id,
             event: "upsert".into(),
-            record: g.clone(),
+            item: Outboxed::Golden(g.clone()),
         };
         outbox.push((entry, false));
         lock(&self.golden).insert(g.golden_id.clone(), g);
+    }
+
+    /// A relationship change queued in the outbox (`event`: `upsert` or `end`).
+    pub fn relate(&self, r: tombolo_core::Relation, event: &str) {
+        let mut outbox = lock(&self.outbox);
+        let id = outbox.len() as i64 + 1;
+        let entry = OutboxEntry {
+            id,
+            event: event.into(),
+            item: Outboxed::Relation(r),
+        };
+        outbox.push((entry, false));
     }
 
     pub fn pending(&self) -> usize {
