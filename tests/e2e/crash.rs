@@ -1,5 +1,7 @@
 //! SIGKILL in the middle of a run, then `run` again: the same golden records, crosswalk and
-//! topic contents (latest version per key) as an uninterrupted run.
+//! topic contents (latest version per key) as an uninterrupted run. On the people and
+//! organisation sources: two whole cities through the broker are more than the local test
+//! broker takes beside the other tests.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -33,10 +35,10 @@ fn topic_state(f: &Islands, entity: &str) -> BTreeMap<String, Value> {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_mid_run_converges_to_the_uninterrupted_result() {
     let _turn = HEAVY.lock().await;
-    let calm = Islands::new("calm").await;
+    let calm = Islands::people_and_organisations("calm").await;
     ok(calm.tombolo(&["run"]));
 
-    let crash = Islands::new("crash").await;
+    let crash = Islands::people_and_organisations("crash").await;
     // Kill during the pulls.
     let mut child = crash.tombolo(&["run"]).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(1500));

@@ -231,8 +231,18 @@ pub struct Islands {
 }
 
 impl Islands {
-    /// Loads the islands data (a private copy, so tests may change files).
+    /// Loads the islands data (a private copy, so tests may change files), all eleven sources.
     pub async fn new(tag: &str) -> Self {
+        Self::with_kinds(tag, true).await
+    }
+
+    /// The seven people and organisation sources only (no places, houses or incidents), for
+    /// tests about those two kinds: half the broker's load of the whole city.
+    pub async fn people_and_organisations(tag: &str) -> Self {
+        Self::with_kinds(tag, false).await
+    }
+
+    async fn with_kinds(tag: &str, all: bool) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("data");
         copy_dir(&islands_dir(), &data);
@@ -260,8 +270,16 @@ impl Islands {
             ("TOMBOLO_KEY_TAX".to_owned(), "e2e-tax-key-".repeat(4)),
             ("TOMBOLO_KEY_URBAN".to_owned(), "e2e-urban-k-".repeat(4)),
         ]);
-        let example =
+        let mut example =
             std::fs::read_to_string(root().join("examples/islands/tombolo.toml")).unwrap();
+        if !all {
+            let start = example.find("# 8. Standard address registry").unwrap();
+            let start = example[..start].rfind("# ----").unwrap();
+            let end = example.find("# ====").unwrap();
+            example.replace_range(start..end, "");
+            let urban = example.find("\n[[departments]]\nname = \"urban\"").unwrap();
+            example.truncate(urban + 1);
+        }
         let sealed = example.replacen(
             "\n[store]\n",
             "\n[store]\nencryption = { key_file = \"store.keyring\", require_sealed = true }\n",
