@@ -31,5 +31,5 @@ ISLANDS=islands::islands_load_resolve_publish_and_follow_changes
 status=0
 cargo test --workspace --no-fail-fast --features "$FEATURES" -- --skip "$ISLANDS" || status=$?
 TOMBOLO_BROKER_PORT="$TEST_BROKER_PORT" deploy/broker.sh fresh
-cargo test -p tombolo-cli --features "$FEATURES" --test e2e -- --exact "$ISLANDS" || status=$?
+cargo test -p tombolo-cli --features tombolo-cli/integration --test e2e -- --exact "$ISLANDS" || status=$?
 exit "$status"
