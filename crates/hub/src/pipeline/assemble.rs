@@ -28,7 +28,7 @@ struct Written<'a> {
     goldens: &'a [GoldenRecord],
     links: &'a [Link],
     retired: &'a BTreeMap<String, String>,
-    record_links: Vec<&'a [RecordLink]>,
+    record_links: &'a [RecordLink],
 }
 
 impl Hub {
@@ -166,7 +166,7 @@ impl Hub {
             goldens: &places.goldens,
             links: &places.links,
             retired: &no_retired,
-            record_links: vec![&place_links],
+            record_links: &place_links,
         }];
         if configured.contains(&EntityKind::House) {
             written.push(Written {
@@ -175,7 +175,7 @@ impl Hub {
                 goldens: &houses_made.goldens,
                 links: &houses_made.links,
                 retired: &houses_made.retired,
-                record_links: vec![&houses_made.owners],
+                record_links: &houses_made.owners,
             });
         }
         if configured.contains(&EntityKind::Event) {
@@ -185,7 +185,7 @@ impl Hub {
                 goldens: &incidents.goldens,
                 links: &incidents.links,
                 retired: &incidents.retired,
-                record_links: vec![&incidents.reporters],
+                record_links: &incidents.reporters,
             });
         }
         let mut reports = Vec::new();
@@ -307,7 +307,7 @@ impl Hub {
             )
             .await?;
         let mut links: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-        for l in w.record_links.iter().flat_map(|l| l.iter()) {
+        for l in w.record_links {
             // Counted by rule, the rule's number (`ambiguous: 2 places fit`) folded.
             let rule: String = l.rule.split(':').next().unwrap_or_default().to_owned();
             *links
