@@ -589,4 +589,67 @@ mod tests {
         };
         assert_eq!(k.level(), Level::Door);
     }
+
+    #[test]
+    fn a_county_level_city_written_as_a_city_is_the_district() {
+        let mut index = PlaceIndex::default();
+        index.register(
+            &room("巢湖市", "黄山路", "148", "7", "6", "2203"),
+            Some("团结社区"),
+        );
+        index.register(
+            &room("蜀山区", "黄山路", "148", "1", "1", "101"),
+            Some("青年社区"),
+        );
+        let w = written(&[
+            ("city", "巢湖市"),
+            ("road", "黄山路"),
+            ("number", "148"),
+            ("building", "7"),
+        ]);
+        let Located::Place(k) = index.locate(&w) else {
+            panic!("placed")
+        };
+        assert_eq!(k.district, "巢湖市");
+    }
+
+    #[test]
+    fn a_door_learned_from_a_record_makes_a_districtless_address_ambiguous() {
+        let mut index = PlaceIndex::default();
+        index.register(
+            &room("巢湖市", "徽州大道", "914", "1", "1", "101"),
+            Some("卧牛山社区"),
+        );
+        let w = written(&[("road", "徽州大道"), ("number", "914"), ("building", "40")]);
+        assert!(matches!(index.locate(&w), Located::Place(k) if k.district == "巢湖市"));
+        // A household record places a resident at 肥东县徽州大道914号, which the registry lacks.
+        index.learn_door(
+            &PlaceKey::door("肥东县", "徽州大道", "914"),
+            Some("友谊社区"),
+        );
+        assert!(matches!(index.locate(&w), Located::Ambiguous(d) if d.len() == 2));
+        // The community written picks the district.
+        let mut w = w;
+        w.community = Some("友谊社区".into());
+        assert!(matches!(index.locate(&w), Located::Place(k) if k.district == "肥东县"));
+    }
+
+    #[test]
+    fn settled_by_the_written_building_unit_and_room_where_the_registry_has_none() {
+        let known = [room("肥西县", "潜山路", "452", "27", "2", "1202")];
+        let w = written(&[
+            ("community", "望江社区"),
+            ("building", "27"),
+            ("unit", "2"),
+            ("room", "1202"),
+        ]);
+        assert_eq!(settle_written(&w, &known), Some(known[0].clone()));
+        let other = written(&[
+            ("community", "望江社区"),
+            ("building", "27"),
+            ("unit", "2"),
+            ("room", "909"),
+        ]);
+        assert_eq!(settle_written(&other, &known), None);
+    }
 }
