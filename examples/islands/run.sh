@@ -17,7 +17,9 @@
 # Environment: OUT_DIR, PG_URL (default postgres://postgres@127.0.0.1:5432), MYSQL_HOST/PORT/USER,
 # HUKOU_DB / MINZHENG_DB (default tombolo_hukou / tombolo_minzheng), TOPIC_PREFIX, TOMBOLO_BIN
 # (a built binary to use instead of building one), PUBLISH=0 (store and resolve only, no broker),
-# TOMBOLO_KEY_HEALTH / TOMBOLO_KEY_TAX / TOMBOLO_KEY_URBAN (the departments' pseudonym keys; random when unset).
+# TOMBOLO_KEY_HEALTH / TOMBOLO_KEY_TAX / TOMBOLO_KEY_URBAN (the departments' pseudonym keys; random when unset),
+# CONFIG (default: the tombolo.toml beside this script). `tombolo run`'s wall-clock seconds and
+# peak resident memory (KiB) go to $OUT_DIR/run.time when GNU time is installed.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -76,15 +78,18 @@ export HOTLINE_URL="http://127.0.0.1:$PORT/events_api"
 for k in TOMBOLO_KEY_HEALTH TOMBOLO_KEY_TAX TOMBOLO_KEY_URBAN; do
   [ -n "${!k:-}" ] || export "$k=$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
 done
+CONFIG="$(cd "$(dirname "${CONFIG:-$HERE/tombolo.toml}")" && pwd)/$(basename "${CONFIG:-tombolo.toml}")"
 export TOMBOLO_STORE="sqlite:$OUT_DIR/tombolo.db"
 rm -f "$OUT_DIR"/tombolo.db*
 
 echo "== tombolo run" >&2
-"$TOMBOLO_BIN" --config "$HERE/tombolo.toml" "${RUN_ARGS[@]}" | tee "$OUT_DIR/run.txt"
-"$TOMBOLO_BIN" --config "$HERE/tombolo.toml" export crosswalk --entity person --output "$OUT_DIR/person_crosswalk.csv"
-"$TOMBOLO_BIN" --config "$HERE/tombolo.toml" export crosswalk --entity organization --output "$OUT_DIR/org_crosswalk.csv"
+T=("$TOMBOLO_BIN" --config "$CONFIG")
+TIMED=()
+[ -x /usr/bin/time ] && TIMED=(/usr/bin/time -f "%e %M" -o "$OUT_DIR/run.time")
+"${TIMED[@]}" "${T[@]}" "${RUN_ARGS[@]}" | tee "$OUT_DIR/run.txt"
+"${T[@]}" export crosswalk --entity person --output "$OUT_DIR/person_crosswalk.csv"
+"${T[@]}" export crosswalk --entity organization --output "$OUT_DIR/org_crosswalk.csv"
 
-T=("$TOMBOLO_BIN" --config "$HERE/tombolo.toml")
 "${T[@]}" export crosswalk --entity place --output "$OUT_DIR/place_crosswalk.csv"
 "${T[@]}" export places --output "$OUT_DIR/place_hierarchy.csv"
 "${T[@]}" export crosswalk --entity house --output "$OUT_DIR/house_crosswalk.csv"

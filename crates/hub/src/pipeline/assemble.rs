@@ -4,7 +4,8 @@
 //! kind's golden records, crosswalk and outbox, and replaces the links from records to golden
 //! records of other kinds (`record_link`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
 use std::time::Instant;
 
 use tombolo_core::fields::id;
@@ -21,19 +22,115 @@ use crate::Result;
 /// Golden records written per transaction chunk.
 const WRITE: usize = 4_000;
 
-/// What one kind's assembly wrote.
+/// One kind's golden records, made a range at a time, with their records' links.
+type Make<'a> = Box<dyn Fn(Range<usize>) -> Result<(Vec<GoldenRecord>, Vec<Link>)> + Send + Sync + 'a>;
+
+/// What one kind's assembly writes.
 struct Written<'a> {
     entity: EntityKind,
     records: u64,
-    goldens: &'a [GoldenRecord],
-    links: &'a [Link],
+    /// How many golden records `make` makes.
+    count: usize,
+    make: Make<'a>,
     retired: &'a BTreeMap<String, String>,
     record_links: &'a [RecordLink],
+    /// The kind's crosswalk as it stood before (already read for its golden ids).
+    previous: Option<PreviousLinks>,
+}
+
+/// What the assembly keeps of a golden person's record: how an owner or a reporter is found.
+struct PersonFacts {
+    source: String,
+    key: String,
+    golden: String,
+    name: Option<String>,
+    resident_id: Option<String>,
+    phone: Option<String>,
+}
+
+/// People and organisations as the assembly needs them, read once.
+#[derive(Default)]
+struct Parties {
+    named: Vec<Named>,
+    people: Vec<PersonFacts>,
+    /// Each kind's crosswalk, for relationships.
+    crosswalks: Vec<(EntityKind, Vec<Link>)>,
+    /// Each record's time, for relationships.
+    observed: HashMap<(String, String), String>,
+    /// Credit code → the organisation's golden id.
+    org_codes: HashMap<String, String>,
+    /// Person records naming an employer: (source, key, credit code).
+    employers: Vec<(String, String, String)>,
 }
 
 impl Hub {
+    /// People and organisations with the golden record each of their records is in, read
+    /// record by record into what the assembly needs (the records themselves are not kept).
+    async fn parties(&self, configured: &[EntityKind]) -> Result<Parties> {
+        let mut out = Parties::default();
+        for kind in [EntityKind::Person, EntityKind::Organization] {
+            if !configured.contains(&kind) {
+                continue;
+            }
+            let (records, crosswalk) = tokio::try_join!(self.inputs(kind), async {
+                Ok(self.store.previous_links(kind).await?)
+            })?;
+            let mut links = Vec::with_capacity(records.len());
+            for Input { source, record } in records {
+                let owner = crosswalk.golden(&source, &record.key).map(str::to_owned);
+                if let Some(address) = assemble::address_of(&record) {
+                    out.named.push(Named {
+                        source: source.clone(),
+                        record_key: record.key.clone(),
+                        entity: kind,
+                        owner: owner.clone(),
+                        address,
+                    });
+                }
+                let Some(golden) = owner else {
+                    continue;
+                };
+                match kind {
+                    EntityKind::Organization => {
+                        if let Some(code) = record.get(id::CREDIT_CODE) {
+                            out.org_codes.insert(code.to_owned(), golden.clone());
+                        }
+                    }
+                    _ => {
+                        if let Some(code) = record.get(id::EMPLOYER_CREDIT_CODE) {
+                            out.employers
+                                .push((source.clone(), record.key.clone(), code.to_owned()));
+                        }
+                        out.people.push(PersonFacts {
+                            source: source.clone(),
+                            key: record.key.clone(),
+                            golden: golden.clone(),
+                            name: record.get(id::NAME).map(str::to_owned),
+                            resident_id: record.get(id::RESIDENT_ID).map(str::to_owned),
+                            phone: record.get(id::PHONE).map(str::to_owned),
+                        });
+                    }
+                }
+                if let Some(t) = record.observed_at {
+                    out.observed
+                        .insert((source.clone(), record.key.clone()), t);
+                }
+                links.push(Link {
+                    source,
+                    record_key: record.key,
+                    golden_id: golden,
+                    rule: String::new(),
+                    evidence: None,
+                });
+            }
+            out.crosswalks.push((kind, links));
+        }
+        Ok(out)
+    }
+
     /// Places, houses and incidents from the records stored now (always whole: each depends on
-    /// every address named anywhere and on the golden people).
+    /// every address named anywhere and on the golden people). Golden records are made and
+    /// written a chunk at a time.
     pub(super) async fn assemble(&self) -> Result<Vec<EntityReport>> {
         let t = Instant::now();
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
@@ -43,56 +140,14 @@ impl Hub {
             self.inputs(EntityKind::House),
             self.inputs(EntityKind::Event),
         )?;
-        // The people and organisations, with the golden record each of their records is in.
-        let mut named: Vec<Named> = Vec::new();
-        let mut people: Vec<(Input, String)> = Vec::new();
-        // For relationships: each record's time, organisations by credit code, and people's
-        // employers' credit codes.
-        let mut observed: HashMap<(String, String), String> = HashMap::new();
-        let mut org_codes: HashMap<String, String> = HashMap::new();
-        let mut employers: Vec<(String, String, String)> = Vec::new();
-        for kind in [EntityKind::Person, EntityKind::Organization] {
-            if !configured.contains(&kind) {
-                continue;
-            }
-            let (records, crosswalk) = tokio::try_join!(self.inputs(kind), async {
-                Ok(self.store.previous_links(kind).await?)
-            })?;
-            for r in records {
-                let owner = crosswalk
-                    .golden(&r.source, &r.record.key)
-                    .map(str::to_owned);
-                let at = (r.source.clone(), r.record.key.clone());
-                if let Some(t) = &r.record.observed_at {
-                    observed.insert(at.clone(), t.clone());
-                }
-                match (kind, &owner) {
-                    (EntityKind::Organization, Some(g)) => {
-                        if let Some(code) = r.record.get(id::CREDIT_CODE) {
-                            org_codes.insert(code.to_owned(), g.clone());
-                        }
-                    }
-                    (EntityKind::Person, Some(_)) => {
-                        if let Some(code) = r.record.get(id::EMPLOYER_CREDIT_CODE) {
-                            employers.push((at.0.clone(), at.1.clone(), code.to_owned()));
-                        }
-                    }
-                    _ => {}
-                }
-                if let Some(address) = assemble::address_of(&r.record) {
-                    named.push(Named {
-                        source: r.source.clone(),
-                        record_key: r.record.key.clone(),
-                        entity: kind,
-                        owner: owner.clone(),
-                        address,
-                    });
-                }
-                if let (EntityKind::Person, Some(g)) = (kind, owner) {
-                    people.push((r, g));
-                }
-            }
-        }
+        let Parties {
+            mut named,
+            people,
+            crosswalks,
+            mut observed,
+            org_codes,
+            employers,
+        } = self.parties(&configured).await?;
         for (kind, records) in [(EntityKind::House, &houses), (EntityKind::Event, &events)] {
             named.extend(records.iter().filter_map(|r| {
                 Some(Named {
@@ -105,7 +160,7 @@ impl Hub {
             }));
         }
         let loaded_ms = t.elapsed().as_millis() as u64;
-        let places = assemble::place_all(&registry, &named, &now);
+        let places = assemble::place_all(&registry, &named);
         drop(named);
         let owners = owners(&people, &places.keys);
         drop(people);
@@ -119,27 +174,23 @@ impl Hub {
             async { Ok::<_, crate::Error>(self.store.previous_links(EntityKind::House).await?) },
             async { Ok::<_, crate::Error>(self.store.previous_links(EntityKind::Event).await?) },
         )?;
-        let houses_made = assemble::houses(
-            &houses,
-            &places,
-            &owners,
-            &Links(house_links),
-            survivorship,
-            &now,
-        )?;
+        let house_links = Links(house_links);
+        let houses_made = assemble::houses(&houses, &places, &owners, &house_links);
         let rules = EventRules {
             window_minutes: i64::from(self.config.events.window_hours) * 60,
             categories: self.config.events.categories.clone(),
         };
+        let event_links = Links(event_links);
         let incidents = assemble::incidents(
             &events,
             &places,
             &owners,
             &rules,
-            &Links(event_links),
+            &event_links,
             survivorship,
             &now,
         )?;
+        drop(owners);
         let resolve_ms = t.elapsed().as_millis() as u64 - loaded_ms;
         for (source, key, why) in &places.unkeyed {
             tracing::warn!(%source, key, why, "registry row not made a place");
@@ -159,37 +210,58 @@ impl Hub {
                     .map_or_else(|| l.clone(), |s| (*s).clone())
             })
             .collect();
+        drop(settled);
         let no_retired = BTreeMap::new();
+        let (places_ref, registry_ref, now_ref) = (&places, &registry, now.as_str());
         let mut written = vec![Written {
             entity: EntityKind::Place,
             records: registry.len() as u64,
-            goldens: &places.goldens,
-            links: &places.links,
+            count: places.len(),
+            make: Box::new(move |range| Ok(places_ref.goldens(range, registry_ref, now_ref))),
             retired: &no_retired,
             record_links: &place_links,
+            previous: None,
         }];
+        let (houses_ref, house_records) = (&houses_made, &houses);
         if configured.contains(&EntityKind::House) {
             written.push(Written {
                 entity: EntityKind::House,
                 records: houses.len() as u64,
-                goldens: &houses_made.goldens,
-                links: &houses_made.links,
+                count: houses_made.len(),
+                make: Box::new(move |range| {
+                    Ok(houses_ref.goldens(range, house_records, places_ref, survivorship, now_ref)?)
+                }),
                 retired: &houses_made.retired,
                 record_links: &houses_made.owners,
+                previous: Some(house_links.0),
             });
         }
         if configured.contains(&EntityKind::Event) {
+            let incidents_ref = &incidents;
             written.push(Written {
                 entity: EntityKind::Event,
                 records: events.len() as u64,
-                goldens: &incidents.goldens,
-                links: &incidents.links,
+                count: incidents.goldens.len(),
+                make: Box::new(move |range| {
+                    let all = &incidents_ref.goldens;
+                    let end = range.end.min(all.len());
+                    let goldens = all[range.start.min(end)..end].to_vec();
+                    let ids: HashSet<&str> = goldens.iter().map(|g| g.golden_id.as_str()).collect();
+                    let links = incidents_ref
+                        .links
+                        .iter()
+                        .filter(|l| ids.contains(l.golden_id.as_str()))
+                        .cloned()
+                        .collect();
+                    Ok((goldens, links))
+                }),
                 retired: &incidents.retired,
                 record_links: &incidents.reporters,
+                previous: Some(event_links.0),
             });
         }
         let mut reports = Vec::new();
-        for w in &written {
+        for w in written {
             reports.push(self.write_assembled(w, resolve_ms).await?);
         }
         let from_all = [
@@ -198,26 +270,26 @@ impl Hub {
             EntityKind::House,
             EntityKind::Event,
         ];
-        self.store
-            .replace_record_links(LinkRole::Place, &from_all, &place_links)
-            .await?;
-        self.store
-            .replace_record_links(LinkRole::Owner, &[EntityKind::House], &houses_made.owners)
-            .await?;
-        self.store
-            .replace_record_links(
-                LinkRole::Reporter,
-                &[EntityKind::Event],
-                &incidents.reporters,
-            )
-            .await?;
-        let (people_xw, org_xw) = tokio::try_join!(
-            async { Ok::<_, crate::Error>(self.store.crosswalk(EntityKind::Person).await?) },
-            async { Ok::<_, crate::Error>(self.store.crosswalk(EntityKind::Organization).await?) },
-        )?;
+        let link_changes = [
+            self.store
+                .replace_record_links(LinkRole::Place, &from_all, &place_links)
+                .await?,
+            self.store
+                .replace_record_links(LinkRole::Owner, &[EntityKind::House], &houses_made.owners)
+                .await?,
+            self.store
+                .replace_record_links(LinkRole::Reporter, &[EntityKind::Event], &incidents.reporters)
+                .await?,
+        ];
+        tracing::info!(
+            written = link_changes.iter().map(|c| c.written).sum::<u64>(),
+            removed = link_changes.iter().map(|c| c.removed).sum::<u64>(),
+            "record links"
+        );
         let mut asserted = Asserted::default();
-        asserted.crosswalk(EntityKind::Person, &people_xw);
-        asserted.crosswalk(EntityKind::Organization, &org_xw);
+        for (kind, links) in &crosswalks {
+            asserted.crosswalk(*kind, links);
+        }
         asserted.crosswalk(EntityKind::House, &houses_made.links);
         asserted.crosswalk(EntityKind::Event, &incidents.links);
         asserted.links = place_links
@@ -251,6 +323,7 @@ impl Hub {
             .map(|(c, g)| (c.as_str(), g.as_str()))
             .collect();
         let relations = assemble::relations(&asserted);
+        drop(asserted);
         let changed = self.store.replace_relations(&relations).await?;
         tracing::info!(
             relations = relations.len(),
@@ -260,8 +333,8 @@ impl Hub {
             "relationships"
         );
         tracing::info!(
-            places = places.goldens.len(),
-            houses = houses_made.goldens.len(),
+            places = places.len(),
+            houses = houses_made.len(),
             incidents = incidents.goldens.len(),
             load_ms = loaded_ms,
             resolve_ms,
@@ -272,28 +345,21 @@ impl Hub {
         Ok(reports)
     }
 
-    async fn write_assembled(&self, w: &Written<'_>, resolve_ms: u64) -> Result<EntityReport> {
+    async fn write_assembled(&self, w: Written<'_>, resolve_ms: u64) -> Result<EntityReport> {
         let t = Instant::now();
         let clock = self.store.clock();
         let mark = self.store.change_mark().await?;
-        let previous: PreviousLinks = self.store.previous_links(w.entity).await?;
+        let previous: PreviousLinks = match w.previous {
+            Some(p) => p,
+            None => self.store.previous_links(w.entity).await?,
+        };
         let mut writer = self
             .store
             .begin_resolution(w.entity, None, previous)
             .await?;
-        for (goldens, start) in w.goldens.chunks(WRITE).zip((0..).step_by(WRITE)) {
-            let ids: std::collections::HashSet<&str> =
-                goldens.iter().map(|g| g.golden_id.as_str()).collect();
-            let links: Vec<Link> = if start == 0 && w.goldens.len() <= WRITE {
-                w.links.to_vec()
-            } else {
-                w.links
-                    .iter()
-                    .filter(|l| ids.contains(l.golden_id.as_str()))
-                    .cloned()
-                    .collect()
-            };
-            writer.write(goldens, &links).await?;
+        for start in (0..w.count).step_by(WRITE) {
+            let (goldens, links) = (w.make)(start..start + WRITE)?;
+            writer.write(&goldens, &links).await?;
         }
         let outcome = writer.finish(w.retired).await?;
         self.store
@@ -341,29 +407,23 @@ impl Hub {
 /// The golden people as owners and reporters are looked up: names, valid resident IDs, phones
 /// and the places their records put them at.
 fn owners(
-    people: &[(Input, String)],
+    people: &[PersonFacts],
     keys: &HashMap<(String, String), tombolo_resolve::place::PlaceKey>,
 ) -> Owners {
-    let mut by_golden: BTreeMap<&str, Vec<&Input>> = BTreeMap::new();
-    for (r, g) in people {
-        by_golden.entry(g.as_str()).or_default().push(r);
+    let mut by_golden: BTreeMap<&str, Vec<&PersonFacts>> = BTreeMap::new();
+    for p in people {
+        by_golden.entry(p.golden.as_str()).or_default().push(p);
     }
     let mut out = Owners::default();
     for (g, records) in by_golden {
-        let names: Vec<&str> = records
-            .iter()
-            .filter_map(|r| r.record.get(id::NAME))
-            .collect();
-        let resident_id = records.iter().find_map(|r| r.record.get(id::RESIDENT_ID));
+        let names: Vec<&str> = records.iter().filter_map(|r| r.name.as_deref()).collect();
+        let resident_id = records.iter().find_map(|r| r.resident_id.as_deref());
         let places: Vec<_> = records
             .iter()
-            .filter_map(|r| keys.get(&(r.source.clone(), r.record.key.clone())).cloned())
+            .filter_map(|r| keys.get(&(r.source.clone(), r.key.clone())).cloned())
             .collect();
         out.add(g, &names, resident_id, &places);
-        let phones: Vec<&str> = records
-            .iter()
-            .filter_map(|r| r.record.get(id::PHONE))
-            .collect();
+        let phones: Vec<&str> = records.iter().filter_map(|r| r.phone.as_deref()).collect();
         out.add_phones(g, &phones);
     }
     out

@@ -11,15 +11,61 @@ use crate::house::{OwnerLink, Owners};
 use crate::ids::{self, Previous};
 use crate::{survivorship, Input, Result, SurvivorshipConfig};
 
-/// Golden houses and their owners.
+/// Golden houses and their owners. The golden houses themselves are made on demand, a range
+/// at a time ([`Houses::goldens`]).
 #[derive(Debug, Default)]
 pub struct Houses {
-    pub goldens: Vec<GoldenRecord>,
+    /// Each house record's golden id (one house per record).
+    ids: Vec<String>,
+    merged_from: BTreeMap<String, Vec<String>>,
     pub links: Vec<Link>,
     /// Retired golden id → the id it was merged into.
     pub retired: BTreeMap<String, String>,
     /// House records → their owner's golden person, or why none.
     pub owners: Vec<RecordLink>,
+}
+
+impl Houses {
+    /// How many golden houses there are.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The golden houses of `range` (clamped to [`Houses::len`]) and their records' links;
+    /// `records` and `places` are those [`houses`] was given.
+    pub fn goldens(
+        &self,
+        range: std::ops::Range<usize>,
+        records: &[Input],
+        places: &Places,
+        survivorship: &SurvivorshipConfig,
+        now: &str,
+    ) -> Result<(Vec<GoldenRecord>, Vec<Link>)> {
+        let end = range.end.min(self.ids.len());
+        let start = range.start.min(end);
+        let mut goldens = Vec::with_capacity(end - start);
+        for (i, gid) in self.ids.iter().enumerate().take(end).skip(start) {
+            let mut g = survivorship::golden(EntityKind::House, gid, records, &[i], survivorship, now)?;
+            g.merged_from = self.merged_from.get(gid).cloned().unwrap_or_default();
+            let r = &records[i];
+            if let Some(k) = places.keys.get(&(r.source.clone(), r.record.key.clone())) {
+                g.values.insert(id::PLACE_ID.into(), k.golden_id());
+                g.provenance.push(Provenance {
+                    field: id::PLACE_ID.into(),
+                    source: r.source.clone(),
+                    record_key: r.record.key.clone(),
+                    observed_at: r.record.observed_at.clone(),
+                    rule: "placed".into(),
+                });
+            }
+            goldens.push(g);
+        }
+        Ok((goldens, self.links[start..end].to_vec()))
+    }
 }
 
 /// The golden houses of `records`, placed by `places`, owned as `people` says.
@@ -28,32 +74,17 @@ pub fn houses(
     places: &Places,
     people: &Owners,
     previous: &dyn Previous,
-    survivorship: &SurvivorshipConfig,
-    now: &str,
-) -> Result<Houses> {
+) -> Houses {
     let groups: Vec<Vec<usize>> = (0..records.len()).map(|i| vec![i]).collect();
     let assignment = ids::assign(EntityKind::House, records, &groups, previous);
     let mut out = Houses {
         retired: assignment.retired,
+        merged_from: assignment.merged_from,
         ..Houses::default()
     };
-    for (members, gid) in groups.iter().zip(&assignment.ids) {
-        let mut g =
-            survivorship::golden(EntityKind::House, gid, records, members, survivorship, now)?;
-        g.merged_from = assignment.merged_from.get(gid).cloned().unwrap_or_default();
-        let r = &records[members[0]];
+    for (r, gid) in records.iter().zip(assignment.ids) {
         let at = (r.source.clone(), r.record.key.clone());
         let place = places.keys.get(&at);
-        if let Some(k) = place {
-            g.values.insert(id::PLACE_ID.into(), k.golden_id());
-            g.provenance.push(Provenance {
-                field: id::PLACE_ID.into(),
-                source: at.0.clone(),
-                record_key: at.1.clone(),
-                observed_at: r.record.observed_at.clone(),
-                rule: "placed".into(),
-            });
-        }
         let link = people.owner(
             r.record.get(id::OWNER_NAME),
             r.record.get(id::OWNER_ID),
@@ -80,7 +111,7 @@ pub fn houses(
             rule: "house".into(),
             evidence: None,
         });
-        out.goldens.push(g);
+        out.ids.push(gid);
     }
-    Ok(out)
+    out
 }

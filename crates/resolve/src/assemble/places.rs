@@ -65,14 +65,25 @@ fn registry_key(record: &crate::Record) -> Result<PlaceKey, &'static str> {
     })
 }
 
-/// Places and what placed the records.
+/// One golden place to be made: its key, the registry rows it holds and where its values come
+/// from when it has no row of its own.
+#[derive(Debug)]
+struct Entry {
+    key: PlaceKey,
+    members: Vec<usize>,
+    origin: (String, String),
+    registered: bool,
+}
+
+/// Places and what placed the records. The golden places themselves are made on demand, a
+/// range at a time ([`Places::goldens`]): a city's million places are never all in memory.
 #[derive(Debug, Default)]
 pub struct Places {
     /// Every place: registered ones, the levels above them, and those records named that the
-    /// registry does not hold (`registered = false`).
-    pub goldens: Vec<GoldenRecord>,
-    /// Registry rows → their place.
-    pub links: Vec<Link>,
+    /// registry does not hold (`registered = false`), in key order.
+    entries: Vec<Entry>,
+    /// District → its GB/T 2260 code, from the registry.
+    codes: HashMap<String, String>,
     /// Registry rows no place could be made of, with the reason.
     pub unkeyed: Vec<(String, String, &'static str)>,
     /// Named records → their place, or why none.
@@ -83,9 +94,46 @@ pub struct Places {
     pub candidates: HashMap<(String, String), Vec<PlaceKey>>,
 }
 
+impl Places {
+    /// How many golden places there are.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The golden places of `range` (clamped to [`Places::len`]) and the registry rows'
+    /// links into them; `registry` is the slice [`place_all`] was given.
+    pub fn goldens(
+        &self,
+        range: std::ops::Range<usize>,
+        registry: &[Input],
+        now: &str,
+    ) -> (Vec<GoldenRecord>, Vec<Link>) {
+        let end = range.end.min(self.entries.len());
+        let start = range.start.min(end);
+        let mut goldens = Vec::with_capacity(end - start);
+        let mut links = Vec::new();
+        for e in &self.entries[start..end] {
+            let g = golden(e, registry, &self.codes, now);
+            links.extend(e.members.iter().map(|&i| Link {
+                source: registry[i].source.clone(),
+                record_key: registry[i].record.key.clone(),
+                golden_id: g.golden_id.clone(),
+                rule: "registry".into(),
+                evidence: None,
+            }));
+            goldens.push(g);
+        }
+        (goldens, links)
+    }
+}
+
 /// Places every record: the registry indexed, each named address located, ambiguous ones
 /// settled by their owner's other records, and the golden places made.
-pub fn place_all(registry: &[Input], named: &[Named], now: &str) -> Places {
+pub fn place_all(registry: &[Input], named: &[Named]) -> Places {
     let mut out = Places::default();
     let mut index = PlaceIndex::default();
     // Key → registry rows (indices); district → its GB/T 2260 code.
@@ -186,19 +234,21 @@ pub fn place_all(registry: &[Input], named: &[Named], now: &str) -> Places {
     for k in rows.keys().chain(out.keys.values()) {
         all.extend(k.lineage());
     }
-    for key in all {
-        let members = rows.get(&key).map(Vec::as_slice).unwrap_or_default();
-        let origin = first_named.get(&key).cloned().unwrap_or_default();
-        let g = golden(&key, members, registry, &origin, &index, &codes, now);
-        out.links.extend(members.iter().map(|&i| Link {
-            source: registry[i].source.clone(),
-            record_key: registry[i].record.key.clone(),
-            golden_id: g.golden_id.clone(),
-            rule: "registry".into(),
-            evidence: None,
-        }));
-        out.goldens.push(g);
-    }
+    out.entries = all
+        .into_iter()
+        .map(|key| {
+            let members = rows.remove(&key).unwrap_or_default();
+            let origin = first_named.remove(&key).unwrap_or_default();
+            let registered = !members.is_empty() || index.is_registered(&key);
+            Entry {
+                key,
+                members,
+                origin,
+                registered,
+            }
+        })
+        .collect();
+    out.codes = codes;
     out
 }
 
@@ -223,14 +273,17 @@ impl Values {
 }
 
 fn golden(
-    key: &PlaceKey,
-    members: &[usize],
+    entry: &Entry,
     registry: &[Input],
-    origin: &(String, String),
-    index: &PlaceIndex,
     codes: &HashMap<String, String>,
     now: &str,
 ) -> GoldenRecord {
+    let Entry {
+        key,
+        members,
+        origin,
+        registered,
+    } = entry;
     let mut v = Values::default();
     // A registered room: the registry row's own values (its line, street and community).
     if let Some(&first) = members.first() {
@@ -271,7 +324,6 @@ fn golden(
     if let Some(parent) = key.parent() {
         v.set(id::PARENT_ID, parent.golden_id(), "placed", origin);
     }
-    let registered = !members.is_empty() || index.is_registered(key);
     v.set(id::REGISTERED, registered.to_string(), "placed", origin);
     let Values {
         values,

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use tombolo_core::{EntityKind, NormalizedRecord};
+use tombolo_core::{EntityKind, GoldenRecord, NormalizedRecord};
 use tombolo_normalize::validate::parse_address;
 
 use super::*;
@@ -103,11 +103,11 @@ fn places_have_three_levels_with_parents_and_registry_marks() {
         ),
         named("market", "c", EntityKind::Organization, None, "蜀山区"),
     ];
-    let p = place_all(&reg, &names, "now");
+    let p = place_all(&reg, &names);
+    let (goldens, links) = p.goldens(0..p.len(), &reg, "now");
     let a = link(&p, "hukou", "a");
     assert_eq!(a.rule, "registry");
-    let room = p
-        .goldens
+    let room = goldens
         .iter()
         .find(|g| Some(&g.golden_id) == a.golden_id.as_ref())
         .unwrap();
@@ -115,16 +115,14 @@ fn places_have_three_levels_with_parents_and_registry_marks() {
     assert_eq!(room.values["registered"], "true");
     assert_eq!(room.values["address.community"], "青年社区");
     assert_eq!(room.members.len(), 1, "the registry row is its member");
-    let building = p
-        .goldens
+    let building = goldens
         .iter()
         .find(|g| g.golden_id == room.values["parent_id"])
         .unwrap();
     assert_eq!(building.values["level"], "building");
     assert_eq!(building.values["address.building"], "3");
     assert!(!building.values.contains_key("address.room"));
-    let door = p
-        .goldens
+    let door = goldens
         .iter()
         .find(|g| g.golden_id == building.values["parent_id"])
         .unwrap();
@@ -134,8 +132,7 @@ fn places_have_three_levels_with_parents_and_registry_marks() {
 
     let b = link(&p, "health", "b");
     assert_eq!(b.rule, "created: not in the registry");
-    let created = p
-        .goldens
+    let created = goldens
         .iter()
         .find(|g| Some(&g.golden_id) == b.golden_id.as_ref())
         .unwrap();
@@ -151,17 +148,18 @@ fn places_have_three_levels_with_parents_and_registry_marks() {
     assert_eq!(c.golden_id, None, "a district alone is placed nowhere");
     assert!(c.rule.starts_with("vague"), "{}", c.rule);
     // Every registry row is linked to its place.
-    assert_eq!(p.links.len(), reg.len());
+    assert_eq!(links.len(), reg.len());
+    // Made a range at a time, the same places as made at once.
+    let mut chunked = Vec::new();
+    for start in (0..p.len()).step_by(2) {
+        chunked.extend(p.goldens(start..start + 2, &reg, "now").0);
+    }
+    assert_eq!(chunked, goldens);
+    assert!(p.goldens(p.len()..p.len() + 5, &reg, "now").0.is_empty());
     // Ids are the keys' and so the same on every run.
-    let again = place_all(&reg, &names, "later");
-    assert_eq!(
-        p.goldens.iter().map(|g| &g.golden_id).collect::<Vec<_>>(),
-        again
-            .goldens
-            .iter()
-            .map(|g| &g.golden_id)
-            .collect::<Vec<_>>()
-    );
+    let again = place_all(&reg, &names);
+    let ids = |g: &[GoldenRecord]| g.iter().map(|g| g.golden_id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&goldens), ids(&again.goldens(0..again.len(), &reg, "later").0));
 }
 
 #[test]
@@ -187,7 +185,7 @@ fn a_partial_address_is_placed_only_when_unambiguous() {
             "蜀山区黄山路8号5栋1单元101室",
         ),
     ];
-    let p = place_all(&reg, &names, "now");
+    let p = place_all(&reg, &names);
     let g1 = link(&p, "grid", "g1");
     assert_eq!(g1.rule, "settled by the same owner's other records");
     assert!(g1.golden_id.is_some());
@@ -196,7 +194,7 @@ fn a_partial_address_is_placed_only_when_unambiguous() {
     assert_eq!(g2.rule, "registry");
 
     // Without the household record: two buildings fit, and nothing is guessed.
-    let p = place_all(&reg, &names[..1], "now");
+    let p = place_all(&reg, &names[..1]);
     let g1 = link(&p, "grid", "g1");
     assert_eq!(g1.golden_id, None);
     assert_eq!(g1.rule, "ambiguous: 2 places fit");
@@ -260,17 +258,14 @@ fn houses_are_placed_and_owned_by_id_or_by_name_at_the_place() {
         None,
         "蜀山区潜山路9号5栋1单元102室",
     ));
-    let p = place_all(&reg, &names, "now");
-    let h = houses(
-        &houses_in,
-        &p,
-        &people(&p),
-        &BTreeMap::new(),
-        &SurvivorshipConfig::default(),
-        "now",
-    )
-    .unwrap();
-    assert_eq!(h.goldens.len(), 3);
+    let p = place_all(&reg, &names);
+    let h = houses(&houses_in, &p, &people(&p), &BTreeMap::new());
+    let survivorship = SurvivorshipConfig::default();
+    let (goldens, links) = h
+        .goldens(0..h.len(), &houses_in, &p, &survivorship, "now")
+        .unwrap();
+    assert_eq!(goldens.len(), 3);
+    assert_eq!(links.len(), 3);
     let owner = |k: &str| {
         h.owners
             .iter()
@@ -285,8 +280,7 @@ fn houses_are_placed_and_owned_by_id_or_by_name_at_the_place() {
         (None, "no person fits".into()),
         "same name, elsewhere"
     );
-    let h2 = h
-        .goldens
+    let h2 = goldens
         .iter()
         .find(|g| g.members[0].record_key == "h2")
         .unwrap();
@@ -371,7 +365,7 @@ fn reports_of_one_incident_meet_through_the_category_mapping() {
         named("hotline", "t2", EntityKind::Event, None, "长江西路12号3栋"),
         named("hotline", "t3", EntityKind::Event, None, "长江西路12号3栋"),
     ];
-    let p = place_all(&reg, &names, "now");
+    let p = place_all(&reg, &names);
     let rules = EventRules {
         window_minutes: 72 * 60,
         categories: [("垃圾清运".to_owned(), "环境卫生".to_owned())].into(),
