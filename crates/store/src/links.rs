@@ -9,7 +9,8 @@ use crate::{now, Result, Store};
 const INSERT: &str =
     "INSERT INTO record_link (source, record_key, role, entity, golden_id, rule, linked_at)";
 
-const UPSERT: &str = "ON CONFLICT (source, record_key, role) DO UPDATE SET entity = excluded.entity, \
+const UPSERT: &str =
+    "ON CONFLICT (source, record_key, role) DO UPDATE SET entity = excluded.entity, \
      golden_id = excluded.golden_id, rule = excluded.rule, linked_at = excluded.linked_at";
 
 /// What replacing a role's links changed.
@@ -40,19 +41,19 @@ impl Store {
         .bind(role.as_str())
         .fetch_all(&mut *tx)
         .await?;
-        let mut before: std::collections::HashMap<(String, String), (String, Option<String>, String)> =
-            stored
-                .into_iter()
-                .filter(|r| from.iter().any(|e| e.as_str() == r.2))
-                .map(|(s, k, e, g, r)| ((s, k), (e, g, r)))
-                .collect();
+        let mut before: std::collections::HashMap<
+            (String, String),
+            (String, Option<String>, String),
+        > = stored
+            .into_iter()
+            .filter(|r| from.iter().any(|e| e.as_str() == r.2))
+            .map(|(s, k, e, g, r)| ((s, k), (e, g, r)))
+            .collect();
         let mut rows: Vec<Vec<Arg>> = Vec::new();
         for l in links.iter().filter(|l| l.role == role) {
             let same = before
                 .remove(&(l.source.clone(), l.record_key.clone()))
-                .is_some_and(|(e, g, r)| {
-                    e == l.entity.as_str() && g == l.golden_id && r == l.rule
-                });
+                .is_some_and(|(e, g, r)| e == l.entity.as_str() && g == l.golden_id && r == l.rule);
             if !same {
                 rows.push(vec![
                     Arg::Text(l.source.clone()),
@@ -66,12 +67,14 @@ impl Store {
             }
         }
         for (source, key) in before.keys() {
-            sqlx::query("DELETE FROM record_link WHERE source = $1 AND record_key = $2 AND role = $3")
-                .bind(source)
-                .bind(key)
-                .bind(role.as_str())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "DELETE FROM record_link WHERE source = $1 AND record_key = $2 AND role = $3",
+            )
+            .bind(source)
+            .bind(key)
+            .bind(role.as_str())
+            .execute(&mut *tx)
+            .await?;
         }
         bulk::insert(&mut tx, self.backend, INSERT, UPSERT, &rows).await?;
         tx.commit().await?;
@@ -275,6 +278,10 @@ mod tests {
             store.record_links(LinkRole::Place, None).await.unwrap(),
             next.to_vec()
         );
-        assert_eq!(since("1").await, kept_since, "an unchanged link keeps its time");
+        assert_eq!(
+            since("1").await,
+            kept_since,
+            "an unchanged link keeps its time"
+        );
     }
 }

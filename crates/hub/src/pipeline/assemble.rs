@@ -23,7 +23,8 @@ use crate::Result;
 const WRITE: usize = 4_000;
 
 /// One kind's golden records, made a range at a time, with their records' links.
-type Make<'a> = Box<dyn Fn(Range<usize>) -> Result<(Vec<GoldenRecord>, Vec<Link>)> + Send + Sync + 'a>;
+type Make<'a> =
+    Box<dyn Fn(Range<usize>) -> Result<(Vec<GoldenRecord>, Vec<Link>)> + Send + Sync + 'a>;
 
 /// What one kind's assembly writes.
 struct Written<'a> {
@@ -98,8 +99,11 @@ impl Hub {
                     }
                     _ => {
                         if let Some(code) = record.get(id::EMPLOYER_CREDIT_CODE) {
-                            out.employers
-                                .push((source.clone(), record.key.clone(), code.to_owned()));
+                            out.employers.push((
+                                source.clone(),
+                                record.key.clone(),
+                                code.to_owned(),
+                            ));
                         }
                         out.people.push(PersonFacts {
                             source: source.clone(),
@@ -112,8 +116,7 @@ impl Hub {
                     }
                 }
                 if let Some(t) = record.observed_at {
-                    out.observed
-                        .insert((source.clone(), record.key.clone()), t);
+                    out.observed.insert((source.clone(), record.key.clone()), t);
                 }
                 links.push(Link {
                     source,
@@ -229,7 +232,13 @@ impl Hub {
                 records: houses.len() as u64,
                 count: houses_made.len(),
                 make: Box::new(move |range| {
-                    Ok(houses_ref.goldens(range, house_records, places_ref, survivorship, now_ref)?)
+                    Ok(houses_ref.goldens(
+                        range,
+                        house_records,
+                        places_ref,
+                        survivorship,
+                        now_ref,
+                    )?)
                 }),
                 retired: &houses_made.retired,
                 record_links: &houses_made.owners,
@@ -278,7 +287,11 @@ impl Hub {
                 .replace_record_links(LinkRole::Owner, &[EntityKind::House], &houses_made.owners)
                 .await?,
             self.store
-                .replace_record_links(LinkRole::Reporter, &[EntityKind::Event], &incidents.reporters)
+                .replace_record_links(
+                    LinkRole::Reporter,
+                    &[EntityKind::Event],
+                    &incidents.reporters,
+                )
                 .await?,
         ];
         tracing::info!(

@@ -49,7 +49,8 @@ impl Houses {
         let start = range.start.min(end);
         let mut goldens = Vec::with_capacity(end - start);
         for (i, gid) in self.ids.iter().enumerate().take(end).skip(start) {
-            let mut g = survivorship::golden(EntityKind::House, gid, records, &[i], survivorship, now)?;
+            let mut g =
+                survivorship::golden(EntityKind::House, gid, records, &[i], survivorship, now)?;
             g.merged_from = self.merged_from.get(gid).cloned().unwrap_or_default();
             let r = &records[i];
             if let Some(k) = places.keys.get(&(r.source.clone(), r.record.key.clone())) {

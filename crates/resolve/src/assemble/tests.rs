@@ -159,7 +159,10 @@ fn places_have_three_levels_with_parents_and_registry_marks() {
     // Ids are the keys' and so the same on every run.
     let again = place_all(&reg, &names);
     let ids = |g: &[GoldenRecord]| g.iter().map(|g| g.golden_id.clone()).collect::<Vec<_>>();
-    assert_eq!(ids(&goldens), ids(&again.goldens(0..again.len(), &reg, "later").0));
+    assert_eq!(
+        ids(&goldens),
+        ids(&again.goldens(0..again.len(), &reg, "later").0)
+    );
 }
 
 #[test]
