@@ -68,11 +68,15 @@ fn main() {
     let mut index = PlaceIndex::default();
     let mut known: HashMap<PlaceKey, String> = HashMap::new();
     for r in read(&dir.join("std_address.csv"), false) {
-        let part = |n: &str, c: &str| Some(normalize_part(n, &r[c])).filter(|v| !v.is_empty());
+        let part = |n: &str, c: &str| {
+            Some(normalize_part(n, &r[c]))
+                .filter(|v| !v.is_empty())
+                .map(Into::into)
+        };
         let key = PlaceKey {
-            district: r["区县"].clone(),
-            road: r["道路"].clone(),
-            number: normalize_part("number", &r["门牌号"]),
+            district: r["区县"].as_str().into(),
+            road: r["道路"].as_str().into(),
+            number: normalize_part("number", &r["门牌号"]).into(),
             building: part("building", "楼栋"),
             unit: part("unit", "单元"),
             room: part("room", "户室"),

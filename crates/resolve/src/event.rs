@@ -74,9 +74,9 @@ mod tests {
 
     fn key(b: Option<&str>, room: Option<&str>) -> PlaceKey {
         PlaceKey {
-            building: b.map(str::to_owned),
-            room: room.map(str::to_owned),
-            unit: room.map(|_| "1".to_owned()),
+            building: b.map(Into::into),
+            room: room.map(Into::into),
+            unit: room.map(|_| "1".into()),
             ..PlaceKey::door("包河区", "大连路", "274")
         }
     }

@@ -13,8 +13,11 @@
 //! * [`seal`]: encryption at rest of the personal-data columns (AES-256-GCM, key ids, rotation).
 //! * [`feeds`]: where each department's feed stands (grant version, backfill cursor).
 //! * [`lock`]: one writer per store (an advisory lock on PostgreSQL, a lock file on SQLite).
+//! * [`links`], [`relations`]: records' links to golden records of other kinds, relationships.
+//! * [`assembly`]: what the last assembly of places, houses and incidents covered.
 
 pub mod apply;
+pub mod assembly;
 pub mod audit;
 mod bulk;
 mod chain;

@@ -36,6 +36,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "relations",
         include_str!("../migrations/0010_relations.sql"),
     ),
+    (
+        11,
+        "assembly state",
+        include_str!("../migrations/0011_assembly.sql"),
+    ),
 ];
 
 /// SQLite's triggers of migration 6: the trail refuses UPDATE and DELETE.

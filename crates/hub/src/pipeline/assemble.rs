@@ -14,6 +14,7 @@ use tombolo_resolve::assemble::{self, Asserted, EventRules, Named};
 use tombolo_resolve::house::Owners;
 use tombolo_resolve::Input;
 use tombolo_store::apply::PreviousLinks;
+use tombolo_store::assembly::AssemblyMark;
 
 use super::resolve::{peak_memory_mib, Links};
 use super::{EntityReport, Hub};
@@ -65,6 +66,30 @@ struct Parties {
 }
 
 impl Hub {
+    /// The rules an assembly applies, as text: the hub's version, the kinds configured, the
+    /// incident rules and survivorship (a change to any of them assembles again).
+    fn assembly_rules(&self) -> String {
+        serde_json::json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "entities": self.entities().iter().map(|e| e.as_str()).collect::<Vec<_>>(),
+            "events": self.config.events,
+            "survivorship": self.config.resolve.survivorship,
+        })
+        .to_string()
+    }
+
+    /// Whether anything an assembly reads changed since the last one: a source record stored,
+    /// a golden record of any kind written (a run's resolution, a steward's decision), or
+    /// the rules.
+    pub(super) async fn assembly_due(&self) -> Result<bool> {
+        let Some(last) = self.store.assembly_mark().await? else {
+            return Ok(true);
+        };
+        Ok(last.change_seq != self.store.change_mark().await?
+            || last.outbox_seq != self.store.outbox_mark().await?
+            || last.fingerprint != self.assembly_rules())
+    }
+
     /// People and organisations with the golden record each of their records is in, read
     /// record by record into what the assembly needs (the records themselves are not kept).
     async fn parties(&self, configured: &[EntityKind]) -> Result<Parties> {
@@ -131,11 +156,13 @@ impl Hub {
         Ok(out)
     }
 
-    /// Places, houses and incidents from the records stored now (always whole: each depends on
-    /// every address named anywhere and on the golden people). Golden records are made and
-    /// written a chunk at a time.
+    /// Places, houses and incidents from the records stored now (whole when it runs: each
+    /// depends on every address named anywhere and on the golden people; a run in which none
+    /// of that changed skips it, [`Hub::assembly_due`]). Golden records are made and written a
+    /// chunk at a time; record links and relationships are written where they differ.
     pub(super) async fn assemble(&self) -> Result<Vec<EntityReport>> {
         let t = Instant::now();
+        let change_seq = self.store.change_mark().await?;
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let configured = self.entities();
         let (registry, houses, events) = tokio::try_join!(
@@ -163,8 +190,10 @@ impl Hub {
             }));
         }
         let loaded_ms = t.elapsed().as_millis() as u64;
+        let step = Instant::now();
         let places = assemble::place_all(&registry, &named);
         drop(named);
+        let place_ms = step.elapsed().as_millis() as u64;
         let owners = owners(&people, &places.keys);
         drop(people);
         for r in houses.iter().chain(events.iter()) {
@@ -178,12 +207,15 @@ impl Hub {
             async { Ok::<_, crate::Error>(self.store.previous_links(EntityKind::Event).await?) },
         )?;
         let house_links = Links(house_links);
+        let step = Instant::now();
         let houses_made = assemble::houses(&houses, &places, &owners, &house_links);
+        let house_ms = step.elapsed().as_millis() as u64;
         let rules = EventRules {
             window_minutes: i64::from(self.config.events.window_hours) * 60,
             categories: self.config.events.categories.clone(),
         };
         let event_links = Links(event_links);
+        let step = Instant::now();
         let incidents = assemble::incidents(
             &events,
             &places,
@@ -194,7 +226,15 @@ impl Hub {
             &now,
         )?;
         drop(owners);
+        let event_ms = step.elapsed().as_millis() as u64;
         let resolve_ms = t.elapsed().as_millis() as u64 - loaded_ms;
+        tracing::info!(
+            place_ms,
+            house_ms,
+            event_ms,
+            peak_mib = peak_memory_mib(),
+            "places, houses and incidents made"
+        );
         for (source, key, why) in &places.unkeyed {
             tracing::warn!(%source, key, why, "registry row not made a place");
         }
@@ -271,8 +311,12 @@ impl Hub {
         }
         let mut reports = Vec::new();
         for w in written {
+            let step = Instant::now();
+            let entity = w.entity;
             reports.push(self.write_assembled(w, resolve_ms).await?);
+            tracing::info!(%entity, write_ms = step.elapsed().as_millis() as u64, "written");
         }
+        let step = Instant::now();
         let from_all = [
             EntityKind::Person,
             EntityKind::Organization,
@@ -297,8 +341,10 @@ impl Hub {
         tracing::info!(
             written = link_changes.iter().map(|c| c.written).sum::<u64>(),
             removed = link_changes.iter().map(|c| c.removed).sum::<u64>(),
+            write_ms = step.elapsed().as_millis() as u64,
             "record links"
         );
+        let step = Instant::now();
         let mut asserted = Asserted::default();
         for (kind, links) in &crosswalks {
             asserted.crosswalk(*kind, links);
@@ -343,8 +389,16 @@ impl Hub {
             started = changed.started,
             changed = changed.changed,
             ended = changed.ended,
+            ms = step.elapsed().as_millis() as u64,
             "relationships"
         );
+        self.store
+            .set_assembly_mark(&AssemblyMark {
+                change_seq,
+                outbox_seq: self.store.outbox_mark().await?,
+                fingerprint: self.assembly_rules(),
+            })
+            .await?;
         tracing::info!(
             places = places.len(),
             houses = houses_made.len(),

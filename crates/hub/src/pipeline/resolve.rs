@@ -60,7 +60,13 @@ impl Hub {
             out.push(self.resolve_entity(entity, full, false).await?);
         }
         if entities.iter().any(|e| !e.is_matched()) {
-            out.extend(self.assemble().await?);
+            if full || self.assembly_due().await? {
+                out.extend(self.assemble().await?);
+            } else {
+                tracing::info!(
+                    "places, houses and incidents: nothing they depend on changed since the last assembly"
+                );
+            }
         }
         Ok(out)
     }

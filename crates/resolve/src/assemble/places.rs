@@ -9,7 +9,9 @@ use tombolo_normalize::validate::address::NEAR_MARK;
 use tombolo_normalize::validate::Place;
 
 use super::{RecordLink, Role};
-use crate::place::{descend, settle, settle_written, Located, PlaceIndex, PlaceKey};
+use crate::place::{
+    descend, settle, settle_written, Interner, Located, Part, PlaceIndex, PlaceKey,
+};
 
 const SETTLED: &str = "settled by the same owner's other records";
 use crate::Input;
@@ -45,7 +47,7 @@ pub fn address_of(record: &crate::Record) -> Option<Place> {
 
 /// The key of a registry row: its district, road and number, and below them whatever it has.
 fn registry_key(record: &crate::Record) -> Result<PlaceKey, &'static str> {
-    let part = |p: AddressPart| record.get(p.field()).map(str::to_owned);
+    let part = |p: AddressPart| record.get(p.field()).map(Part::from);
     let (Some(district), Some(road), Some(number)) = (
         part(AddressPart::District),
         part(AddressPart::Road),
@@ -136,15 +138,17 @@ impl Places {
 pub fn place_all(registry: &[Input], named: &[Named]) -> Places {
     let mut out = Places::default();
     let mut index = PlaceIndex::default();
+    let mut interner = Interner::default();
     // Key → registry rows (indices); district → its GB/T 2260 code.
     let mut rows: BTreeMap<PlaceKey, Vec<usize>> = BTreeMap::new();
     let mut codes: HashMap<String, String> = HashMap::new();
     for (i, r) in registry.iter().enumerate() {
         match registry_key(&r.record) {
             Ok(key) => {
+                let key = interner.key(&key);
                 index.register(&key, r.record.get(AddressPart::Community.field()));
                 if let Some(code) = r.record.get(id::DISTRICT_CODE) {
-                    codes.insert(key.district.clone(), code.to_owned());
+                    codes.insert(key.district.to_string(), code.to_owned());
                 }
                 rows.entry(key).or_default().push(i);
             }
@@ -160,7 +164,10 @@ pub fn place_all(registry: &[Input], named: &[Named]) -> Places {
         }
     }
     // Second pass: every address located; what each owner's records say where it is.
-    let located: Vec<Located> = named.iter().map(|n| index.locate(&n.address)).collect();
+    let located: Vec<Located> = named
+        .iter()
+        .map(|n| interner.located(index.locate(&n.address)))
+        .collect();
     let mut homes: HashMap<&str, Vec<PlaceKey>> = HashMap::new();
     for (n, l) in named.iter().zip(&located) {
         if let (Some(owner), Located::Place(k)) = (&n.owner, l) {
@@ -214,6 +221,7 @@ pub fn place_all(registry: &[Input], named: &[Named]) -> Places {
                 }
             }
         };
+        let key = key.map(|k| interner.key(&k));
         if let Some(k) = &key {
             for up in k.lineage() {
                 first_named.entry(up).or_insert_with(|| at.clone());
@@ -297,17 +305,17 @@ fn golden(
     }
     // Identity parts from the key (a door's place has no building, whatever a row says).
     for (part, value) in [
-        (AddressPart::District, Some(&key.district)),
-        (AddressPart::Road, Some(&key.road)),
-        (AddressPart::Number, Some(&key.number)),
-        (AddressPart::Building, key.building.as_ref()),
-        (AddressPart::Unit, key.unit.as_ref()),
-        (AddressPart::Room, key.room.as_ref()),
+        (AddressPart::District, Some(&*key.district)),
+        (AddressPart::Road, Some(&*key.road)),
+        (AddressPart::Number, Some(&*key.number)),
+        (AddressPart::Building, key.building.as_deref()),
+        (AddressPart::Unit, key.unit.as_deref()),
+        (AddressPart::Room, key.room.as_deref()),
     ] {
         match value {
             Some(value) => {
-                if v.values.get(part.field()) != Some(value) {
-                    v.set(part.field(), value.clone(), "placed", origin);
+                if v.values.get(part.field()).map(String::as_str) != Some(value) {
+                    v.set(part.field(), value.to_owned(), "placed", origin);
                 }
             }
             None => {
@@ -316,7 +324,7 @@ fn golden(
         }
     }
     if members.is_empty() {
-        if let Some(code) = codes.get(&key.district) {
+        if let Some(code) = codes.get(&*key.district) {
             v.set(id::DISTRICT_CODE, code.clone(), "registry district", origin);
         }
     }
