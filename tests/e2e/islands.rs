@@ -232,7 +232,19 @@ async fn islands_load_resolve_publish_and_follow_changes() {
         if let Some(a) = v["address"].as_str() {
             assert!(!a.contains('室') && !a.contains("单元"), "{a}");
         }
+        // The building's id, never the place's (which may be the room).
+        assert!(v.get("place_id").is_none(), "{v}");
     }
+    assert!(
+        urban
+            .iter()
+            .filter(|m| m["value"]["building_id"]
+                .as_str()
+                .is_some_and(|b| b.starts_with("L-")))
+            .count()
+            > urban.len() / 2,
+        "incidents in the urban feed carry their building"
+    );
 
     // The health department's feed: one masked, pseudonymised view per golden person, and
     // the resident's question answered from the audit trail.

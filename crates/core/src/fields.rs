@@ -54,6 +54,8 @@ pub mod id {
     pub const PLACE_ID: &str = "place_id";
     /// Set by resolution: the number of reports an incident holds.
     pub const REPORTS: &str = "reports";
+    /// Set by resolution: the golden id of the building an incident happened in (or at).
+    pub const BUILDING_ID: &str = "building_id";
 }
 
 /// How a unified field's value is cleaned and validated.
@@ -334,6 +336,12 @@ pub const EVENT: &[FieldSpec] = &[
         Internal,
         "number of reports of the incident",
     ),
+    f(
+        id::BUILDING_ID,
+        Text,
+        Internal,
+        "golden id of the building the incident happened in or at (none when only its door is known)",
+    ),
 ];
 
 /// Fields a resolution sets (a place's level and parent, where a house or incident is): in
@@ -344,6 +352,7 @@ pub const RESOLVED: &[&str] = &[
     id::REGISTERED,
     id::PLACE_ID,
     id::REPORTS,
+    id::BUILDING_ID,
 ];
 
 /// Fields derived by validation rather than mapped from a column.

@@ -128,6 +128,7 @@ pub struct EventV1 {
     pub status: Option<String>,
     pub place_id: Option<String>,
     pub reports: Option<String>,
+    pub building_id: Option<String>,
     pub members: Vec<SourceRefV1>,
     pub provenance: Vec<ProvenanceV1>,
 }
@@ -271,6 +272,7 @@ impl Published {
                 status: v(id::STATUS),
                 place_id: v(id::PLACE_ID),
                 reports: v(id::REPORTS),
+                building_id: v(id::BUILDING_ID),
                 members,
                 provenance,
             })),

@@ -12,7 +12,7 @@ use super::{Places, RecordLink, Role};
 use crate::event::Report;
 use crate::house::{OwnerLink, Owners};
 use crate::ids::{self, Previous};
-use crate::place::{descend, same_place, settle, PlaceKey};
+use crate::place::{descend, same_place, settle, Level, PlaceKey};
 use crate::reporter::At;
 use crate::{survivorship, Input, Result, SurvivorshipConfig};
 
@@ -183,6 +183,14 @@ pub fn incidents(
         let place = common(&at_places);
         if let Some(p) = &place {
             set(id::PLACE_ID, p.golden_id(), "incident");
+            // The building it is in (or is), for whoever may know the building but not the room.
+            if let Some(b) = p
+                .lineage()
+                .into_iter()
+                .find(|k| k.level() == Level::Building)
+            {
+                set(id::BUILDING_ID, b.golden_id(), "incident");
+            }
         }
         g.provenance.sort_by(|a, b| a.field.cmp(&b.field));
         for &m in members {

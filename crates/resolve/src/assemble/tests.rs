@@ -406,6 +406,10 @@ fn reports_of_one_incident_meet_through_the_category_mapping() {
     // At the building both reports name (one its room).
     let building = link(&p, "hotline", "t1").golden_id.clone().unwrap();
     assert_eq!(first.values["place_id"], building);
+    assert_eq!(
+        first.values["building_id"], building,
+        "a building is its own building"
+    );
     let reporter = |k: &str| i.reporters.iter().find(|l| l.record_key == k).unwrap();
     assert_eq!(reporter("t1").golden_id.as_deref(), Some("P-1"));
     assert_eq!(reporter("s1").golden_id, None, "a surname is never enough");
