@@ -13,7 +13,10 @@
 # Environment: TOMBOLO_BROKER_PORT (default 9092); TOMBOLO_BROKER_STORAGE: `sqlite` (durable,
 # default) or `memory` (tansu's in-memory engine; measured here to lose messages under load, so
 # not used by the tests); TOMBOLO_BROKER_DIR (state and log; default
-# ~/.local/share/tombolo/broker-PORT).
+# ~/.local/share/tombolo/broker-PORT); TOMBOLO_BROKER_MAINTENANCE: how often tansu runs its
+# maintenance (compaction, retention) on SQLite storage, e.g. `86400s` (default: tansu's own,
+# 10 minutes). tansu answers nothing while it compacts a large database (minutes, measured
+# here), so the test suite sets a day: no test needs compaction to have run.
 set -euo pipefail
 
 PORT="${TOMBOLO_BROKER_PORT:-9092}"
@@ -44,7 +47,7 @@ start() {
   cd "$DIR"
   : > tansu.log
   case "$STORAGE" in
-    sqlite) ENGINE='sqlite://tansu.db' ;;
+    sqlite) ENGINE="sqlite://tansu.db${TOMBOLO_BROKER_MAINTENANCE:+?maintenance_interval=$TOMBOLO_BROKER_MAINTENANCE}" ;;
     memory) ENGINE='memory://tansu/' ;;
     *) echo "broker: TOMBOLO_BROKER_STORAGE must be sqlite or memory" >&2; exit 2 ;;
   esac

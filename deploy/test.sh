@@ -10,7 +10,10 @@ export PATH="$HOME/.cargo/bin:$PATH"
 deploy/install-deps.sh
 # A broker of its own for the tests, with fresh state each session and on its own port, so a
 # developer's broker (deploy/broker.sh start, port 9092) is left alone.
+# Its maintenance (compaction) is put off for a day: tansu answers nothing while it compacts a
+# large database, and no test needs compaction to have run.
 TEST_BROKER_PORT="${TOMBOLO_TEST_BROKER_PORT:-19092}"
+export TOMBOLO_BROKER_MAINTENANCE="${TOMBOLO_BROKER_MAINTENANCE:-86400s}"
 TOMBOLO_BROKER_PORT="$TEST_BROKER_PORT" deploy/broker.sh fresh
 
 export TOMBOLO_TEST_POSTGRES="${TOMBOLO_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
