@@ -63,6 +63,8 @@ struct Parties {
     org_codes: HashMap<String, String>,
     /// Person records naming an employer: (source, key, credit code).
     employers: Vec<(String, String, String)>,
+    /// Organisation records naming their legal representative: (source, key, name).
+    representatives: Vec<(String, String, String)>,
 }
 
 impl Hub {
@@ -121,6 +123,13 @@ impl Hub {
                         if let Some(code) = record.get(id::CREDIT_CODE) {
                             out.org_codes.insert(code.to_owned(), golden.clone());
                         }
+                        if let Some(name) = record.get(id::LEGAL_REP) {
+                            out.representatives.push((
+                                source.clone(),
+                                record.key.clone(),
+                                name.to_owned(),
+                            ));
+                        }
                     }
                     _ => {
                         if let Some(code) = record.get(id::EMPLOYER_CREDIT_CODE) {
@@ -177,6 +186,7 @@ impl Hub {
             mut observed,
             org_codes,
             employers,
+            representatives,
         } = self.parties(&configured).await?;
         for (kind, records) in [(EntityKind::House, &houses), (EntityKind::Event, &events)] {
             named.extend(records.iter().filter_map(|r| {
@@ -225,7 +235,6 @@ impl Hub {
             survivorship,
             &now,
         )?;
-        drop(owners);
         let event_ms = step.elapsed().as_millis() as u64;
         let resolve_ms = t.elapsed().as_millis() as u64 - loaded_ms;
         tracing::info!(
@@ -381,6 +390,12 @@ impl Hub {
             .iter()
             .map(|(c, g)| (c.as_str(), g.as_str()))
             .collect();
+        asserted.representatives = representatives
+            .iter()
+            .map(|(s, k, n)| (s.as_str(), k.as_str(), n.as_str()))
+            .collect();
+        asserted.people = Some(&owners);
+        asserted.places = Some(&places.keys);
         let relations = assemble::relations(&asserted);
         drop(asserted);
         let changed = self.store.replace_relations(&relations).await?;

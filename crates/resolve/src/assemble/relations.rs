@@ -1,13 +1,18 @@
 //! Relationships between golden records, derived from the records that assert them: a
 //! person's or organisation's record placed at a place (lives at, located at), a house record's
 //! owner (owns), an incident's place (happened at) and each report's reporter (reported by), a
-//! social-security record's employer by credit code (works for). Each relationship is keyed by
-//! its kind and both golden ids, so it is derived again from the crosswalks as they stand: a
-//! golden id merged away no longer appears, and its relationships are the survivor's.
+//! social-security record's employer by credit code (works for), an organisation's legal
+//! representative named in its register when the name is backed by evidence (legal
+//! representative of). Each relationship is keyed by its kind and both golden ids, so it is
+//! derived again from the crosswalks as they stand: a golden id merged away no longer appears,
+//! and its relationships are the survivor's.
 
 use std::collections::{BTreeMap, HashMap};
 
 use tombolo_core::{EntityKind, Link, RecordLink, Relation, RelationKind};
+
+use crate::house::Owners;
+use crate::place::{same_place, Level, PlaceKey};
 
 /// What relationships are derived from: the golden record each record is in (every kind), the
 /// records' links to golden records of other kinds, each record's time, the incidents' places,
@@ -24,6 +29,12 @@ pub struct Asserted<'a> {
     pub employers: Vec<(&'a str, &'a str, &'a str)>,
     /// Credit code → the organisation's golden id.
     pub organisations: HashMap<&'a str, &'a str>,
+    /// Organisation records naming their legal representative: (source, key, name).
+    pub representatives: Vec<(&'a str, &'a str, &'a str)>,
+    /// The golden people by name and place, for the representatives.
+    pub people: Option<&'a Owners>,
+    /// Where each placed record is, for the representatives.
+    pub places: Option<&'a HashMap<(String, String), PlaceKey>>,
 }
 
 impl<'a> Asserted<'a> {
@@ -95,7 +106,51 @@ pub fn relations(a: &Asserted<'_>) -> Vec<Relation> {
         };
         add(RelationKind::WorksFor, person, org, (source, key));
     }
+    for (person, org, at) in representatives(a) {
+        add(RelationKind::LegalRepresentativeOf, person, org, at);
+    }
     out.into_values().collect()
+}
+
+/// The legal representatives the registers name, where the name is backed by evidence: the one
+/// golden person of that name who lives in the building (or room) the organisation is
+/// registered at. A register gives the name alone, and a name alone is no evidence; nor is a
+/// namesake on the organisation's payroll (common names repeat in any large employer: measured
+/// on the islands data, both such links were wrong), a district, or a door that a compound
+/// shares. When nobody or several people fit, nothing is derived.
+fn representatives<'a>(a: &Asserted<'a>) -> Vec<(&'a str, &'a str, (&'a str, &'a str))> {
+    let (Some(people), Some(places)) = (a.people, a.places) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for &(source, key, name) in &a.representatives {
+        let Some(&(EntityKind::Organization, org)) = a.goldens.get(&(source, key)) else {
+            continue;
+        };
+        let Some(named) = people.by_name.get(name) else {
+            continue;
+        };
+        let Some(seat) = places.get(&(source.to_owned(), key.to_owned())) else {
+            continue;
+        };
+        if seat.level() < Level::Building {
+            continue;
+        }
+        let fits: Vec<&str> = named
+            .iter()
+            .map(String::as_str)
+            .filter(|person| {
+                people
+                    .places_of(person)
+                    .iter()
+                    .any(|home| home.level() >= Level::Building && same_place(home, seat))
+            })
+            .collect();
+        if let [person] = fits.as_slice() {
+            out.push((*person, org, (source, key)));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -182,6 +237,12 @@ mod tests {
                 "located_at:O-1:L-2",
             ]
         );
+        assert!(
+            !keys
+                .iter()
+                .any(|k| k.starts_with("legal_representative_of")),
+            "no register names a representative here"
+        );
         let home = &r[0];
         assert_eq!(
             (
@@ -192,5 +253,71 @@ mod tests {
             ("health", "9", None),
             "the first asserting record in source and key order stands for all"
         );
+    }
+
+    fn room(building: &str, room: &str) -> PlaceKey {
+        PlaceKey {
+            building: Some(building.into()),
+            unit: Some("1".into()),
+            room: Some(room.into()),
+            ..PlaceKey::door("蜀山区", "长江西路", "12")
+        }
+    }
+
+    #[test]
+    fn a_legal_representative_needs_evidence_beyond_the_name() {
+        let mut people = Owners::default();
+        // Two 张伟 and one 李娜: one 张伟 works for O-1, the other lives where O-2 is
+        // registered; 李娜 lives at the same road and number as O-3, in another building.
+        people.add("P-1", &["张伟"], None, &[room("1", "101")]);
+        people.add("P-2", &["张伟"], None, &[room("2", "201")]);
+        people.add("P-3", &["李娜"], None, &[room("3", "301")]);
+        let person_xw = [xw("hrss", "e1", "P-1")];
+        let org_xw = [
+            xw("market", "m1", "O-1"),
+            xw("market", "m2", "O-2"),
+            xw("market", "m3", "O-3"),
+            xw("market", "m4", "O-4"),
+        ];
+        let mut places = HashMap::new();
+        places.insert(("market".to_owned(), "m2".to_owned()), room("2", "201"));
+        places.insert(
+            ("market".to_owned(), "m3".to_owned()),
+            PlaceKey {
+                building: Some("9".into()),
+                ..PlaceKey::door("蜀山区", "长江西路", "12")
+            },
+        );
+        places.insert(
+            ("market".to_owned(), "m4".to_owned()),
+            PlaceKey::door("蜀山区", "长江西路", "12"),
+        );
+        let mut a = Asserted::default();
+        a.crosswalk(EntityKind::Person, &person_xw);
+        a.crosswalk(EntityKind::Organization, &org_xw);
+        a.employers.push(("hrss", "e1", "CODE-1"));
+        a.organisations.insert("CODE-1", "O-1");
+        a.representatives = vec![
+            ("market", "m1", "张伟"),
+            ("market", "m2", "张伟"),
+            ("market", "m3", "李娜"),
+            ("market", "m4", "张伟"),
+        ];
+        a.people = Some(&people);
+        a.places = Some(&places);
+        let keys: Vec<String> = relations(&a)
+            .iter()
+            .filter(|r| r.kind == RelationKind::LegalRepresentativeOf)
+            .map(Relation::key)
+            .collect();
+        // O-2 by the room its representative lives in. O-1's namesake on its payroll is no
+        // evidence; O-3's building is not 李娜's; O-4 is known only by its door, which both
+        // 张伟 share: no guess.
+        assert_eq!(keys, ["legal_representative_of:P-2:O-2"]);
+        // Without the index of people nothing is derived from a name.
+        a.people = None;
+        assert!(relations(&a)
+            .iter()
+            .all(|r| r.kind != RelationKind::LegalRepresentativeOf));
     }
 }
