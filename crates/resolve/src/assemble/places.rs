@@ -205,7 +205,8 @@ pub fn place_all(registry: &[Input], named: &[Named]) -> Places {
                         .or_else(|| settle_written(&n.address, k))
                 });
                 match settled {
-                    Some(k) => (Some(k), SETTLED.into()),
+                    // `descend` may have written parts of its own below the settled place.
+                    Some(k) => (Some(interner.key(&k)), SETTLED.into()),
                     None => {
                         let rule = format!("ambiguous: {} places fit", fits.len());
                         out.candidates.insert(at.clone(), fits);
@@ -221,7 +222,8 @@ pub fn place_all(registry: &[Input], named: &[Named]) -> Places {
                 }
             }
         };
-        let key = key.map(|k| interner.key(&k));
+        // Every other key is already shared: located through the interner, or settled on one
+        // of the owner's (shared) places.
         if let Some(k) = &key {
             for up in k.lineage() {
                 first_named.entry(up).or_insert_with(|| at.clone());
