@@ -14,6 +14,30 @@ use crate::place::{
 };
 
 const SETTLED: &str = "settled by the same owner's other records";
+const OUTRANKED: &str =
+    "settled by the same owner's other records (over the registry's one place so called)";
+
+/// The places one owner's records are at: those placed by a written road and number first.
+#[derive(Debug, Default)]
+struct Homes {
+    places: Vec<PlaceKey>,
+    firm: usize,
+}
+
+impl Homes {
+    fn all(&self) -> &[PlaceKey] {
+        &self.places
+    }
+
+    fn firm(&self) -> &[PlaceKey] {
+        &self.places[..self.firm]
+    }
+}
+
+/// Whether an address writes its door (a road and a number).
+fn has_door(w: &Place) -> bool {
+    w.road.is_some() && w.number.is_some()
+}
 use crate::Input;
 
 /// A record of another kind that names an address.
@@ -168,10 +192,18 @@ pub fn place_all(registry: &[Input], named: &[Named]) -> Places {
         .iter()
         .map(|n| interner.located(index.locate(&n.address)))
         .collect();
-    let mut homes: HashMap<&str, Vec<PlaceKey>> = HashMap::new();
+    // Each owner's places, those its records' own roads and numbers put it at first (`firm`
+    // of them): a place found by community alone is the registry's guess, not the record's.
+    let mut homes: HashMap<&str, Homes> = HashMap::new();
     for (n, l) in named.iter().zip(&located) {
         if let (Some(owner), Located::Place(k)) = (&n.owner, l) {
-            homes.entry(owner.as_str()).or_default().push(k.clone());
+            let h = homes.entry(owner.as_str()).or_default();
+            if has_door(&n.address) {
+                h.places.insert(h.firm, k.clone());
+                h.firm += 1;
+            } else {
+                h.places.push(k.clone());
+            }
         }
     }
     // Where a place's values come from when it has no registry row of its own: the first
@@ -190,15 +222,34 @@ pub fn place_all(registry: &[Input], named: &[Named]) -> Places {
         let at = (n.source.clone(), n.record_key.clone());
         let (key, rule) = match l {
             Located::Place(k) => {
-                let rule = if index.is_registered(&k) {
-                    "registry"
-                } else {
-                    "created: not in the registry"
-                };
-                (Some(k), rule.to_owned())
+                // Found by community alone (no road): the registry's one place so called.
+                // The owner's records that write a road outrank it when they put the same
+                // building, unit and room elsewhere (a building of that name the registry
+                // does not hold): in a big city the registry's only match is not the only
+                // place so called.
+                let firm = (!has_door(&n.address))
+                    .then(|| n.owner.as_deref().and_then(|o| homes.get(o)))
+                    .flatten()
+                    .and_then(|h| settle_written(&n.address, h.firm()))
+                    .filter(|s| *s != k);
+                match firm {
+                    Some(s) => (Some(s), OUTRANKED.into()),
+                    None => {
+                        let rule = if index.is_registered(&k) {
+                            "registry"
+                        } else {
+                            "created: not in the registry"
+                        };
+                        (Some(k), rule.to_owned())
+                    }
+                }
             }
             Located::Ambiguous(fits) => {
-                let known = n.owner.as_deref().and_then(|o| homes.get(o));
+                let known = n
+                    .owner
+                    .as_deref()
+                    .and_then(|o| homes.get(o))
+                    .map(Homes::all);
                 let settled = known.and_then(|k| {
                     settle(&fits, k)
                         .map(|s| descend(s, &n.address))
@@ -215,7 +266,11 @@ pub fn place_all(registry: &[Input], named: &[Named]) -> Places {
                 }
             }
             Located::Vague(why) => {
-                let known = n.owner.as_deref().and_then(|o| homes.get(o));
+                let known = n
+                    .owner
+                    .as_deref()
+                    .and_then(|o| homes.get(o))
+                    .map(Homes::all);
                 match known.and_then(|k| settle_written(&n.address, k)) {
                     Some(k) => (Some(k), SETTLED.into()),
                     None => (None, format!("vague: {why}")),

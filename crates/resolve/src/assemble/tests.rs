@@ -204,6 +204,63 @@ fn a_partial_address_is_placed_only_when_unambiguous() {
     assert_eq!(p.candidates.len(), 1);
 }
 
+#[test]
+fn a_residents_own_road_outranks_the_registrys_one_room_so_called() {
+    let reg = registry();
+    // The grid office writes community, building, unit and room: the registry holds one such
+    // room (on 长江西路), but P-7's household record puts P-7 in a building 3 on another road.
+    let grid = |key: &str, owner: &str| {
+        let mut g = named("grid", key, EntityKind::Person, Some(owner), "");
+        g.address.community = Some("青年社区".into());
+        g.address.building = Some("3".into());
+        g.address.unit = Some("2".into());
+        g.address.room = Some("301".into());
+        g
+    };
+    let names = [
+        grid("g7", "P-7"),
+        named(
+            "hukou",
+            "h7",
+            EntityKind::Person,
+            Some("P-7"),
+            "蜀山区望江路5号3栋2单元301室",
+        ),
+        grid("g5", "P-5"),
+        named(
+            "hukou",
+            "h5",
+            EntityKind::Person,
+            Some("P-5"),
+            "蜀山区长江西路12号3栋2单元301室",
+        ),
+        // Only the grid record: the registry's room.
+        grid("g6", "P-6"),
+        // Another grid record of P-6's says nothing firmer than the registry does.
+        grid("g6b", "P-6"),
+    ];
+    let p = place_all(&reg, &names);
+    let g7 = link(&p, "grid", "g7");
+    assert!(
+        g7.rule.starts_with("settled by the same owner's"),
+        "{}",
+        g7.rule
+    );
+    assert_eq!(g7.golden_id, link(&p, "hukou", "h7").golden_id);
+    let registered = link(&p, "hukou", "h5").golden_id.clone();
+    for key in ["g5", "g6", "g6b"] {
+        let l = link(&p, "grid", key);
+        assert_eq!(l.rule, "registry", "{key}");
+        assert_eq!(l.golden_id, registered, "{key}");
+    }
+    // A grid record with a road is placed by it, whatever the owner's other records say.
+    let mut with_road = grid("g7r", "P-7");
+    with_road.address = parse_address("蜀山区长江西路12号3栋2单元301室");
+    let names = [with_road, names[1].clone()];
+    let p = place_all(&reg, &names);
+    assert_eq!(link(&p, "grid", "g7r").golden_id, registered);
+}
+
 fn people(p: &Places) -> Owners {
     let mut o = Owners::default();
     let home = p.keys[&("hukou".to_owned(), "a".to_owned())].clone();
