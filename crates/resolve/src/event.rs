@@ -3,9 +3,12 @@
 //! (each source's categories are mapped onto it by configuration), they name the same place at
 //! the coarser of their two levels (a report of a leak in room 301 and one of a leak in its
 //! building), and they fall within the time window of the incident's first report. A report
-//! whose address fits several places (a community and building on two roads) is one of them:
-//! it joins a report placed at any of them, or one that fits the same ones. A report with no
-//! place at all never joins another: nothing says it is the same incident.
+//! joins an incident only when it meets every placed report of it, so a report of a building
+//! does not chain a leak in one room to a leak in another. A report whose address fits several
+//! places (a community and building on two roads) is one of them: it joins an incident placed
+//! at one of them, or one whose reports all fit the same ones; once an incident has a placed
+//! report, only that place counts. A report with no place at all never joins another: nothing
+//! says it is the same incident.
 
 use std::collections::BTreeMap;
 
@@ -55,7 +58,7 @@ pub fn incidents(reports: &[Report], window_minutes: i64) -> Vec<Vec<usize>> {
         let joined = candidates
             .iter()
             .copied()
-            .find(|&g| groups[g].iter().any(|&j| reports[j].meets(r)));
+            .find(|&g| group_meets(&groups[g], reports, r));
         match joined {
             Some(g) => groups[g].push(i),
             None => {
@@ -66,6 +69,22 @@ pub fn incidents(reports: &[Report], window_minutes: i64) -> Vec<Vec<usize>> {
     }
     groups.sort_by_key(|g| g.first().map(|&i| (reports[i].at_minutes, i)));
     groups
+}
+
+/// Whether report `r` is of the incident `group` (indices into `reports`) as far as places go.
+/// A group's placed reports say where it is: `r` must meet every one of them (a report of a
+/// building does not chain a leak in room 301 to one in room 502), and its candidates count
+/// only against them (an address that fits many buildings does not carry the incident from
+/// one of them to another). Only a group of unplaced reports is met through their candidates.
+fn group_meets(group: &[usize], reports: &[Report], r: &Report) -> bool {
+    let mut placed = group
+        .iter()
+        .map(|&j| &reports[j])
+        .filter(|m| m.place.is_some());
+    match placed.next() {
+        Some(first) => first.meets(r) && placed.all(|m| m.meets(r)),
+        None => group.iter().any(|&j| reports[j].meets(r)),
+    }
 }
 
 #[cfg(test)]
@@ -105,6 +124,17 @@ mod tests {
     }
 
     #[test]
+    fn a_report_of_a_building_does_not_chain_two_rooms() {
+        let reports = [
+            report("leak", 0, Some(key(Some("3"), Some("301")))),
+            report("leak", 1, Some(key(Some("3"), None))),
+            report("leak", 2, Some(key(Some("3"), Some("502")))),
+            report("leak", 3, Some(key(Some("3"), Some("301")))),
+        ];
+        assert_eq!(incidents(&reports, 48 * 60), vec![vec![0, 1, 3], vec![2]]);
+    }
+
+    #[test]
     fn the_window_runs_from_the_first_report() {
         let at = Some(key(None, None));
         let reports = [
@@ -125,6 +155,11 @@ mod tests {
             vague,
         ];
         assert_eq!(incidents(&reports, 48 * 60), vec![vec![0, 1, 2]]);
+        // Once it has joined a placed report, its other candidates no longer count: a report
+        // at building 3 is not of the incident at building 9.
+        let mut at_three = reports.to_vec();
+        at_three.push(report("rubbish", 2, Some(key(Some("3"), None))));
+        assert_eq!(incidents(&at_three, 48 * 60), vec![vec![0, 1, 2], vec![3]]);
         let mut elsewhere = report("rubbish", 1, None);
         elsewhere.candidates = vec![key(Some("5"), None)];
         let apart = [report("rubbish", 0, Some(key(Some("9"), None))), elsewhere];
