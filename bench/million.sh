@@ -10,6 +10,7 @@
 #
 # OLD_BIN=path/to/an/older/tombolo adds a `people` run of that binary to each round, alternating
 # with the current one (the machine's speed drifts between runs: compare within a round).
+# SHAPES="people" (default "people city") runs only those shapes.
 # The data is generated once into $BENCH_DIR/islands1m (gen_islands.py --persons 370000 --orgs
 # 2000 --seed 11, needs faker, openpyxl, opencc-python-reimplemented, pypinyin). Prints one line
 # per run (seconds, peak memory, the stages' times from the run's log, records per kind) and
@@ -23,6 +24,7 @@ mkdir -p "$BENCH_DIR"
 BENCH_DIR="$(cd "$BENCH_DIR" && pwd)"
 DATA="$BENCH_DIR/islands1m"
 ROUNDS="${1:-1}"
+SHAPES="${SHAPES:-people city}"
 
 if [ ! -f "$DATA/truth_place.csv" ]; then
   echo "== generating the million-record city into $DATA (about five minutes, once)" >&2
@@ -69,16 +71,17 @@ for round in $(seq 1 "$ROUNDS"); do
   if [ -n "${OLD_BIN:-}" ]; then
     one "$round" old-people "$OLD_BIN" "$PEOPLE_CONFIG"
   fi
-  one "$round" new-people "$NEW_BIN" "$PEOPLE_CONFIG"
-  one "$round" new-city "$NEW_BIN" "$ROOT/examples/islands/tombolo.toml"
+  case " $SHAPES " in *" people "*) one "$round" new-people "$NEW_BIN" "$PEOPLE_CONFIG" ;; esac
+  case " $SHAPES " in *" city "*) one "$round" new-city "$NEW_BIN" "$ROOT/examples/islands/tombolo.toml" ;; esac
 done
 
-city="$BENCH_DIR/million.new-city"
 {
   echo
-  echo "people (city run): $(python3 "$SHARED/tools/score_crosswalk.py" "$DATA/truth_person.csv" "$city/person_crosswalk.csv" | grep '^pairwise')"
-  echo "people (people run): $(python3 "$SHARED/tools/score_crosswalk.py" "$DATA/truth_person.csv" "$BENCH_DIR/million.new-people/person_crosswalk.csv" | grep '^pairwise')"
-  echo "places: $(python3 "$SHARED/tools/score_crosswalk.py" "$DATA/truth_place.csv" "$city/place_crosswalk.csv" | grep '^pairwise')"
-  echo "incidents: $(python3 "$SHARED/tools/score_crosswalk.py" "$DATA/truth_event.csv" "$city/event_crosswalk.csv" | grep '^pairwise')"
+  for shape in people city; do
+    out="$BENCH_DIR/million.new-$shape"
+    case " $SHAPES " in *" $shape "*) ;; *) continue ;; esac
+    echo "$shape run:"
+    "$ROOT/bench/score.sh" "$DATA" "$out"
+  done
 } | tee -a "$RESULTS"
 echo "results in $RESULTS" >&2
