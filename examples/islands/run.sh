@@ -90,6 +90,8 @@ TIMED=()
 "${T[@]}" export crosswalk --entity person --output "$OUT_DIR/person_crosswalk.csv"
 "${T[@]}" export crosswalk --entity organization --output "$OUT_DIR/org_crosswalk.csv"
 
+# Places, houses and incidents when the config has them (a people-only CONFIG does not).
+if grep -q '^entity = "place"' "$CONFIG"; then
 "${T[@]}" export crosswalk --entity place --output "$OUT_DIR/place_crosswalk.csv"
 "${T[@]}" export places --output "$OUT_DIR/place_hierarchy.csv"
 "${T[@]}" export crosswalk --entity house --output "$OUT_DIR/house_crosswalk.csv"
@@ -97,6 +99,7 @@ TIMED=()
 "${T[@]}" export crosswalk --entity event --output "$OUT_DIR/event_crosswalk.csv"
 "${T[@]}" export links --from event --to person --output "$OUT_DIR/event_person_links.csv"
 "${T[@]}" export links --from event --to place --output "$OUT_DIR/event_place_links.csv"
+fi
 
 echo "crosswalks written to $OUT_DIR"
 echo "OUT_DIR=$OUT_DIR"

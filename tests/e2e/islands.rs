@@ -120,6 +120,66 @@ async fn islands_load_resolve_publish_and_follow_changes() {
     let hierarchy = ok(f.tombolo(&["export", "places"]));
     assert!(hierarchy.starts_with("golden_id,level,parent_golden_id\n"));
     assert!(hierarchy.contains(",room,L-") && hierarchy.contains(",door,\n"));
+    // Links from houses and incidents, scored as the README's worked example scores them.
+    let hierarchy_file = out.join("place_hierarchy.csv");
+    std::fs::write(&hierarchy_file, &hierarchy).unwrap();
+    let tree = f.data.join("truth_place_tree.csv");
+    let places = [
+        "--tree",
+        tree.to_str().unwrap(),
+        "--hierarchy",
+        hierarchy_file.to_str().unwrap(),
+    ];
+    let (people, places_cw) = (
+        f.data.join("truth_person.csv"),
+        f.data.join("truth_place.csv"),
+    );
+    for (name, from, to, truth, column, min_p, min_r) in [
+        (
+            "house owners",
+            "house",
+            "person",
+            "truth_thing.csv",
+            "owner_id",
+            0.999,
+            0.97,
+        ),
+        (
+            "reporters",
+            "event",
+            "person",
+            "truth_event.csv",
+            "person_id",
+            0.995,
+            0.75,
+        ),
+        (
+            "incident places",
+            "event",
+            "place",
+            "truth_event.csv",
+            "place_id",
+            0.99,
+            0.95,
+        ),
+    ] {
+        let file = out.join(format!("{from}_{to}_links.csv"));
+        let links = ok(f.tombolo(&["export", "links", "--from", from, "--to", to]));
+        std::fs::write(&file, links).unwrap();
+        let (target_truth, target_crosswalk, extra) = match to {
+            "person" => (&people, out.join("p.csv"), &[][..]),
+            _ => (&places_cw, out.join("place.csv"), &places[..]),
+        };
+        let (p, r) = score_links(
+            &[&f.data.join(truth), &file, target_truth, &target_crosswalk],
+            column,
+            extra,
+        );
+        assert!(
+            p >= min_p && r >= min_r,
+            "{name}: precision {p}, recall {r}"
+        );
+    }
 
     // Every record can say why it sits where it does.
     let first = crosswalk_first(&f);

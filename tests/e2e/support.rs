@@ -430,6 +430,29 @@ pub fn score(truth: &Path, crosswalk: &Path) -> (f64, f64) {
     (field("precision"), field("f1"))
 }
 
+/// Precision and recall of links from one kind to golden records of another, from the shared
+/// scorer (`score_links.py TRUTH COLUMN LINKS TARGET_TRUTH TARGET_CROSSWALK [extra…]`).
+pub fn score_links(args: &[&Path], column: &str, extra: &[&str]) -> (f64, f64) {
+    let [truth, links, target_truth, target_crosswalk] = args else {
+        panic!("score_links takes four files");
+    };
+    let out = ok(Command::new("python3")
+        .arg(root().join("../shared/tools/score_links.py"))
+        .arg(truth)
+        .arg(column)
+        .args([links, target_truth, target_crosswalk])
+        .args(extra));
+    let line = out.lines().find(|l| l.starts_with("precision=")).unwrap();
+    let field = |name: &str| -> f64 {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{name}=")))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    (field("precision"), field("recall"))
+}
+
 /// The entry of `name` in the `sources` of a run report or of `status --json`.
 pub fn by_source<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     report["sources"]
