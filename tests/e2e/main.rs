@@ -23,6 +23,8 @@ mod departments;
 #[cfg(feature = "integration")]
 mod errors;
 #[cfg(feature = "integration")]
+mod find;
+#[cfg(feature = "integration")]
 mod hostile;
 #[cfg(feature = "integration")]
 mod http_sources;

@@ -15,6 +15,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
+use tombolo_hub::admin::find::Query;
 use tombolo_hub::audit::{AuditFilter, AuditKind};
 use tombolo_hub::{Config, EntityKind, Hub};
 
@@ -139,6 +140,20 @@ enum Command {
     /// Why a source record sits in its golden record: the linking rule, the field-by-field
     /// comparison with every other member, and where each golden value came from.
     Explain { source: String, record_key: String },
+    /// Golden records whose records hold a resident ID, a phone or a name (with --birth-date,
+    /// only people born that day), with their sources, through the keyed identifier index.
+    /// Exit 1 when none is found.
+    #[command(group(clap::ArgGroup::new("by").required(true).args(["resident_id", "phone", "name"])))]
+    Find {
+        #[arg(long)]
+        resident_id: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, requires = "name")]
+        birth_date: Option<String>,
+    },
     /// Blocking report for the probabilistic matcher: candidate pairs per key, oversized keys,
     /// and with --truth the pair completeness (share of true pairs that share a key).
     /// Resolve again without pulling: incremental (what changed since the last resolution)
@@ -468,6 +483,22 @@ async fn dispatch(hub: &Hub, command: Command, json: bool) -> Result<ExitCode> {
         }
         Command::Explain { source, record_key } => {
             inspect::explain(hub, &source, &record_key, json).await?
+        }
+        Command::Find {
+            resident_id,
+            phone,
+            name,
+            birth_date,
+        } => {
+            let query = match (resident_id, phone, name) {
+                (Some(id), _, _) => Query::ResidentId(id),
+                (_, Some(phone), _) => Query::Phone(phone),
+                (_, _, name) => Query::Name {
+                    name: name.unwrap_or_default(),
+                    birth_date,
+                },
+            };
+            return inspect::find(hub, &query, json).await;
         }
         Command::Blocking { max_block, truth } => {
             inspect::blocking(hub, max_block, truth, json).await?

@@ -37,7 +37,8 @@ impl Hub {
 
     /// The one entry point of every command that changes the store: takes the store's writer
     /// lock for `action` (waiting up to `[store] lock_wait_secs`), keys any content hash still
-    /// unkeyed (audit L1), records the departments' grants as configured now when the action
+    /// unkeyed (audit L1), builds the identifier index when it is not under the current key,
+    /// records the departments' grants as configured now when the action
     /// `publishes` (a read-only command with another config must not create a grant version),
     /// and records the action with its structured `detail` in the audit trail. The lock is held
     /// until the returned guard is released or dropped.
@@ -50,6 +51,7 @@ impl Hub {
     ) -> Result<WriterLock> {
         let lock = self.lock_writer(action).await?;
         self.store.rehash_contents().await?;
+        self.store.index_identifiers().await?;
         if publishes {
             self.record_grants(actor).await?;
         }

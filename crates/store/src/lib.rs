@@ -24,6 +24,7 @@ mod chain;
 mod error;
 pub mod feeds;
 pub mod golden;
+pub mod identifiers;
 pub mod links;
 pub mod lock;
 pub mod lookup;

@@ -109,6 +109,8 @@ pub mod purpose {
     pub const SOURCE_CONTENT: &str = "source_record.content";
     /// What a golden record says (`golden.content_hash`).
     pub const GOLDEN_CONTENT: &str = "golden.content";
+    /// An identifier's value (`identifier_index.hash`).
+    pub const IDENTIFIER: &str = "identifier";
 }
 
 /// A content hash as the store keeps it: keyed under `lookup` when there is one, plain SHA-256

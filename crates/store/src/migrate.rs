@@ -41,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "assembly state",
         include_str!("../migrations/0011_assembly.sql"),
     ),
+    (
+        12,
+        "identifiers",
+        include_str!("../migrations/0012_identifiers.sql"),
+    ),
 ];
 
 /// SQLite's triggers of migration 6: the trail refuses UPDATE and DELETE.

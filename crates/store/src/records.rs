@@ -125,6 +125,8 @@ impl Store {
         let mut rows = Vec::new();
         let mut touched = Vec::new();
         let mut withdrawn = Vec::new();
+        // The records written, the later of a key seen twice, for the identifier index.
+        let mut written: BTreeMap<&str, &NormalizedRecord> = BTreeMap::new();
         for rec in accepted.iter().filter(|r| r.deleted) {
             if known.remove(&rec.key).is_some() {
                 withdrawn.push(rec.key.clone());
@@ -159,6 +161,7 @@ impl Store {
                 Arg::Int(seq),
             ]);
             touched.push(rec.key.clone());
+            written.insert(&rec.key, rec);
         }
         // Later duplicates of a key in the same statement would conflict with themselves.
         let mut last: BTreeMap<String, Vec<Arg>> = BTreeMap::new();
@@ -178,6 +181,9 @@ impl Store {
             &rows,
         )
         .await?;
+        let written: Vec<&NormalizedRecord> = written.into_values().collect();
+        self.reindex_batch(&mut tx, source, &written, &withdrawn)
+            .await?;
         for key in &withdrawn {
             sqlx::query(
                 "UPDATE source_record SET deleted = 1, updated_at = $1, change_seq = $4 WHERE source = $2 AND record_key = $3 AND deleted = 0",
@@ -300,6 +306,7 @@ impl Store {
             .await?
             .rows_affected();
         }
+        self.reindex_batch(&mut tx, source, &[], keys).await?;
         tx.commit().await?;
         Ok(n)
     }

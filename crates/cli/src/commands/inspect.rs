@@ -1,13 +1,57 @@
-//! `explain` and `blocking`: why the engine decided as it did.
+//! `explain`, `blocking` and `find`: why the engine decided as it did, and where a resident is.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Result;
 use tombolo_hub::admin::blocking::BlockingReport;
 use tombolo_hub::admin::explain::Explanation;
+use tombolo_hub::admin::find::{Findings, Query};
 use tombolo_hub::Hub;
 
 use super::print_json;
+
+/// `find`: exit 1 when no golden record holds what was asked.
+pub async fn find(hub: &Hub, query: &Query, json: bool) -> Result<ExitCode> {
+    let f = hub.find(query).await?;
+    if json {
+        print_json(&f)?;
+    } else {
+        print_findings(&f);
+    }
+    Ok(if f.found.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_findings(f: &Findings) {
+    if !f.complete {
+        eprintln!(
+            "warning: the identifier index is not complete under the current key;              any writing command (run, pull, resolve) builds it"
+        );
+    }
+    for g in &f.found {
+        let sources: Vec<String> = g
+            .members
+            .iter()
+            .map(|m| format!("{}:{}", m.source, m.record_key))
+            .collect();
+        println!(
+            "{} ({}) {}",
+            g.golden_id,
+            g.entity.as_str(),
+            sources.join(" ")
+        );
+    }
+    for r in &f.unresolved {
+        println!("{}:{} (not resolved yet)", r.source, r.record_key);
+    }
+    if f.found.is_empty() {
+        eprintln!("nothing found");
+    }
+}
 
 /// `explain SOURCE KEY`.
 pub async fn explain(hub: &Hub, source: &str, key: &str, json: bool) -> Result<()> {

@@ -3,7 +3,7 @@
 //!
 //! * [`run`]: `run`, `pull`, `publish`, `status`.
 //! * [`resolution`]: `resolve`, `train`, `model`, `review`, `decide`.
-//! * [`inspect`]: `explain`, `blocking`.
+//! * [`inspect`]: `explain`, `blocking`, `find`.
 //! * [`export`]: `export crosswalk|golden`, `quarantine list`.
 //! * [`config`]: `check`, `catalog`, `acls`, `schema`.
 //! * [`keys`]: `keys init|status|rotate`.

@@ -3,6 +3,7 @@
 //!
 //! * [`status`]: sources, golden records, the outbox and the last publication.
 //! * [`explain`]: why a record is linked to its golden record, field by field.
+//! * [`find`]: golden records by resident ID, phone or name, through the keyed index.
 //! * [`blocking`]: the candidate pairs each blocking rule produces.
 //! * [`check`]: what each source reads, with warnings about personal record keys.
 //! * [`records`]: the crosswalk, golden records and quarantine, for exports and listings.
@@ -13,6 +14,7 @@
 pub mod blocking;
 pub mod check;
 pub mod explain;
+pub mod find;
 pub mod keys;
 pub mod records;
 pub mod review;

@@ -99,6 +99,7 @@ impl Hub {
             let ring = crate::secrets::store_keyring(&self.store, e).await?;
             self.store = self.store.clone().with_keyring(ring);
             self.store.rehash_contents().await?;
+            self.store.index_identifiers().await?;
         }
         Ok(())
     }
