@@ -3,10 +3,13 @@
 //! kept apart from the data keys, so rotating them leaves the index as it is). A store without
 //! a keyring keeps plain SHA-256 hashes, beside values it holds in clear anyway.
 //!
-//! Every batch a source writes keeps the index of its records (a changed record's old values
-//! go, a withdrawn record's too); `identifier_state` says under which key the whole index was
-//! built, and [`Store::index_identifiers`] builds it again from the stored records when that
-//! is not the current key (a store from before the index, or one given a keyring).
+//! Every batch a source writes appends its records' entries to `identifier_pending` (cheap: no
+//! index to keep); [`Store::merge_identifiers`] (at every resolution) moves them into
+//! `identifier_index` sorted, which a large index takes far better than random inserts.
+//! [`Store::find_identifier`] reads both and checks each record's current values, so entries
+//! a changed or withdrawn record left behind find nothing. `identifier_state` says under which
+//! key the whole index was built; [`Store::index_identifiers`] builds it again from the stored
+//! records when that is not the current key (a store from before the index, or given a keyring).
 
 use serde::Serialize;
 use sqlx::{Any, Transaction};
@@ -35,6 +38,15 @@ impl Identifier {
             Self::ResidentId => "resident_id",
             Self::Phone => "phone",
             Self::Name => "name",
+        }
+    }
+
+    /// Its code in `identifier_index.field`.
+    fn code(self) -> &'static str {
+        match self {
+            Self::ResidentId => "i",
+            Self::Phone => "p",
+            Self::Name => "n",
         }
     }
 
@@ -74,10 +86,17 @@ fn entries(
     out
 }
 
-/// The index's hash of one value.
+/// How many hex digits of the hash an entry keeps: 64 bits tell a value from the others well
+/// enough, and a lookup checks the record it finds anyway (a pull writes an entry for every
+/// identifier it stores: short entries keep it fast).
+const HASH_DIGITS: usize = 16;
+
+/// The index's hash of one value: the last [`HASH_DIGITS`] of its keyed hash (the key is the
+/// one `identifier_state` names).
 fn hash(lookup: Option<&lookup::LookupKey>, ident: Identifier, value: &str) -> String {
     let text = format!("{}\u{0}{value}", ident.as_str());
-    lookup::content(lookup, purpose::IDENTIFIER, &text)
+    let full = lookup::content(lookup, purpose::IDENTIFIER, &text);
+    full[full.len().saturating_sub(HASH_DIGITS)..].to_owned()
 }
 
 /// The id of the key the index is under: the lookup key's, or `sha256` without a keyring.
@@ -93,37 +112,18 @@ pub struct Indexed {
 }
 
 impl Store {
-    /// Replaces the index entries of `records` (all of one source) in the batch's transaction;
-    /// `withdrawn` keys lose theirs.
-    pub(crate) async fn reindex_batch(
+    /// Appends the index entries of `records` (all of one source) in the batch's transaction.
+    pub(crate) async fn stage_identifiers(
         &self,
         tx: &mut Transaction<'static, Any>,
         source: &str,
         records: &[&NormalizedRecord],
-        withdrawn: &[String],
     ) -> Result<()> {
-        let keys: Vec<&str> = records
-            .iter()
-            .map(|r| r.key.as_str())
-            .chain(withdrawn.iter().map(String::as_str))
-            .collect();
-        for chunk in keys.chunks(500) {
-            let sql = format!(
-                "DELETE FROM identifier_index WHERE source = {} AND record_key IN ({})",
-                bulk::placeholders(self.backend(), 1, 1),
-                bulk::placeholders(self.backend(), 2, chunk.len())
-            );
-            let mut q = sqlx::query(&sql).bind(source);
-            for k in chunk {
-                q = q.bind(*k);
-            }
-            q.execute(&mut **tx).await?;
-        }
         let mut rows = Vec::new();
         for rec in records {
             for (ident, h) in entries(self.lookup_key(), rec) {
                 rows.push(vec![
-                    Arg::Text(ident.as_str().to_owned()),
+                    Arg::Text(ident.code().to_owned()),
                     Arg::Text(h),
                     Arg::Text(source.to_owned()),
                     Arg::Text(rec.key.clone()),
@@ -133,28 +133,61 @@ impl Store {
         bulk::insert(
             tx,
             self.backend(),
-            "INSERT INTO identifier_index (field, hash, source, record_key)",
-            "ON CONFLICT DO NOTHING",
+            "INSERT INTO identifier_pending (field, hash, source, record_key)",
+            "",
             &rows,
         )
         .await
     }
 
-    /// The records (source, key) whose `ident` is `value` (as the normaliser writes it), in
-    /// source and key order.
+    /// Moves the pending entries into the index, sorted, in one transaction; how many.
+    pub async fn merge_identifiers(&self) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        // `WHERE true`: SQLite reads `ON CONFLICT` after a bare `SELECT … FROM t` as a join's.
+        let moved = sqlx::query(
+            "INSERT INTO identifier_index (field, hash, source, record_key) \
+             SELECT DISTINCT field, hash, source, record_key FROM identifier_pending WHERE true \
+             ORDER BY field, hash, source, record_key ON CONFLICT DO NOTHING",
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("DELETE FROM identifier_pending")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// The records (source, key) whose `ident` is `value` (as the normaliser writes it) now,
+    /// in source and key order.
     pub async fn find_identifier(
         &self,
         ident: Identifier,
         value: &str,
     ) -> Result<Vec<(String, String)>> {
-        Ok(sqlx::query_as(
+        let h = hash(self.lookup_key(), ident, value);
+        let candidates: Vec<(String, String)> = sqlx::query_as(
             "SELECT source, record_key FROM identifier_index WHERE field = $1 AND hash = $2 \
-             ORDER BY source, record_key",
+             UNION SELECT source, record_key FROM identifier_pending WHERE field = $1 AND hash = $2 \
+             ORDER BY 1, 2",
         )
-        .bind(ident.as_str())
-        .bind(hash(self.lookup_key(), ident, value))
+        .bind(ident.code())
+        .bind(&h)
         .fetch_all(self.pool())
-        .await?)
+        .await?;
+        let mut out = Vec::with_capacity(candidates.len());
+        for (source, key) in candidates {
+            // Only while the record holds it (not an entry a change or a deletion left).
+            let holds = self
+                .record(&source, &key)
+                .await?
+                .is_some_and(|r| entries(self.lookup_key(), &r).contains(&(ident, h.clone())));
+            if holds {
+                out.push((source, key));
+            }
+        }
+        Ok(out)
     }
 
     /// Whether the whole index is under the current key (else lookups may miss records
@@ -168,13 +201,18 @@ impl Store {
     }
 
     /// Builds the index again from every stored record when it is not under the current key,
-    /// a page per transaction; nothing when it is. Callers hold the writer lock.
+    /// a page per transaction; when it is, merges what is pending (a run that stopped before
+    /// its resolution). Callers hold the writer lock.
     pub async fn index_identifiers(&self) -> Result<Indexed> {
         let mut out = Indexed::default();
         if self.identifiers_indexed().await? {
+            self.merge_identifiers().await?;
             return Ok(out);
         }
         sqlx::query("DELETE FROM identifier_index")
+            .execute(self.pool())
+            .await?;
+        sqlx::query("DELETE FROM identifier_pending")
             .execute(self.pool())
             .await?;
         let mut after: (String, String) = (String::new(), String::new());
@@ -201,7 +239,7 @@ impl Store {
                 out.records += 1;
                 for (ident, h) in entries(self.lookup_key(), &rec) {
                     rows.push(vec![
-                        Arg::Text(ident.as_str().to_owned()),
+                        Arg::Text(ident.code().to_owned()),
                         Arg::Text(h),
                         Arg::Text(source.clone()),
                         Arg::Text(key.clone()),
@@ -212,13 +250,14 @@ impl Store {
             bulk::insert(
                 &mut tx,
                 self.backend(),
-                "INSERT INTO identifier_index (field, hash, source, record_key)",
-                "ON CONFLICT DO NOTHING",
+                "INSERT INTO identifier_pending (field, hash, source, record_key)",
+                "",
                 &rows,
             )
             .await?;
             tx.commit().await?;
         }
+        self.merge_identifiers().await?;
         sqlx::query(
             "INSERT INTO identifier_state (id, lookup_id, indexed_at) VALUES (1, $1, $2) \
              ON CONFLICT (id) DO UPDATE SET lookup_id = excluded.lookup_id, indexed_at = excluded.indexed_at",

@@ -182,8 +182,7 @@ impl Store {
         )
         .await?;
         let written: Vec<&NormalizedRecord> = written.into_values().collect();
-        self.reindex_batch(&mut tx, source, &written, &withdrawn)
-            .await?;
+        self.stage_identifiers(&mut tx, source, &written).await?;
         for key in &withdrawn {
             sqlx::query(
                 "UPDATE source_record SET deleted = 1, updated_at = $1, change_seq = $4 WHERE source = $2 AND record_key = $3 AND deleted = 0",
@@ -306,7 +305,6 @@ impl Store {
             .await?
             .rows_affected();
         }
-        self.reindex_batch(&mut tx, source, &[], keys).await?;
         tx.commit().await?;
         Ok(n)
     }

@@ -54,6 +54,8 @@ impl Hub {
     /// outbox. Incremental unless `full` (or the parameters changed since the last resolution):
     /// only records stored since then, and what they touch, are re-resolved.
     pub async fn resolve(&self, full: bool) -> Result<Vec<EntityReport>> {
+        // What the pulls staged for the identifier index, merged sorted in one statement.
+        self.store.merge_identifiers().await?;
         let mut out = Vec::new();
         let entities = self.entities();
         for &entity in entities.iter().filter(|e| e.is_matched()) {

@@ -143,12 +143,21 @@ async fn the_index_is_keyed_and_built_again_under_a_new_lookup_key() {
             .fetch_all(keyed.pool())
             .await
             .unwrap();
-        let prefix = keyed.lookup_key().unwrap().hash_prefix();
         let plain_id = crate::sha256(&format!("resident_id\u{0}{ID}"));
+        let keyed_id = keyed
+            .lookup_key()
+            .unwrap()
+            .hash(purpose::IDENTIFIER, &format!("resident_id\u{0}{ID}"));
+        assert!(hashes.iter().any(|(h,)| keyed_id.ends_with(h.as_str())));
         for (h,) in &hashes {
-            assert!(h.starts_with(&prefix), "{h}");
-            assert!(!h.contains(&plain_id) && !h.contains(&crate::sha256(ID)));
+            assert_eq!(h.len(), HASH_DIGITS, "{h}");
+            assert!(!plain_id.contains(h.as_str()) && !crate::sha256(ID).contains(h.as_str()));
         }
+        let (state,): (String,) = sqlx::query_as("SELECT lookup_id FROM identifier_state")
+            .fetch_one(keyed.pool())
+            .await
+            .unwrap();
+        assert_eq!(state, keyed.lookup_key().unwrap().id());
         // A store opened without the keyring does not find what it cannot hash.
         assert!(plain
             .find_identifier(Identifier::ResidentId, ID)
