@@ -345,7 +345,7 @@ impl Mapping {
             FieldKind::TaxNumber => {
                 let c = validate::parse_tax_number(value)
                     .map_err(|e| format!("invalid tax number: {e}"))?;
-                v.insert(f.target.clone(), validate_compact(value));
+                v.insert(f.target.clone(), text::compact(value));
                 if let Some(code) = c.code {
                     v.entry(id::CREDIT_CODE.into()).or_insert(code);
                 }
@@ -354,14 +354,6 @@ impl Mapping {
         }
         Ok(())
     }
-}
-
-fn validate_compact(s: &str) -> String {
-    text::nfkc(s)
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
 }
 
 /// Derives what a resident ID encodes and checks it against the record's own fields. A

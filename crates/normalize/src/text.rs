@@ -11,6 +11,16 @@ pub fn nfkc(s: &str) -> String {
     s.nfkc().collect()
 }
 
+/// Half-width, upper case, no white space at all: how a code the validators reject is kept
+/// (a tax number, an ID or phone typed with spaces and a lower-case check letter).
+pub fn compact(s: &str) -> String {
+    nfkc(s)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
 /// Trims white space, including the ideographic space U+3000, and folds inner runs of white
 /// space to one ASCII space.
 pub fn trim(s: &str) -> String {

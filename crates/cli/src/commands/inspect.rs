@@ -29,7 +29,8 @@ pub async fn find(hub: &Hub, query: &Query, json: bool) -> Result<ExitCode> {
 fn print_findings(f: &Findings) {
     if !f.complete {
         eprintln!(
-            "warning: the identifier index is not complete under the current key;              any writing command (run, pull, resolve) builds it"
+            "warning: the identifier index is not complete under the current key; \
+             any writing command (run, pull, resolve) builds it"
         );
     }
     for g in &f.found {

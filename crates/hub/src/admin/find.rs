@@ -3,7 +3,8 @@
 //! at rest, so the lookup goes through the store's keyed identifier index
 //! ([`tombolo_store::identifiers`]): the value asked for is normalised as the normaliser
 //! writes it (a 15-digit ID as its 18-digit form, full-width digits, Traditional characters),
-//! hashed under the lookup key and found by that hash; no record is read to search.
+//! hashed under the lookup key and found by that hash; only the records the index names are
+//! read (to check they still hold the value).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -53,25 +54,17 @@ pub struct Findings {
     pub lookup_ms: f64,
 }
 
-/// Upper-case, half-width, no spaces: how a value the validators reject is kept.
-fn compact(s: &str) -> String {
-    text::nfkc(s)
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
-}
-
 /// The values stored records hold for what is asked, as the normaliser writes them.
 fn normalised(q: &Query) -> Result<(Identifier, Vec<String>)> {
     Ok(match q {
         Query::ResidentId(v) => (
             Identifier::ResidentId,
-            vec![validate::parse_resident_id(v).map_or_else(|_| compact(v), |i| i.id18)],
+            vec![validate::parse_resident_id(v).map_or_else(|_| text::compact(v), |i| i.id18)],
         ),
         Query::Phone(v) => (
             Identifier::Phone,
-            vec![validate::parse_phone(v).map_or_else(|_| compact(v), |p| p.as_str().to_owned())],
+            vec![validate::parse_phone(v)
+                .map_or_else(|_| text::compact(v), |p| p.as_str().to_owned())],
         ),
         Query::Name { name, .. } => {
             let mut forms = vec![text::clean_person_name(name), text::clean_org_name(name)];
@@ -86,8 +79,8 @@ fn normalised(q: &Query) -> Result<(Identifier, Vec<String>)> {
 }
 
 impl Hub {
-    /// The golden records whose records hold what `q` asks for (retired ones lead to their
-    /// survivor), in golden id order.
+    /// The golden records whose records hold what `q` asks for (through the crosswalk, which
+    /// names live golden records only), in golden id order.
     pub async fn find(&self, q: &Query) -> Result<Findings> {
         let start = Instant::now();
         let (by, values) = normalised(q)?;
