@@ -165,14 +165,7 @@ async fn sigkill_in_the_assembly_converges_for_places_houses_incidents_and_relat
         .skip(1)
         .map(|l| l.split(',').take(3).collect::<Vec<_>>().join(":"))
         .collect();
-    let mut on_topic: BTreeMap<String, bool> = BTreeMap::new();
-    for m in consume(&crash.topic("relation"), "relation") {
-        on_topic.insert(m["key"].as_str().unwrap().to_owned(), !m["value"].is_null());
-    }
-    let live: BTreeSet<String> = on_topic
-        .into_iter()
-        .filter_map(|(k, live)| live.then_some(k))
-        .collect();
+    let live = live_keys(&consume(&crash.topic("relation"), "relation"));
     assert_eq!(
         live, stored,
         "the relation topic holds what the store holds"

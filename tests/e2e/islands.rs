@@ -1,6 +1,6 @@
 //! The eleven islands sources through the real connectors into the real broker.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use crate::support::*;
 
@@ -248,9 +248,8 @@ async fn islands_load_resolve_publish_and_follow_changes() {
         );
     }
     let relations = consume(&f.topic("relation"), "relation");
-    let mut on_topic: BTreeMap<String, bool> = BTreeMap::new();
     for m in &relations {
-        let key = m["key"].as_str().unwrap().to_owned();
+        let key = m["key"].as_str().unwrap();
         let value = &m["value"];
         if !value.is_null() {
             assert_eq!(
@@ -263,12 +262,8 @@ async fn islands_load_resolve_publish_and_follow_changes() {
                 key
             );
         }
-        on_topic.insert(key, !value.is_null());
     }
-    let live: BTreeSet<String> = on_topic
-        .into_iter()
-        .filter_map(|(k, live)| live.then_some(k))
-        .collect();
+    let live = live_keys(&relations);
     assert_eq!(
         live, stored,
         "the relation topic holds what the store holds"

@@ -419,7 +419,12 @@ pub fn score(truth: &Path, crosswalk: &Path) -> (f64, f64) {
         .arg(root().join("../shared/tools/score_crosswalk.py"))
         .arg(truth)
         .arg(crosswalk));
-    let line = out.lines().find(|l| l.starts_with("pairwise")).unwrap();
+    scored(&out, "pairwise", ["precision", "f1"])
+}
+
+/// The two `name=value` figures of the scorer's output line that starts with `line`.
+fn scored(out: &str, line: &str, names: [&str; 2]) -> (f64, f64) {
+    let line = out.lines().find(|l| l.starts_with(line)).unwrap();
     let field = |name: &str| -> f64 {
         line.split_whitespace()
             .find_map(|w| w.strip_prefix(&format!("{name}=")))
@@ -427,7 +432,7 @@ pub fn score(truth: &Path, crosswalk: &Path) -> (f64, f64) {
             .parse()
             .unwrap()
     };
-    (field("precision"), field("f1"))
+    (field(names[0]), field(names[1]))
 }
 
 /// Precision and recall of links from one kind to golden records of another, from the shared
@@ -442,15 +447,19 @@ pub fn score_links(args: &[&Path], column: &str, extra: &[&str]) -> (f64, f64) {
         .arg(column)
         .args([links, target_truth, target_crosswalk])
         .args(extra));
-    let line = out.lines().find(|l| l.starts_with("precision=")).unwrap();
-    let field = |name: &str| -> f64 {
-        line.split_whitespace()
-            .find_map(|w| w.strip_prefix(&format!("{name}=")))
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
-    (field("precision"), field("recall"))
+    scored(&out, "precision=", ["precision", "recall"])
+}
+
+/// The keys of a topic whose latest message is not a tombstone (relationships still asserted).
+pub fn live_keys(messages: &[Value]) -> BTreeSet<String> {
+    let mut latest: BTreeMap<String, bool> = BTreeMap::new();
+    for m in messages {
+        latest.insert(m["key"].as_str().unwrap().to_owned(), !m["value"].is_null());
+    }
+    latest
+        .into_iter()
+        .filter_map(|(k, live)| live.then_some(k))
+        .collect()
 }
 
 /// The entry of `name` in the `sources` of a run report or of `status --json`.
