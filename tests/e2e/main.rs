@@ -44,6 +44,8 @@ mod reliability;
 mod resolution;
 #[cfg(feature = "integration")]
 mod sql_sources;
+#[cfg(feature = "integration")]
+mod steward;
 
 /// Stands for the end-to-end tests when the services they need are not promised.
 #[cfg(not(feature = "integration"))]

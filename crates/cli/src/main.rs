@@ -1,6 +1,7 @@
 //! `tombolo`: the admin CLI of the Tombolo data-integration hub. This file parses the command
 //! line and dispatches; each command group is a file of `commands/`, over `tombolo-hub`.
 
+mod args;
 mod commands;
 
 /// Many small allocations (one per value of a million records): mimalloc keeps the peak
@@ -13,13 +14,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use serde::Serialize;
 use tombolo_hub::admin::find::Query;
-use tombolo_hub::audit::{AuditFilter, AuditKind};
-use tombolo_hub::{Config, EntityKind, Hub};
+use tombolo_hub::audit::AuditFilter;
+use tombolo_hub::{Config, Hub};
 
-use commands::{audit, config, export, inspect, keys, resolution, run};
+use args::{AuditCmd, AuditKindArg, Entity, Export, KeysCmd, Quarantine};
+use commands::{audit, config, export, inspect, keys, resolution, run, steward};
 
 /// Tombolo joins departmental "information islands" into one shared base of records.
 #[derive(Debug, Parser)]
@@ -154,6 +156,46 @@ enum Command {
         #[arg(long, requires = "name")]
         birth_date: Option<String>,
     },
+    /// Where a golden record comes from: its source records now and before, each field's
+    /// chosen value with its source and the values it beat (and why), its merges, splits and
+    /// retirements with their causes (merge events carry the id `unmerge` takes), and every
+    /// delivery of it to a department.
+    Lineage { golden_id: String },
+    /// Merge SECOND into FIRST (people or organisations): one golden record under FIRST's id
+    /// from the next resolution on, SECOND retired with a redirect. Kept through retraining
+    /// and re-runs; `unmerge` undoes it.
+    Merge {
+        first: String,
+        second: String,
+        /// Why (kept with the action).
+        #[arg(long)]
+        reason: String,
+        /// Who decided (default: the audit's actor, `TOMBOLO_ACTOR` or the user).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Take records out of a golden record into one of their own (the records left keep the
+    /// id), from the next resolution on.
+    Split {
+        golden_id: String,
+        /// The records to take out, `SOURCE:KEY,…`.
+        #[arg(long, value_delimiter = ',', required = true)]
+        records: Vec<String>,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Undo a merge, the engine's or a steward's (`lineage` lists merge events with their
+    /// ids): from the next resolution on, each side is a golden record under the id it had
+    /// before, kept apart.
+    Unmerge {
+        event_id: i64,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        by: Option<String>,
+    },
     /// Blocking report for the probabilistic matcher: candidate pairs per key, oversized keys,
     /// and with --truth the pair completeness (share of true pairs that share a key).
     /// Resolve again without pulling: incremental (what changed since the last resolution)
@@ -201,120 +243,6 @@ enum Command {
     },
 }
 
-#[derive(Debug, Subcommand, Serialize)]
-#[serde(rename_all = "kebab-case")]
-enum Export {
-    /// The crosswalk as CSV: source,record_key,golden_id.
-    Crosswalk {
-        #[arg(long, value_enum)]
-        entity: Entity,
-        /// Output file (standard output when absent).
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-    },
-    /// Links from records of one kind to golden records of another, as CSV
-    /// source,record_key,golden_id,rule (golden_id empty where the evidence did not suffice;
-    /// rule says why): `--to place` where addresses put records, `--from house --to person`
-    /// owners, `--from event --to person` reporters.
-    Links {
-        #[arg(long, value_enum)]
-        from: Entity,
-        #[arg(long, value_enum)]
-        to: Entity,
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-    },
-    /// Relationships between golden records as CSV kind,from,to,source,record_key,observed_at,
-    /// first_seen_at,ended_at (lives_at, owns, works_for, happened_at, reported_by, located_at).
-    Relations {
-        /// Include relationships no record asserts any more.
-        #[arg(long)]
-        ended: bool,
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-    },
-    /// Golden places as CSV golden_id,level,parent_golden_id.
-    Places {
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-    },
-    /// Golden records as JSON lines, ordered by golden id.
-    Golden {
-        #[arg(long, value_enum)]
-        entity: Entity,
-        /// Include retired records (merged into others).
-        #[arg(long)]
-        retired: bool,
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-    },
-}
-
-#[derive(Debug, Subcommand, Serialize)]
-#[serde(rename_all = "kebab-case")]
-enum AuditCmd {
-    /// Recompute every entry's hash and link: an entry edited, removed or reordered is found.
-    /// Prints the chain's head (keep it elsewhere: a trail cut short at its end is told only
-    /// by a head seen before).
-    Verify,
-}
-
-#[derive(Debug, Subcommand, Serialize)]
-#[serde(rename_all = "kebab-case")]
-enum KeysCmd {
-    /// Creates the key file of `[store.encryption]` with a new key, for a store that holds no
-    /// sealed value yet (never over an existing file).
-    Init,
-    /// The keyring's key ids and, per sealed column, how many values each key sealed.
-    Status,
-    /// Re-encrypts every sealed value under the current key. With a key file, first adds a new
-    /// key to it; with a key in the environment, add the new key last there before running.
-    Rotate {
-        /// After every value is resealed, remove the older keys from the key file.
-        #[arg(long)]
-        drop_old: bool,
-    },
-}
-
-#[derive(Debug, Subcommand, Serialize)]
-#[serde(rename_all = "kebab-case")]
-enum Quarantine {
-    /// List quarantined input, newest first.
-    List {
-        #[arg(long)]
-        source: Option<String>,
-        /// Include entries resolved by a later accepted version of the record.
-        #[arg(long)]
-        all: bool,
-        #[arg(long, default_value_t = 50)]
-        limit: i64,
-    },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, Serialize)]
-#[serde(rename_all = "kebab-case")]
-enum Entity {
-    Person,
-    #[value(alias = "organisation", alias = "org")]
-    Organization,
-    Place,
-    House,
-    #[value(alias = "incident")]
-    Event,
-}
-
-impl From<Entity> for EntityKind {
-    fn from(e: Entity) -> Self {
-        match e {
-            Entity::Person => EntityKind::Person,
-            Entity::Organization => EntityKind::Organization,
-            Entity::Place => EntityKind::Place,
-            Entity::House => EntityKind::House,
-            Entity::Event => EntityKind::Event,
-        }
-    }
-}
-
 fn init_logging(verbose: u8, json: bool) {
     let default = match verbose {
         0 => "warn",
@@ -347,6 +275,9 @@ fn admin_action(c: &Command) -> Option<&'static str> {
             what: resolution::ModelCmd::Import { .. },
         } => "model import",
         Command::Decide { .. } => "decide",
+        Command::Merge { .. } => "merge",
+        Command::Split { .. } => "split",
+        Command::Unmerge { .. } => "unmerge",
         Command::Keys {
             what: KeysCmd::Rotate { .. },
         } => "keys rotate",
@@ -481,6 +412,24 @@ async fn dispatch(hub: &Hub, command: Command, json: bool) -> Result<ExitCode> {
             };
             audit::list(hub, &filter, json).await?
         }
+        Command::Lineage { golden_id } => steward::lineage(hub, &golden_id, json).await?,
+        Command::Merge {
+            first,
+            second,
+            reason,
+            by,
+        } => steward::merge(hub, &first, &second, &by_or_actor(by), &reason, json).await?,
+        Command::Split {
+            golden_id,
+            records,
+            reason,
+            by,
+        } => steward::split(hub, &golden_id, &records, &by_or_actor(by), &reason, json).await?,
+        Command::Unmerge {
+            event_id,
+            reason,
+            by,
+        } => steward::unmerge(hub, event_id, &by_or_actor(by), &reason, json).await?,
         Command::Explain { source, record_key } => {
             inspect::explain(hub, &source, &record_key, json).await?
         }
@@ -532,22 +481,9 @@ async fn dispatch(hub: &Hub, command: Command, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "kebab-case")]
-enum AuditKindArg {
-    Delivery,
-    Grant,
-    Admin,
-}
-
-impl From<AuditKindArg> for AuditKind {
-    fn from(k: AuditKindArg) -> Self {
-        match k {
-            AuditKindArg::Delivery => AuditKind::Delivery,
-            AuditKindArg::Grant => AuditKind::Grant,
-            AuditKindArg::Admin => AuditKind::Admin,
-        }
-    }
+/// Who a steward's command is recorded as having been decided by.
+fn by_or_actor(by: Option<String>) -> String {
+    by.unwrap_or_else(tombolo_hub::audit::actor)
 }
 
 /// Another process holds the store's writer lock.

@@ -47,6 +47,12 @@ pub trait Previous: Sync {
     fn golden(&self, source: &str, key: &str) -> Option<&str>;
     /// Every golden id in use (a new cluster must not take one).
     fn golden_ids(&self) -> Vec<&str>;
+    /// The golden id a steward's action says `(source, key)` is to have (an unmerge restores
+    /// each side's former id, a merge gives both the first id): it counts instead of the
+    /// record's previous id when clusters claim ids.
+    fn preferred(&self, _source: &str, _key: &str) -> Option<&str> {
+        None
+    }
 }
 
 impl Previous for BTreeMap<(String, String), String> {
@@ -60,37 +66,56 @@ impl Previous for BTreeMap<(String, String), String> {
     }
 }
 
-pub fn assign(
-    entity: EntityKind,
-    records: &[Input],
+/// Claims of ids by clusters, strongest first: (members naming the id, cluster size, id,
+/// cluster).
+fn tally<'a>(
     groups: &[Vec<usize>],
-    previous: &dyn Previous,
-) -> Assignment {
-    let prev_of = |i: usize| previous.golden(&records[i].source, &records[i].record.key);
-    // Claims: (members holding the old id, cluster size, old id, cluster).
-    let mut claims: Vec<(usize, usize, &str, usize)> = Vec::new();
+    of: impl Fn(usize) -> Option<&'a str>,
+) -> Vec<(usize, usize, &'a str, usize)> {
+    let mut out: Vec<(usize, usize, &str, usize)> = Vec::new();
     let mut counts: Vec<(&str, usize)> = Vec::new();
     for (ci, g) in groups.iter().enumerate() {
         counts.clear();
         for &i in g {
-            if let Some(id) = prev_of(i) {
+            if let Some(id) = of(i) {
                 match counts.iter_mut().find(|(x, _)| *x == id) {
                     Some((_, n)) => *n += 1,
                     None => counts.push((id, 1)),
                 }
             }
         }
-        claims.extend(counts.iter().map(|&(id, n)| (n, g.len(), id, ci)));
+        out.extend(counts.iter().map(|&(id, n)| (n, g.len(), id, ci)));
     }
-    claims.sort_unstable_by(|a, b| {
+    out.sort_unstable_by(|a, b| {
         b.0.cmp(&a.0)
             .then(b.1.cmp(&a.1))
             .then(a.2.cmp(b.2))
             .then(a.3.cmp(&b.3))
     });
+    out
+}
+
+pub fn assign(
+    entity: EntityKind,
+    records: &[Input],
+    groups: &[Vec<usize>],
+    previous: &dyn Previous,
+) -> Assignment {
+    let held_of = |i: usize| previous.golden(&records[i].source, &records[i].record.key);
+    let claim_of = |i: usize| {
+        previous
+            .preferred(&records[i].source, &records[i].record.key)
+            .or_else(|| held_of(i))
+    };
+    // A member claims the id a steward's action gives it, else the id it had. `held`: the
+    // same by the ids members had, which decides where an id no cluster keeps is retired into.
+    let claims = tally(groups, claim_of);
+    let held = tally(groups, held_of);
     let mut ids: Vec<Option<String>> = vec![None; groups.len()];
     let previous_ids = previous.golden_ids();
-    let taken: HashSet<&str> = previous_ids.iter().copied().collect();
+    let mut taken: HashSet<&str> = previous_ids.iter().copied().collect();
+    // An id a steward's action restores is not free for a new cluster either.
+    taken.extend(claims.iter().map(|c| c.2));
     let mut derived: HashSet<String> = HashSet::new();
     let mut granted: HashSet<&str> = HashSet::new();
     for &(_, _, id, ci) in &claims {
@@ -125,7 +150,7 @@ pub fn assign(
     // Old ids not granted: retired into the cluster that took most of their members.
     let mut retired: BTreeMap<String, String> = BTreeMap::new();
     let mut merged_from: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for &(_, _, id, ci) in &claims {
+    for &(_, _, id, ci) in &held {
         if granted.contains(id) || retired.contains_key(id) {
             continue;
         }
@@ -192,5 +217,57 @@ mod tests {
         assert_eq!(a.ids[0], "P-x");
         assert_ne!(a.ids[1], "P-x");
         assert!(a.retired.is_empty());
+    }
+
+    /// A crosswalk with the ids stewards' actions give some records.
+    struct Steered {
+        prev: BTreeMap<(String, String), String>,
+        preferred: BTreeMap<(String, String), String>,
+    }
+
+    impl Previous for Steered {
+        fn golden(&self, source: &str, key: &str) -> Option<&str> {
+            self.prev.golden(source, key)
+        }
+        fn golden_ids(&self) -> Vec<&str> {
+            self.prev.golden_ids()
+        }
+        fn preferred(&self, source: &str, key: &str) -> Option<&str> {
+            self.preferred.golden(source, key)
+        }
+    }
+
+    #[test]
+    fn a_merge_by_hand_keeps_the_first_id_even_when_smaller() {
+        let recs = vec![
+            person("a", "1", &[]),
+            person("b", "2", &[]),
+            person("b", "3", &[]),
+        ];
+        let p = Steered {
+            prev: prev(&[("a", "1", "P-z"), ("b", "2", "P-a"), ("b", "3", "P-a")]),
+            preferred: prev(&[("a", "1", "P-z"), ("b", "2", "P-z"), ("b", "3", "P-z")]),
+        };
+        let a = assign(EntityKind::Person, &recs, &[vec![0, 1, 2]], &p);
+        assert_eq!(a.ids, vec!["P-z"]);
+        assert_eq!(a.retired.get("P-a").map(String::as_str), Some("P-z"));
+    }
+
+    #[test]
+    fn an_unmerge_gives_each_side_its_former_id_back() {
+        // One record each: without the steward's ids, the tie goes by cluster order.
+        let recs = vec![person("a", "1", &[]), person("b", "2", &[])];
+        let merged = prev(&[("a", "1", "P-b"), ("b", "2", "P-b")]);
+        for groups in [vec![vec![0], vec![1]], vec![vec![1], vec![0]]] {
+            let p = Steered {
+                prev: merged.clone(),
+                preferred: prev(&[("a", "1", "P-a"), ("b", "2", "P-b")]),
+            };
+            let a = assign(EntityKind::Person, &recs, &groups, &p);
+            let id_of =
+                |r: usize| a.ids[groups.iter().position(|g| g.contains(&r)).unwrap()].clone();
+            assert_eq!((id_of(0), id_of(1)), ("P-a".to_owned(), "P-b".to_owned()));
+            assert!(a.retired.is_empty(), "{:?}", a.retired);
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! * [`person`]: how people compare and block, for that engine.
 //! * [`linking`]: deterministic rules for organisations (credit code, organisation code, old tax
 //!   number; normalised name with legal representative).
+//! * [`overrides`]: reviewers' and stewards' decisions applied to clusters made by rule.
 //! * [`ids`]: stable golden ids across re-resolution (merges keep an id and retire the other,
 //!   splits leave the id with the larger part).
 //! * [`event`]: reports of one incident grouped (category, place at the coarser level, time
@@ -32,6 +33,7 @@ pub mod house;
 pub mod ids;
 mod input;
 pub mod linking;
+pub mod overrides;
 pub mod person;
 pub mod place;
 pub mod reporter;

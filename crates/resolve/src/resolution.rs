@@ -310,10 +310,37 @@ fn people(req: &Request<'_, '_>, recs: &[Input]) -> Clustered {
 
 fn organisations(req: &Request<'_, '_>, recs: &[Input]) -> Clustered {
     let c = linking::cluster(req.entity, recs, req.config.max_block, &req.config.cities);
+    let mut rules: HashMap<usize, String> = c.rules.into_iter().enumerate().collect();
+    let mut groups = c.groups;
+    if !req.decisions.is_empty() {
+        let position: HashMap<(&str, &str), u32> = recs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| ((r.source.as_str(), r.record.key.as_str()), i as u32))
+            .collect();
+        let find = |r: &RecordRef| position.get(&(r.0.as_str(), r.1.as_str())).copied();
+        let decisions: Vec<Decision> = req
+            .decisions
+            .iter()
+            .filter_map(|d| {
+                Some(Decision {
+                    a: find(&d.a)?,
+                    b: find(&d.b)?,
+                    verdict: d.verdict,
+                })
+            })
+            .collect();
+        for d in decisions.iter().filter(|d| d.verdict == Verdict::Match) {
+            for i in [d.a, d.b] {
+                rules.insert(i as usize, "manual".to_owned());
+            }
+        }
+        groups = crate::overrides::apply(groups, &decisions);
+    }
     Clustered {
         nodes: (0..recs.len()).collect(),
-        rules: c.rules.into_iter().enumerate().collect(),
-        groups: c.groups,
+        rules,
+        groups,
         ties: HashMap::new(),
         review: Vec::new(),
         oversized: c.oversized,

@@ -27,6 +27,147 @@ pub(crate) fn source_refs(records: &[Input], members: &[usize]) -> Vec<SourceRef
     refs
 }
 
+/// How survivorship ranks a candidate value of a field group: trust rank; a value without
+/// validation issue before one with; a typed value before a derived one; more parts
+/// (completeness) before fewer; the most recent; then source and key for determinism.
+type Rank<'a> = (
+    usize,
+    bool,
+    bool,
+    Reverse<usize>,
+    Reverse<Option<&'a str>>,
+    &'a str,
+    &'a str,
+);
+
+fn rank<'a>(config: &SurvivorshipConfig, g: &str, r: &'a Input, parts: usize) -> Rank<'a> {
+    let issue = r.record.issues.iter().any(|i| group(&i.field) == g);
+    let derived = r
+        .record
+        .derived
+        .iter()
+        .any(|d| group(d.split(':').next().unwrap_or(d)) == g);
+    (
+        config.rank(g, &r.source),
+        issue,
+        derived,
+        Reverse(parts),
+        Reverse(r.record.observed_at.as_deref()),
+        r.source.as_str(),
+        r.record.key.as_str(),
+    )
+}
+
+/// Why one candidate beat another: the first term of the ranking that told them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// A more trusted source.
+    Trust,
+    /// A value without validation issue (or typed rather than derived).
+    Validity,
+    /// More address parts.
+    Completeness,
+    /// Observed more recently.
+    Recency,
+    /// Equal in all: the source and key order decided.
+    SourceOrder,
+}
+
+impl Reason {
+    fn between(x: &Rank<'_>, y: &Rank<'_>) -> Self {
+        if x.0 != y.0 {
+            Self::Trust
+        } else if x.1 != y.1 || x.2 != y.2 {
+            Self::Validity
+        } else if x.3 != y.3 {
+            Self::Completeness
+        } else if x.4 != y.4 {
+            Self::Recency
+        } else {
+            Self::SourceOrder
+        }
+    }
+}
+
+/// One member's value of a field group, as survivorship weighed it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Candidate {
+    pub source: String,
+    pub record_key: String,
+    /// The group's fields and values in this record.
+    pub values: BTreeMap<String, String>,
+    pub observed_at: Option<String>,
+    /// Position of the source in the field's trust order (lower is more trusted).
+    pub trust_rank: usize,
+    /// The record's value has a validation issue.
+    pub issue: bool,
+    /// The value was derived (from another field), not typed.
+    pub derived: bool,
+    /// The value chosen (this candidate won, or holds the same value as the winner).
+    pub chosen: bool,
+    /// Why it lost to the chosen value (`None` when chosen).
+    pub lost: Option<Reason>,
+}
+
+/// Every member's value of every field group, best first, as [`golden`] chose among them:
+/// what lineage and reconciliation show (the value chosen, and why each other value lost).
+pub fn contests(
+    records: &[Input],
+    members: &[usize],
+    config: &SurvivorshipConfig,
+) -> BTreeMap<String, Vec<Candidate>> {
+    // Group → (member, its values of the group).
+    type Values<'a> = Vec<(&'a str, &'a str)>;
+    let mut by_group: BTreeMap<&str, Vec<(usize, Values<'_>)>> = BTreeMap::new();
+    for &m in members {
+        let mut per: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+        for (f, v) in records[m].record.values() {
+            per.entry(group(f)).or_default().push((f, v));
+        }
+        for (g, mut vals) in per {
+            vals.sort_unstable();
+            by_group.entry(g).or_default().push((m, vals));
+        }
+    }
+    by_group
+        .into_iter()
+        .map(|(g, cands)| {
+            let mut ranked: Vec<_> = cands
+                .into_iter()
+                .map(|(m, vals)| (rank(config, g, &records[m], vals.len()), m, vals))
+                .collect();
+            ranked.sort_by(|a, b| a.0.cmp(&b.0));
+            let best = ranked.first().map(|(k, _, v)| (*k, v.clone()));
+            let out = ranked
+                .iter()
+                .map(|(k, m, vals)| {
+                    let r = &records[*m];
+                    let chosen = best.as_ref().is_some_and(|(_, bv)| bv == vals);
+                    Candidate {
+                        source: r.source.clone(),
+                        record_key: r.record.key.clone(),
+                        values: vals
+                            .iter()
+                            .map(|(f, v)| ((*f).to_owned(), (*v).to_owned()))
+                            .collect(),
+                        observed_at: r.record.observed_at.clone(),
+                        trust_rank: k.0,
+                        issue: k.1,
+                        derived: k.2,
+                        chosen,
+                        lost: match &best {
+                            Some((bk, _)) if !chosen => Some(Reason::between(bk, k)),
+                            _ => None,
+                        },
+                    }
+                })
+                .collect();
+            (g.to_owned(), out)
+        })
+        .collect()
+}
+
 pub fn golden(
     entity: EntityKind,
     id: &str,
@@ -69,28 +210,14 @@ pub fn golden(
                 .find(|(x, _)| *x == g)
                 .map(|(_, r)| (mi, &vals[mi][r.clone()]))
         });
-        // Sort key: trust rank; a value without validation issue before one with; a typed
-        // value before a derived one; more parts (completeness) before fewer; the most recent;
-        // then source and key for determinism. Computed once per candidate.
+        // Ranked by [`rank`], computed once per candidate.
         let mut candidates: Vec<_> = candidates
             .map(|(mi, slice)| {
-                let r = &records[members[mi]];
-                let issue = r.record.issues.iter().any(|i| group(&i.field) == g);
-                let derived = r
-                    .record
-                    .derived
-                    .iter()
-                    .any(|d| group(d.split(':').next().unwrap_or(d)) == g);
-                let key = (
-                    config.rank(g, &r.source),
-                    issue,
-                    derived,
-                    Reverse(slice.len()),
-                    Reverse(r.record.observed_at.as_deref()),
-                    r.source.as_str(),
-                    r.record.key.as_str(),
-                );
-                (key, mi, slice)
+                (
+                    rank(config, g, &records[members[mi]], slice.len()),
+                    mi,
+                    slice,
+                )
             })
             .collect();
         candidates.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -105,20 +232,13 @@ pub fn golden(
         let rule = match runner_up {
             None if candidates.len() == 1 => "only".to_owned(),
             None => "agreed".to_owned(),
-            Some((y, _, _)) => {
-                let x = &best_key;
-                if x.0 != y.0 {
-                    format!("trust:{}", records[members[best]].source)
-                } else if x.1 != y.1 || x.2 != y.2 {
-                    "validity".to_owned()
-                } else if x.3 != y.3 {
-                    "completeness".to_owned()
-                } else if x.4 != y.4 {
-                    "recency".to_owned()
-                } else {
-                    "tie:source_order".to_owned()
-                }
-            }
+            Some((y, _, _)) => match Reason::between(&best_key, y) {
+                Reason::Trust => format!("trust:{}", records[members[best]].source),
+                Reason::Validity => "validity".to_owned(),
+                Reason::Completeness => "completeness".to_owned(),
+                Reason::Recency => "recency".to_owned(),
+                Reason::SourceOrder => "tie:source_order".to_owned(),
+            },
         };
         let r = &records[members[best]];
         for (k, v) in best_values {
@@ -204,6 +324,19 @@ mod tests {
             ("3", "recency")
         );
         assert_eq!(g.members.len(), 3);
+        // The contests say the same, with each loser's reason.
+        let c = contests(&recs, &[0, 1, 2], &cfg);
+        let name = &c["name"];
+        assert!(name[0].chosen && name[0].source == "hukou");
+        assert_eq!(name[1].lost, Some(Reason::Trust));
+        let phone = &c["phone"];
+        assert_eq!((phone[0].record_key.as_str(), phone[0].chosen), ("3", true));
+        assert_eq!(phone[1].lost, Some(Reason::Recency));
+        assert_eq!(
+            c["address"][0].values.len(),
+            3,
+            "an address is weighed whole"
+        );
     }
 
     #[test]

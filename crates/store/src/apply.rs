@@ -13,6 +13,7 @@ use tombolo_core::{EntityKind, GoldenRecord, Link, Partial, Resolution};
 use crate::bulk::{self, Arg};
 use crate::lookup::{self, LookupKey};
 use crate::seal::{column, row};
+use crate::steward::NewMergeEvent;
 use crate::{now, seal, unseal, Backend, Keyring, Result, Store};
 
 /// What applying a resolution changed.
@@ -127,6 +128,10 @@ pub struct ResolutionWriter<'p> {
     old: PreviousLinks,
     active: HashSet<String>,
     out: ApplyOutcome,
+    /// Merges to record with the resolution ([`record_merges`](Self::record_merges)).
+    merges: Vec<NewMergeEvent>,
+    /// Steward's actions this resolution applied, up to this id.
+    applied: Option<i64>,
 }
 
 impl std::fmt::Debug for ResolutionWriter<'_> {
@@ -196,6 +201,8 @@ impl Store {
             old,
             active: HashSet::new(),
             out: ApplyOutcome::default(),
+            merges: Vec::new(),
+            applied: None,
         })
     }
 
@@ -214,6 +221,16 @@ impl Store {
 const CHUNK: usize = 2_000;
 
 impl ResolutionWriter<'_> {
+    /// Merges this resolution made, recorded when it commits (so they can be undone).
+    pub fn record_merges(&mut self, merges: Vec<NewMergeEvent>) {
+        self.merges.extend(merges);
+    }
+
+    /// Marks the kind's steward's actions up to `id` applied when this resolution commits.
+    pub fn applied_up_to(&mut self, id: i64) {
+        self.applied = Some(id);
+    }
+
     /// Writes golden records and links (any split of them over calls).
     pub async fn write(&mut self, goldens: &[GoldenRecord], links: &[Link]) -> Result<()> {
         let mut versions = Vec::with_capacity(goldens.len());
@@ -429,6 +446,31 @@ impl ResolutionWriter<'_> {
             ));
         }
         bulk::insert(&mut self.tx, self.backend, HISTORY, "", &history_rows).await?;
+        for m in std::mem::take(&mut self.merges) {
+            sqlx::query(
+                "INSERT INTO merge_event (entity, survivor, retired, survivor_members, retired_members, cause, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(self.entity.as_str())
+            .bind(&m.survivor)
+            .bind(&m.retired)
+            .bind(serde_json::to_string(&m.survivor_members)?)
+            .bind(serde_json::to_string(&m.retired_members)?)
+            .bind(&m.cause)
+            .bind(&self.at)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        if let Some(id) = self.applied {
+            sqlx::query(
+                "UPDATE steward_action SET applied_at = $1 WHERE entity = $2 AND id <= $3 AND applied_at IS NULL",
+            )
+            .bind(&self.at)
+            .bind(self.entity.as_str())
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        }
         self.tx.commit().await?;
         tracing::debug!(entity = %self.entity, out = ?self.out, "resolution applied");
         Ok(self.out)

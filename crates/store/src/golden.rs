@@ -5,6 +5,17 @@ use tombolo_core::{EntityKind, GoldenRecord, Link};
 use crate::seal::column;
 use crate::{Result, Store};
 
+/// A record's arrival in a golden record ([`Store::linked_to`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct LinkedTo {
+    pub source: String,
+    pub record_key: String,
+    /// The golden record it came from (none: it was new).
+    pub old_golden_id: Option<String>,
+    pub rule: String,
+    pub at: String,
+}
+
 impl Store {
     /// The crosswalk of an entity kind, ordered by source and key.
     pub async fn crosswalk(&self, entity: EntityKind) -> Result<Vec<Link>> {
@@ -94,6 +105,18 @@ impl Store {
                     .map_err(Into::into)
             })
             .transpose()
+    }
+
+    /// Every time a record was linked to `golden_id` (its arrival, or its move from another
+    /// golden record), oldest first: `(source, key, previous golden id, rule, at)`.
+    pub async fn linked_to(&self, golden_id: &str) -> Result<Vec<LinkedTo>> {
+        Ok(sqlx::query_as(
+            "SELECT source, record_key, old_golden_id, rule, at FROM crosswalk_history \
+             WHERE new_golden_id = $1 ORDER BY id",
+        )
+        .bind(golden_id)
+        .fetch_all(self.pool())
+        .await?)
     }
 
     /// Number of active golden records of an entity kind.

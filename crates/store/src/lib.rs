@@ -37,6 +37,7 @@ pub mod relations;
 pub mod resolution;
 pub mod seal;
 pub mod status;
+pub mod steward;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -46,6 +46,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "identifiers",
         include_str!("../migrations/0012_identifiers.sql"),
     ),
+    (
+        13,
+        "steward",
+        include_str!("../migrations/0013_steward.sql"),
+    ),
 ];
 
 /// SQLite's triggers of migration 6: the trail refuses UPDATE and DELETE.

@@ -342,6 +342,9 @@ impl Store {
         .bind(&b.1)
         .execute(&mut *tx)
         .await?;
+        // The next incremental resolution re-resolves both records, so the decision applies
+        // then (not only once something else about them changes).
+        crate::steward::touch(&mut tx, &[&a, &b]).await?;
         tx.commit().await?;
         Ok(())
     }

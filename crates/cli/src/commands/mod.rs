@@ -4,6 +4,7 @@
 //! * [`run`]: `run`, `pull`, `publish`, `status`.
 //! * [`resolution`]: `resolve`, `train`, `model`, `review`, `decide`.
 //! * [`inspect`]: `explain`, `blocking`, `find`.
+//! * [`steward`]: `lineage`, `merge`, `split`, `unmerge`.
 //! * [`export`]: `export crosswalk|golden`, `quarantine list`.
 //! * [`config`]: `check`, `catalog`, `acls`, `schema`.
 //! * [`keys`]: `keys init|status|rotate`.
@@ -16,6 +17,7 @@ pub mod inspect;
 pub mod keys;
 pub mod resolution;
 pub mod run;
+pub mod steward;
 
 use std::io::Write;
 use std::path::PathBuf;

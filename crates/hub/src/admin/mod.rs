@@ -4,6 +4,9 @@
 //! * [`status`]: sources, golden records, the outbox and the last publication.
 //! * [`explain`]: why a record is linked to its golden record, field by field.
 //! * [`find`]: golden records by resident ID, phone or name, through the keyed index.
+//! * [`lineage`]: a golden record's sources now and before, each field's contest, its merges,
+//!   splits and retirements, its deliveries.
+//! * [`steward`]: merge, split and unmerge golden records by hand.
 //! * [`blocking`]: the candidate pairs each blocking rule produces.
 //! * [`check`]: what each source reads, with warnings about personal record keys.
 //! * [`records`]: the crosswalk, golden records and quarantine, for exports and listings.
@@ -16,7 +19,9 @@ pub mod check;
 pub mod explain;
 pub mod find;
 pub mod keys;
+pub mod lineage;
 pub mod records;
 pub mod review;
 pub mod status;
+pub mod steward;
 pub mod topics;

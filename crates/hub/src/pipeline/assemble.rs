@@ -216,7 +216,7 @@ impl Hub {
             async { Ok::<_, crate::Error>(self.store.previous_links(EntityKind::House).await?) },
             async { Ok::<_, crate::Error>(self.store.previous_links(EntityKind::Event).await?) },
         )?;
-        let house_links = Links(house_links);
+        let house_links = Links(house_links, HashMap::new());
         let step = Instant::now();
         let houses_made = assemble::houses(&houses, &places, &owners, &house_links);
         let house_ms = step.elapsed().as_millis() as u64;
@@ -224,7 +224,7 @@ impl Hub {
             window_minutes: i64::from(self.config.events.window_hours) * 60,
             categories: self.config.events.categories.clone(),
         };
-        let event_links = Links(event_links);
+        let event_links = Links(event_links, HashMap::new());
         let step = Instant::now();
         let incidents = assemble::incidents(
             &events,

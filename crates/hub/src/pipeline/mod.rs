@@ -12,6 +12,7 @@ mod publish;
 mod pull;
 pub mod report;
 mod resolve;
+mod steward;
 
 use std::time::Instant;
 

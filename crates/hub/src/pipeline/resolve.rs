@@ -1,15 +1,15 @@
 //! Resolving an entity kind: the stored records through the resolver (incremental unless
 //! full), golden records, crosswalk, review queue and outbox written chunk by chunk.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Instant;
 
-use tombolo_core::{EntityKind, ReviewVerdict};
-use tombolo_resolve::fellegi_sunter::{Model, Verdict};
+use tombolo_core::EntityKind;
+use tombolo_resolve::fellegi_sunter::Model;
 use tombolo_resolve::ids::Previous;
-use tombolo_resolve::{ManualDecision, Request};
+use tombolo_resolve::Request;
 use tombolo_store::apply::PreviousLinks;
-use tombolo_store::resolution::{NewReview, ResolveState};
+use tombolo_store::resolution::{NewReview, RecordRef, ResolveState};
 
 use super::{EntityReport, Hub};
 use crate::Result;
@@ -22,8 +22,11 @@ pub fn withheld(key: &str) -> String {
     }
 }
 
-/// The store's crosswalk as the resolver reads it.
-pub(super) struct Links(pub(super) PreviousLinks);
+/// The store's crosswalk as the resolver reads it, with the ids stewards' actions give back.
+pub(super) struct Links(
+    pub(super) PreviousLinks,
+    pub(super) HashMap<RecordRef, String>,
+);
 
 impl Previous for Links {
     fn golden(&self, source: &str, key: &str) -> Option<&str> {
@@ -32,6 +35,15 @@ impl Previous for Links {
 
     fn golden_ids(&self) -> Vec<&str> {
         self.0.golden_ids()
+    }
+
+    fn preferred(&self, source: &str, key: &str) -> Option<&str> {
+        if self.1.is_empty() {
+            return None;
+        }
+        self.1
+            .get(&(source.to_owned(), key.to_owned()))
+            .map(String::as_str)
     }
 }
 
@@ -136,21 +148,24 @@ impl Hub {
         let (records, previous) = tokio::try_join!(self.inputs(entity), async {
             Ok(self.store.previous_links(entity).await?)
         })?;
-        let previous = Links(previous);
-        let decisions: Vec<ManualDecision> = self
-            .store
-            .decisions(entity)
-            .await?
-            .into_iter()
-            .map(|d| ManualDecision {
-                a: d.a,
-                b: d.b,
-                verdict: match d.verdict {
-                    ReviewVerdict::Match => Verdict::Match,
-                    ReviewVerdict::Distinct => Verdict::Distinct,
-                },
-            })
-            .collect();
+        let actions = self.store.actions(entity).await?;
+        let mut steering = {
+            let live: HashSet<(&str, &str)> = if actions.is_empty() {
+                HashSet::new()
+            } else {
+                records
+                    .iter()
+                    .map(|r| (r.source.as_str(), r.record.key.as_str()))
+                    .collect()
+            };
+            super::steward::steer(
+                self.store.decisions(entity).await?,
+                &actions,
+                &|r: &RecordRef| live.contains(&(r.0.as_str(), r.1.as_str())),
+            )
+        };
+        let decisions = std::mem::take(&mut steering.decisions);
+        let previous = Links(previous, std::mem::take(&mut steering.preferred));
         // Incremental when the last resolution used the parameters in force now.
         let incremental = !full
             && entity == EntityKind::Person
@@ -231,10 +246,15 @@ impl Hub {
             (None, None) => None,
         };
         // Golden records and links are computed and written a slice of clusters at a time.
+        let merges = super::steward::merge_events(&resolved.retired, &previous.0, &steering);
         let mut writer = self
             .store
             .begin_resolution(entity, resolved.partial.as_ref(), previous.0)
             .await?;
+        writer.record_merges(merges);
+        if let Some(id) = steering.newest {
+            writer.applied_up_to(id);
+        }
         let (mut survivorship_ms, mut write_ms) = (0u64, 0u64);
         for start in (0..resolved.clusters()).step_by(WRITE_CLUSTERS) {
             let s = Instant::now();

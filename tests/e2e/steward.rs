@@ -1,0 +1,400 @@
+//! Stewards' corrections through the binary on the islands people and organisations, on the
+//! sealed SQLite store and on PostgreSQL: a merge by hand and its unmerge restore the golden
+//! records, the crosswalk and the latest message per key on the hub's and the departments'
+//! topics, with retraining between the steps; a split; a reviewer's "same" decision applied by
+//! the next incremental run and undone as a merge; `lineage` tells each step.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::*;
+
+/// What must come back after an unmerge: golden records (content), crosswalk, and the latest
+/// message per key of every topic, with the version counters and timestamps left out (they
+/// move forward, as they must).
+#[derive(Debug, PartialEq)]
+struct State {
+    crosswalks: BTreeMap<String, String>,
+    goldens: BTreeMap<String, Value>,
+    topics: BTreeMap<String, BTreeMap<String, Value>>,
+}
+
+fn content(mut v: Value) -> Value {
+    if let Some(o) = v.as_object_mut() {
+        for f in ["version", "updated_at", "merged_from"] {
+            o.remove(f);
+        }
+    }
+    v
+}
+
+/// The golden records of a kind (live and retired) by id.
+fn goldens(f: &Islands, store: &str, entity: &str) -> BTreeMap<String, Value> {
+    ok(tombolo(
+        &f.config(),
+        store,
+        &f.env,
+        &["export", "golden", "--entity", entity, "--retired"],
+    ))
+    .lines()
+    .map(|l| {
+        let g: Value = serde_json::from_str(l).unwrap();
+        (g["golden_id"].as_str().unwrap().to_owned(), g)
+    })
+    .collect()
+}
+
+fn state(f: &Islands, store: &str, dir: &Path) -> State {
+    let t = |args: &[&str]| tombolo(&f.config(), store, &f.env, args);
+    let mut crosswalks = BTreeMap::new();
+    let mut all = BTreeMap::new();
+    for entity in ["person", "organization"] {
+        crosswalks.insert(
+            entity.to_owned(),
+            ok(t(&["export", "crosswalk", "--entity", entity])),
+        );
+        for (id, g) in goldens(f, store, entity) {
+            all.insert(id, content(g));
+        }
+    }
+    let mut topics = BTreeMap::new();
+    for entity in ["person", "organization"] {
+        let hub = latest(&consume(&f.topic(entity), entity));
+        topics.insert(
+            f.topic(entity),
+            hub.into_iter()
+                .map(|(k, m)| (k, content(m["value"].clone())))
+                .collect(),
+        );
+    }
+    for (dept, entity) in [("health", "person"), ("tax", "organization")] {
+        let schema = dir.join(format!("{dept}_{entity}.avsc"));
+        std::fs::write(&schema, ok(t(&["schema", entity, "--department", dept]))).unwrap();
+        let topic = format!("{}.dept.{dept}", f.topic(entity));
+        let messages = consume_raw(&topic, &[&schema]).unwrap_or_else(|| panic!("no {topic}"));
+        topics.insert(
+            topic,
+            latest(&messages)
+                .into_iter()
+                .map(|(k, m)| (k, content(m["value"].clone())))
+                .collect(),
+        );
+    }
+    State {
+        crosswalks,
+        goldens: all,
+        topics,
+    }
+}
+
+/// Two live golden records of a kind with at least `size` records each, far apart in id order.
+fn two(goldens: &BTreeMap<String, Value>, size: usize) -> (String, String) {
+    let big: Vec<&String> = goldens
+        .iter()
+        .filter(|(_, g)| {
+            g["retired_into"].is_null() && g["members"].as_array().unwrap().len() >= size
+        })
+        .map(|(id, _)| id)
+        .collect();
+    assert!(big.len() > 10, "golden records of {size}+ records");
+    (big[1].clone(), big[big.len() - 2].clone())
+}
+
+fn member_keys(g: &Value) -> Vec<(String, String)> {
+    g["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["source"].as_str().unwrap().to_owned(),
+                m["record_key"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The id of the merge event of `lineage` in which `retired` went into the golden record,
+/// with its cause.
+fn merge_event(lineage: &Value, retired: &str) -> (i64, String) {
+    let h = lineage["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["event"] == "merge" && h["detail"].as_str().unwrap().starts_with(retired))
+        .unwrap_or_else(|| panic!("no merge of {retired} in {lineage}"));
+    (
+        h["id"].as_i64().unwrap(),
+        h["cause"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn stewards_on(f: &Islands, store: &str) {
+    let t = |args: &[&str]| tombolo(&f.config(), store, &f.env, args);
+    let dir = tempfile::tempdir().unwrap();
+    ok(t(&["run"]));
+    let before = state(f, store, dir.path());
+    let people = goldens(f, store, "person");
+    let (g1, g2) = two(&people, 2);
+    let (m1, m2) = (member_keys(&people[&g1]), member_keys(&people[&g2]));
+
+    // Merge by hand: one golden record under the first id, the second redirected to it, on
+    // every topic.
+    let merged = json(t(&[
+        "--json",
+        "merge",
+        &g1,
+        &g2,
+        "--reason",
+        "one resident, two files",
+    ]));
+    assert_eq!(merged["kind"], "merge", "{merged}");
+    assert_eq!(
+        merged["sides"],
+        serde_json::json!([m1.len(), m2.len()]),
+        "{merged}"
+    );
+    ok(t(&["run"]));
+    let after = goldens(f, store, "person");
+    assert_eq!(after[&g2]["retired_into"], g1.as_str());
+    let mut both = m1.clone();
+    both.extend(m2.iter().cloned());
+    both.sort();
+    assert_eq!(member_keys(&after[&g1]), both);
+    let hub = latest(&consume(&f.topic("person"), "person"));
+    assert_eq!(hub[&g2]["value"]["retired_into"], g1.as_str());
+    assert_eq!(
+        hub[&g1]["value"]["members"].as_array().unwrap().len(),
+        both.len()
+    );
+    let lineage = json(t(&["--json", "lineage", &g1]));
+    let (event, cause) = merge_event(&lineage, &g2);
+    assert!(cause.starts_with("steward:"), "{cause}");
+    assert!(
+        lineage["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["event"] == "steward_merge"),
+        "{lineage}"
+    );
+    let current: Vec<&Value> = lineage["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["current"] == true)
+        .collect();
+    assert_eq!(current.len(), both.len());
+    assert!(
+        lineage["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|fl| fl["candidates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| !c["lost"].is_null())),
+        "some value beat another: {lineage}"
+    );
+    assert!(
+        !lineage["deliveries"].as_array().unwrap().is_empty(),
+        "the health department received it"
+    );
+    // Retraining keeps the merge.
+    ok(t(&["train"]));
+    ok(t(&["run"]));
+    assert_eq!(
+        member_keys(&goldens(f, store, "person")[&g1]),
+        both,
+        "the merge holds through retraining"
+    );
+
+    // Undo it: each side under its former id, everything as before the merge, through
+    // retraining again.
+    let undone = json(t(&[
+        "--json",
+        "unmerge",
+        &event.to_string(),
+        "--reason",
+        "two residents",
+    ]));
+    assert_eq!(
+        undone["golden_ids"],
+        serde_json::json!([g2, g1]),
+        "{undone}"
+    );
+    let again = t(&["unmerge", &event.to_string(), "--reason", "twice"])
+        .output()
+        .unwrap();
+    assert!(
+        !again.status.success(),
+        "an undone merge cannot be undone again"
+    );
+    ok(t(&["run"]));
+    ok(t(&["train"]));
+    ok(t(&["run"]));
+    let restored = state(f, store, dir.path());
+    assert_eq!(restored.crosswalks, before.crosswalks);
+    for (id, g) in &before.goldens {
+        assert_eq!(restored.goldens.get(id), Some(g), "golden record {id}");
+    }
+    for (topic, messages) in &before.topics {
+        let now = &restored.topics[topic];
+        assert_eq!(now.len(), messages.len(), "{topic}");
+        for (key, value) in messages {
+            assert_eq!(now.get(key), Some(value), "{topic}: {key}");
+        }
+    }
+    let lineage = json(t(&["--json", "lineage", &g1]));
+    let merge = lineage["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == event && h["event"] == "merge")
+        .unwrap();
+    assert!(merge["undone_by"].is_i64(), "{lineage}");
+
+    // A split: one record out into a golden record of its own; the rest keep the id.
+    let (big, _) = two(&goldens(f, store, "person"), 3);
+    let members = member_keys(&goldens(f, store, "person")[&big]);
+    let out = &members[0];
+    ok(t(&[
+        "split",
+        &big,
+        "--records",
+        &format!("{}:{}", out.0, out.1),
+        "--reason",
+        "another resident",
+    ]));
+    let bad = t(&["split", &big, "--records", "nosuch:1", "--reason", "x"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    ok(t(&["run"]));
+    let now = goldens(f, store, "person");
+    assert_eq!(member_keys(&now[&big]), members[1..].to_vec());
+    let alone = now
+        .values()
+        .find(|g| g["retired_into"].is_null() && member_keys(g) == vec![out.clone()])
+        .expect("the record split out has a golden record of its own");
+    assert_ne!(alone["golden_id"], big.as_str());
+
+    // Organisations: merged and unmerged alike.
+    let orgs = goldens(f, store, "organization");
+    let (o1, o2) = two(&orgs, 1);
+    ok(t(&["merge", &o1, &o2, "--reason", "one company"]));
+    ok(t(&["run"]));
+    assert_eq!(
+        goldens(f, store, "organization")[&o2]["retired_into"],
+        o1.as_str()
+    );
+    let (org_event, _) = merge_event(&json(t(&["--json", "lineage", &o1])), &o2);
+    ok(t(&[
+        "unmerge",
+        &org_event.to_string(),
+        "--reason",
+        "two companies",
+    ]));
+    ok(t(&["run"]));
+    let orgs_now = goldens(f, store, "organization");
+    assert!(orgs_now[&o2]["retired_into"].is_null());
+    assert_eq!(member_keys(&orgs_now[&o1]), member_keys(&orgs[&o1]));
+
+    // A reviewer's "same" decision is applied by the next (incremental) run; the merge it
+    // caused is undone like any other.
+
+    // Two people with no resident IDs in conflict: one of several records, one of a single
+    // record without a resident ID (a reviewer's pair of records joins their golden records
+    // only where no verified ID keeps them apart).
+    let people = goldens(f, store, "person");
+    let (p1, _) = two(&people, 2);
+    let p2 = people
+        .iter()
+        .find(|(_, g)| {
+            g["retired_into"].is_null()
+                && g["members"].as_array().unwrap().len() == 1
+                && g["values"]["resident_id"].is_null()
+        })
+        .map(|(id, _)| id.clone())
+        .expect("a golden person of one record without a resident ID");
+    let (x, y) = (
+        member_keys(&people[&p1])[0].clone(),
+        member_keys(&people[&p2])[0].clone(),
+    );
+    ok(t(&[
+        "decide",
+        "match",
+        &x.0,
+        &x.1,
+        &y.0,
+        &y.1,
+        "--by",
+        "reviewer-1",
+        "--reason",
+        "same",
+    ]));
+    ok(t(&["run"]));
+    let now = goldens(f, store, "person");
+    let (survivor, retired) = if now[&p1]["retired_into"].is_null() {
+        (&p1, &p2)
+    } else {
+        (&p2, &p1)
+    };
+    assert_eq!(
+        now[retired]["retired_into"],
+        survivor.as_str(),
+        "the decision applied"
+    );
+    let (event, cause) = merge_event(&json(t(&["--json", "lineage", survivor])), retired);
+    assert_eq!(cause, "reviewer:reviewer-1");
+    ok(t(&[
+        "unmerge",
+        &event.to_string(),
+        "--reason",
+        "the reviewer erred",
+    ]));
+    ok(t(&["run"]));
+    let now = goldens(f, store, "person");
+    assert!(now[retired]["retired_into"].is_null());
+    assert_eq!(member_keys(&now[&p1]), member_keys(&people[&p1]));
+    assert_eq!(member_keys(&now[&p2]), member_keys(&people[&p2]));
+
+    // Every step is in the audit trail.
+    let audit = json(t(&["--json", "audit", "--kind", "admin", "--limit", "100"]));
+    for action in ["merge", "split", "unmerge", "decide"] {
+        assert!(
+            audit
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == action),
+            "{action} audited"
+        );
+    }
+    // Places are placed by rule: a merge is refused with the reason.
+    let refused = t(&[
+        "merge",
+        "L-0000000000000000",
+        "L-0000000000000001",
+        "--reason",
+        "x",
+    ])
+    .output()
+    .unwrap();
+    assert!(!refused.status.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn merge_unmerge_split_and_lineage_on_sqlite() {
+    let f = Islands::people_and_organisations("steward_sqlite").await;
+    stewards_on(&f, &f.store);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn merge_unmerge_split_and_lineage_on_postgres() {
+    let f = Islands::people_and_organisations("steward_pg").await;
+    stewards_on(&f, &fresh_postgres("e2e_steward_store"));
+}
