@@ -43,6 +43,8 @@ mod reliability;
 #[cfg(feature = "integration")]
 mod resolution;
 #[cfg(feature = "integration")]
+mod review;
+#[cfg(feature = "integration")]
 mod sql_sources;
 #[cfg(feature = "integration")]
 mod steward;

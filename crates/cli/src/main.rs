@@ -217,21 +217,28 @@ enum Command {
         #[command(subcommand)]
         what: commands::resolution::ReviewCmd,
     },
-    /// Record a reviewer's decision on two person records; it overrides the engine from the
-    /// next resolution on, through retraining and re-runs.
+    /// Record a reviewer's decision on two records (people or organisations); it overrides the
+    /// engine from the next resolution on, through retraining and re-runs. With --file, many
+    /// decisions from a CSV (`review_id,verdict,reason` or
+    /// `a_source,a_key,b_source,b_key,verdict,reason`): every line is checked first, and one bad
+    /// line records nothing.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["verdict", "file"])))]
     Decide {
-        #[arg(value_enum)]
-        verdict: commands::resolution::VerdictArg,
-        a_source: String,
-        a_key: String,
-        b_source: String,
-        b_key: String,
+        #[arg(value_enum, requires_all = ["a_source", "a_key", "b_source", "b_key", "reason"])]
+        verdict: Option<commands::resolution::VerdictArg>,
+        a_source: Option<String>,
+        a_key: Option<String>,
+        b_source: Option<String>,
+        b_key: Option<String>,
+        /// Decisions in bulk from this CSV file.
+        #[arg(long, conflicts_with = "verdict")]
+        file: Option<PathBuf>,
         /// Who decided.
         #[arg(long)]
         by: String,
         /// Why (kept with the decision).
         #[arg(long)]
-        reason: String,
+        reason: Option<String>,
     },
     Blocking {
         /// Largest block a key may form before it is skipped.
@@ -462,18 +469,23 @@ async fn dispatch(hub: &Hub, command: Command, json: bool) -> Result<ExitCode> {
             a_key,
             b_source,
             b_key,
+            file,
             by,
             reason,
         } => {
+            let one = match (verdict, a_source, a_key, b_source, b_key) {
+                (Some(v), Some(a), Some(ak), Some(b), Some(bk)) => Some((v, (a, ak), (b, bk))),
+                _ => None,
+            };
             resolution::decide(
                 hub,
                 resolution::DecideArgs {
-                    verdict,
-                    a: (a_source, a_key),
-                    b: (b_source, b_key),
+                    one,
+                    file,
                     by,
-                    reason,
+                    reason: reason.unwrap_or_default(),
                 },
+                json,
             )
             .await?
         }

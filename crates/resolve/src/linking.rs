@@ -19,6 +19,10 @@ pub struct Clusters {
     pub rules: Vec<String>,
     /// Keys skipped because too many records shared them.
     pub oversized: Vec<(String, usize)>,
+    /// Pairs for a reviewer: a rule joined them but their credit codes differ (`true`:
+    /// conflict), or the same name without two codes to tell them apart nor a legal
+    /// representative to join them (`false`), left apart. Record indices, smaller first.
+    pub review: Vec<(usize, usize, bool)>,
 }
 
 /// A linking key: rule name and value.
@@ -70,6 +74,7 @@ pub fn cluster(
         }
     }
     let mut oversized = Vec::new();
+    let mut refused = Vec::new();
     for rule in ORDER {
         for ((r, value), members) in &blocks {
             if *r != rule || members.len() < 2 {
@@ -80,8 +85,11 @@ pub fn cluster(
                 continue;
             }
             for w in members.windows(2) {
-                // A refused union is the hard constraint at work; the records stay apart.
-                uf.union(w[0], w[1]);
+                // A refused union is the hard constraint at work; the records stay apart,
+                // and the pair goes to review.
+                if !uf.union(w[0], w[1]) {
+                    refused.push((w[0].min(w[1]), w[0].max(w[1])));
+                }
             }
         }
     }
@@ -123,11 +131,103 @@ pub fn cluster(
             };
         }
     }
+    let review = review_pairs(entity, records, &cluster_of, refused, max_block, cities);
     Clusters {
         groups,
         rules,
         oversized,
+        review,
     }
+}
+
+/// How two organisation records compare, as a review item shows it: each linking field's values
+/// and level (`exact`, `different`, or none when a side lacks it). The rules weigh nothing, so
+/// every weight is 0 and `probability` is the share of fields both hold that agree.
+pub fn explain(a: &Input, b: &Input) -> crate::fellegi_sunter::Explanation {
+    let fields = [id::NAME, id::CREDIT_CODE, id::ORG_CODE, id::LEGAL_REP];
+    let (mut both, mut agree) = (0u32, 0u32);
+    let terms = fields
+        .iter()
+        .map(|f| {
+            let (x, y) = (a.record.get(f), b.record.get(f));
+            let level = match (x, y) {
+                (Some(x), Some(y)) => {
+                    both += 1;
+                    if x == y {
+                        agree += 1;
+                        Some("exact".to_owned())
+                    } else {
+                        Some("different".to_owned())
+                    }
+                }
+                _ => None,
+            };
+            crate::fellegi_sunter::model::Term {
+                field: (*f).to_owned(),
+                level,
+                weight: 0.0,
+                left: x.map(str::to_owned),
+                right: y.map(str::to_owned),
+            }
+        })
+        .collect();
+    crate::fellegi_sunter::Explanation {
+        prior_weight: 0.0,
+        terms,
+        weight: 0.0,
+        probability: if both == 0 {
+            0.0
+        } else {
+            f64::from(agree) / f64::from(both)
+        },
+    }
+}
+
+/// Review pairs: the refused ones (conflicts), then records of one name in different clusters
+/// that do not both hold a credit code or both an organisation code.
+fn review_pairs(
+    entity: EntityKind,
+    records: &[Input],
+    cluster_of: &[usize],
+    refused: Vec<(usize, usize)>,
+    max_block: usize,
+    cities: &[String],
+) -> Vec<(usize, usize, bool)> {
+    let mut out: BTreeMap<(usize, usize), bool> = refused
+        .into_iter()
+        .filter(|(a, b)| cluster_of[*a] != cluster_of[*b])
+        .map(|p| (p, true))
+        .collect();
+    if entity != EntityKind::Organization {
+        return out.into_iter().map(|((a, b), c)| (a, b, c)).collect();
+    }
+    let mut by_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let Some(name) = r.record.get(id::NAME) {
+            by_name
+                .entry(org_name_key(name, cities))
+                .or_default()
+                .push(i);
+        }
+    }
+    for members in by_name
+        .values()
+        .filter(|m| m.len() >= 2 && m.len() <= max_block)
+    {
+        for (x, &a) in members.iter().enumerate() {
+            for &b in &members[x + 1..] {
+                // Two credit codes, or two organisation codes, tell two organisations apart
+                // (equal ones would have joined them).
+                let both = |f: &str| {
+                    records[a].record.get(f).is_some() && records[b].record.get(f).is_some()
+                };
+                if cluster_of[a] != cluster_of[b] && !both(id::CREDIT_CODE) && !both(id::ORG_CODE) {
+                    out.entry((a.min(b), a.max(b))).or_insert(false);
+                }
+            }
+        }
+    }
+    out.into_iter().map(|((a, b), c)| (a, b, c)).collect()
 }
 
 #[cfg(test)]
@@ -244,5 +344,65 @@ pub(crate) mod tests {
         let c = cluster(EntityKind::Organization, &recs, 5, &[]);
         assert_eq!(c.groups.len(), 6);
         assert_eq!(c.oversized.len(), 1);
+    }
+
+    #[test]
+    fn refused_pairs_and_unconfirmed_namesakes_go_to_review() {
+        let recs = vec![
+            // Same name and legal representative, two credit codes: refused, a conflict.
+            org(
+                "a",
+                "1",
+                &[
+                    ("credit_code", "91340100MA2N0X1234"),
+                    ("name", "望江科技有限公司"),
+                    ("legal_rep", "张三"),
+                ],
+            ),
+            org(
+                "b",
+                "2",
+                &[
+                    ("credit_code", "91340100MA2N0X5678"),
+                    ("name", "望江科技有限公司"),
+                    ("legal_rep", "张三"),
+                ],
+            ),
+            // Same name, another legal representative, no code on one side: uncertain.
+            org(
+                "c",
+                "3",
+                &[("name", "淝河贸易有限公司"), ("legal_rep", "李四")],
+            ),
+            org(
+                "d",
+                "4",
+                &[
+                    ("credit_code", "91340100MA2N0Y0001"),
+                    ("name", "淝河贸易有限公司"),
+                    ("legal_rep", "王五"),
+                ],
+            ),
+            // Same name, two organisation codes: two organisations, nothing to ask.
+            org(
+                "e",
+                "5",
+                &[("org_code", "MA2N0Z001"), ("name", "巢湖物流有限公司")],
+            ),
+            org(
+                "f",
+                "6",
+                &[("org_code", "MA2N0Z002"), ("name", "巢湖物流有限公司")],
+            ),
+        ];
+        let c = cluster(EntityKind::Organization, &recs, 50, &[]);
+        assert_eq!(c.review, vec![(0, 1, true), (2, 3, false)]);
+        let e = explain(&recs[2], &recs[3]);
+        assert_eq!(e.terms[0].level.as_deref(), Some("exact"));
+        assert_eq!(e.terms[3].level.as_deref(), Some("different"));
+        assert!(
+            (e.probability - 0.5).abs() < 1e-9,
+            "one of the two fields both hold agrees"
+        );
     }
 }

@@ -312,6 +312,7 @@ fn organisations(req: &Request<'_, '_>, recs: &[Input]) -> Clustered {
     let c = linking::cluster(req.entity, recs, req.config.max_block, &req.config.cities);
     let mut rules: HashMap<usize, String> = c.rules.into_iter().enumerate().collect();
     let mut groups = c.groups;
+    let mut decided: HashSet<(usize, usize)> = HashSet::new();
     if !req.decisions.is_empty() {
         let position: HashMap<(&str, &str), u32> = recs
             .iter()
@@ -335,14 +336,41 @@ fn organisations(req: &Request<'_, '_>, recs: &[Input]) -> Clustered {
                 rules.insert(i as usize, "manual".to_owned());
             }
         }
+        decided.extend(decisions.iter().map(|d| {
+            let (a, b) = (d.a as usize, d.b as usize);
+            (a.min(b), a.max(b))
+        }));
         groups = crate::overrides::apply(groups, &decisions);
     }
+    // Pairs a reviewer decided, or that decisions put in one cluster, are not asked again.
+    let mut cluster_of = vec![0usize; recs.len()];
+    for (ci, g) in groups.iter().enumerate() {
+        for &i in g {
+            cluster_of[i] = ci;
+        }
+    }
+    let key = |i: usize| -> RecordRef { (recs[i].source.clone(), recs[i].record.key.clone()) };
+    let review = c
+        .review
+        .into_iter()
+        .filter(|&(a, b, _)| cluster_of[a] != cluster_of[b] && !decided.contains(&(a, b)))
+        .map(|(a, b, conflict)| ReviewItem {
+            a: key(a),
+            b: key(b),
+            reason: if conflict {
+                ReviewReason::Conflict
+            } else {
+                ReviewReason::Uncertain
+            },
+            explanation: linking::explain(&recs[a], &recs[b]),
+        })
+        .collect();
     Clustered {
         nodes: (0..recs.len()).collect(),
         rules,
         groups,
         ties: HashMap::new(),
-        review: Vec::new(),
+        review,
         oversized: c.oversized,
         trained: None,
         scored: 0,

@@ -267,12 +267,37 @@ impl Store {
 
     /// Review items of a kind with a status (`open`, `match`, `distinct`; `None`: all).
     pub async fn review(&self, entity: EntityKind, status: Option<&str>) -> Result<Vec<ReviewRow>> {
+        self.review_where(Some(entity), status, None).await
+    }
+
+    /// Review items of every kind (or one) with a status, most probable first.
+    pub async fn review_all(
+        &self,
+        entity: Option<EntityKind>,
+        status: Option<&str>,
+    ) -> Result<Vec<ReviewRow>> {
+        self.review_where(entity, status, None).await
+    }
+
+    /// One review item.
+    pub async fn review_item(&self, id: i64) -> Result<Option<ReviewRow>> {
+        Ok(self.review_where(None, None, Some(id)).await?.pop())
+    }
+
+    async fn review_where(
+        &self,
+        entity: Option<EntityKind>,
+        status: Option<&str>,
+        id: Option<i64>,
+    ) -> Result<Vec<ReviewRow>> {
         let rows: Vec<ReviewTuple> = sqlx::query_as(
             "SELECT id, entity, a_source, a_key, b_source, b_key, reason, probability, explanation, status, created_at, decided_at, decided_by \
-             FROM review_queue WHERE entity = $1 AND ($2 = '' OR status = $2) ORDER BY probability DESC, id",
+             FROM review_queue WHERE ($1 = '' OR entity = $1) AND ($2 = '' OR status = $2) AND ($3 = 0 OR id = $3) \
+             ORDER BY probability DESC, id",
         )
-        .bind(entity.as_str())
+        .bind(entity.map_or("", EntityKind::as_str))
         .bind(status.unwrap_or(""))
+        .bind(id.unwrap_or(0))
         .fetch_all(self.pool())
         .await?;
         rows.into_iter()
