@@ -37,6 +37,8 @@ mod malformed;
 #[cfg(feature = "integration")]
 mod places;
 #[cfg(feature = "integration")]
+mod reconcile;
+#[cfg(feature = "integration")]
 mod registry;
 #[cfg(feature = "integration")]
 mod reliability;

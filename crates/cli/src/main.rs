@@ -21,7 +21,7 @@ use tombolo_hub::audit::AuditFilter;
 use tombolo_hub::{Config, Hub};
 
 use args::{AuditCmd, AuditKindArg, Entity, Export, KeysCmd, Quarantine};
-use commands::{audit, config, export, inspect, keys, resolution, run, steward};
+use commands::{audit, config, export, inspect, keys, reconcile, resolution, run, steward};
 
 /// Tombolo joins departmental "information islands" into one shared base of records.
 #[derive(Debug, Parser)]
@@ -196,6 +196,21 @@ enum Command {
         #[arg(long)]
         by: Option<String>,
     },
+    /// A source against the hub: its rows read now (same, changed since the last pull, not
+    /// pulled yet, quarantined; records the hub holds that the source no longer has), and the
+    /// fields where its values lose to another source's in their golden records, recorded as
+    /// corrections. `--export FILE`: the department's worklist (CSV), the winning value shown
+    /// only where its grant has the field in clear.
+    Reconcile {
+        source: String,
+        #[arg(long)]
+        export: Option<PathBuf>,
+    },
+    /// Corrections sent to departments: list them, or dispute one.
+    Corrections {
+        #[command(subcommand)]
+        what: commands::reconcile::CorrectionsCmd,
+    },
     /// Blocking report for the probabilistic matcher: candidate pairs per key, oversized keys,
     /// and with --truth the pair completeness (share of true pairs that share a key).
     /// Resolve again without pulling: incremental (what changed since the last resolution)
@@ -285,6 +300,10 @@ fn admin_action(c: &Command) -> Option<&'static str> {
         Command::Merge { .. } => "merge",
         Command::Split { .. } => "split",
         Command::Unmerge { .. } => "unmerge",
+        Command::Reconcile { .. } => "reconcile",
+        Command::Corrections {
+            what: commands::reconcile::CorrectionsCmd::Dispute { .. },
+        } => "corrections dispute",
         Command::Keys {
             what: KeysCmd::Rotate { .. },
         } => "keys rotate",
@@ -420,6 +439,16 @@ async fn dispatch(hub: &Hub, command: Command, json: bool) -> Result<ExitCode> {
             audit::list(hub, &filter, json).await?
         }
         Command::Lineage { golden_id } => steward::lineage(hub, &golden_id, json).await?,
+        Command::Reconcile { source, export } => {
+            reconcile::reconcile(hub, &source, export, json).await?
+        }
+        Command::Corrections { what } => {
+            let by = match &what {
+                commands::reconcile::CorrectionsCmd::Dispute { by, .. } => by.clone(),
+                commands::reconcile::CorrectionsCmd::List { .. } => None,
+            };
+            reconcile::corrections(hub, what, by_or_actor(by), json).await?
+        }
         Command::Merge {
             first,
             second,

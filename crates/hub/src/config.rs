@@ -229,6 +229,11 @@ pub struct SourceConfig {
     /// Default 0.5.
     #[serde(default = "half")]
     pub max_withdraw_share: f64,
+    /// The department that keeps this source (`[[departments]]` name): its grant decides which
+    /// winning values `tombolo reconcile --export` shows it in clear. Default: the department
+    /// of the same name as the source, if one is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
 }
 
 fn yes() -> bool {
@@ -427,7 +432,23 @@ impl Config {
                 ));
             }
         }
+        for src in &self.sources {
+            if let Some(d) = &src.department {
+                if !self.departments.iter().any(|x| &x.name == d) {
+                    return Err(format!(
+                        "source {}: department {d:?} is not configured ([[departments]])",
+                        src.name
+                    ));
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// The department that keeps a source: the one it names, else the one of its name.
+    pub fn keeper(&self, source: &SourceConfig) -> Option<&DepartmentConfig> {
+        let name = source.department.as_deref().unwrap_or(&source.name);
+        self.departments.iter().find(|d| d.name == name)
     }
 
     /// Built-in code tables extended by `[codes]`.

@@ -21,6 +21,7 @@ pub mod assembly;
 pub mod audit;
 mod bulk;
 mod chain;
+pub mod corrections;
 mod error;
 pub mod feeds;
 pub mod golden;

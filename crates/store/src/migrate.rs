@@ -51,6 +51,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "steward",
         include_str!("../migrations/0013_steward.sql"),
     ),
+    (
+        14,
+        "corrections",
+        include_str!("../migrations/0014_corrections.sql"),
+    ),
 ];
 
 /// SQLite's triggers of migration 6: the trail refuses UPDATE and DELETE.

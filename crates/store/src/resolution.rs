@@ -204,7 +204,8 @@ impl Store {
     }
 
     /// Replaces the open review items of a kind (all of them, or those touching `scope`) with
-    /// `items`. Decided items stay as they are.
+    /// `items`. Decided items stay as they are, and so do pairs a department disputed
+    /// ([`Store::file_dispute`]): the engine did not file them.
     pub async fn replace_review(
         &self,
         entity: EntityKind,
@@ -215,7 +216,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         match scope {
             None => {
-                sqlx::query("DELETE FROM review_queue WHERE entity = $1 AND status = 'open'")
+                sqlx::query("DELETE FROM review_queue WHERE entity = $1 AND status = 'open' AND reason <> 'disputed'")
                     .bind(entity.as_str())
                     .execute(&mut *tx)
                     .await?;
@@ -223,7 +224,7 @@ impl Store {
             Some(records) => {
                 for (source, key) in records {
                     sqlx::query(
-                        "DELETE FROM review_queue WHERE entity = $1 AND status = 'open' AND \
+                        "DELETE FROM review_queue WHERE entity = $1 AND status = 'open' AND reason <> 'disputed' AND \
                          ((a_source = $2 AND a_key = $3) OR (b_source = $2 AND b_key = $3))",
                     )
                     .bind(entity.as_str())
@@ -262,6 +263,33 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Files a pair for review because a department disputes the value that beat its own
+    /// (reason `disputed`); an open item on the pair is kept as it is.
+    pub async fn file_dispute(&self, entity: EntityKind, item: &NewReview) -> Result<()> {
+        let (a, b) = ordered(&item.a, &item.b);
+        let explanation = self.seal(
+            column::REVIEW,
+            &row(&[&a.0, &a.1, &b.0, &b.1]),
+            item.explanation.clone(),
+        )?;
+        sqlx::query(
+            "INSERT INTO review_queue (entity, a_source, a_key, b_source, b_key, reason, probability, explanation, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'disputed', $6, $7, 'open', $8) \
+             ON CONFLICT (entity, a_source, a_key, b_source, b_key) DO UPDATE SET reason = 'disputed', status = 'open'",
+        )
+        .bind(entity.as_str())
+        .bind(&a.0)
+        .bind(&a.1)
+        .bind(&b.0)
+        .bind(&b.1)
+        .bind(item.probability)
+        .bind(explanation)
+        .bind(now())
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 //! * [`run`]: `run`, `pull`, `publish`, `status`.
 //! * [`resolution`]: `resolve`, `train`, `model`, `review`, `decide`.
 //! * [`inspect`]: `explain`, `blocking`, `find`.
+//! * [`reconcile`]: `reconcile`, `corrections list|dispute`.
 //! * [`steward`]: `lineage`, `merge`, `split`, `unmerge`.
 //! * [`export`]: `export crosswalk|golden`, `quarantine list`.
 //! * [`config`]: `check`, `catalog`, `acls`, `schema`.
@@ -15,6 +16,7 @@ pub mod config;
 pub mod export;
 pub mod inspect;
 pub mod keys;
+pub mod reconcile;
 pub mod resolution;
 pub mod run;
 pub mod steward;

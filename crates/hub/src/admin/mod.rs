@@ -9,6 +9,8 @@
 //! * [`steward`]: merge, split and unmerge golden records by hand.
 //! * [`blocking`]: the candidate pairs each blocking rule produces.
 //! * [`check`]: what each source reads, with warnings about personal record keys.
+//! * [`corrections`]: corrections closed by later pulls, disputed by departments.
+//! * [`reconcile`]: a source now against the hub, and its values that lost (corrections).
 //! * [`records`]: the crosswalk, golden records and quarantine, for exports and listings.
 //! * [`review`]: the parameters in force, the review queue, reviewers' decisions.
 //! * [`keys`]: the store's keyring: a key file for a new store, usage, rotation.
@@ -16,10 +18,12 @@
 
 pub mod blocking;
 pub mod check;
+pub mod corrections;
 pub mod explain;
 pub mod find;
 pub mod keys;
 pub mod lineage;
+pub mod reconcile;
 pub mod records;
 pub mod review;
 pub mod status;

@@ -73,6 +73,9 @@ impl Hub {
         for &entity in entities.iter().filter(|e| e.is_matched()) {
             out.push(self.resolve_entity(entity, full, false).await?);
         }
+        // Corrections a department made in its own records close with the pull that brought
+        // them.
+        self.refresh_corrections().await?;
         if entities.iter().any(|e| !e.is_matched()) {
             if full || self.assembly_due().await? {
                 out.extend(self.assemble().await?);
@@ -97,13 +100,14 @@ impl Hub {
                     .await?,
             );
         }
+        self.refresh_corrections().await?;
         if entities.iter().any(|e| !e.is_matched()) {
             out.extend(self.assemble().await?);
         }
         Ok(out)
     }
 
-    pub(super) async fn inputs(&self, entity: EntityKind) -> Result<Vec<tombolo_resolve::Input>> {
+    pub(crate) async fn inputs(&self, entity: EntityKind) -> Result<Vec<tombolo_resolve::Input>> {
         Ok(self
             .store
             .records_as(entity)
