@@ -43,6 +43,8 @@ mod registry;
 #[cfg(feature = "integration")]
 mod reliability;
 #[cfg(feature = "integration")]
+mod report;
+#[cfg(feature = "integration")]
 mod resolution;
 #[cfg(feature = "integration")]
 mod review;

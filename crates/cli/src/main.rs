@@ -211,6 +211,16 @@ enum Command {
         #[command(subcommand)]
         what: commands::reconcile::CorrectionsCmd,
     },
+    /// The quality scorecards now: per source and field completeness, validity and agreement
+    /// with the golden value; duplicates inside each source, freshness, overlap between
+    /// sources, backlogs. (`run` keeps a snapshot after every run that changed something.)
+    Scorecard,
+    /// The islands report: DIR/index.html (one static page, charts as inline SVG, no script)
+    /// and DIR/report.json (the same figures).
+    Report {
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Blocking report for the probabilistic matcher: candidate pairs per key, oversized keys,
     /// and with --truth the pair completeness (share of true pairs that share a key).
     /// Resolve again without pulling: incremental (what changed since the last resolution)
@@ -439,6 +449,8 @@ async fn dispatch(hub: &Hub, command: Command, json: bool) -> Result<ExitCode> {
             audit::list(hub, &filter, json).await?
         }
         Command::Lineage { golden_id } => steward::lineage(hub, &golden_id, json).await?,
+        Command::Scorecard => reconcile::scorecard(hub, json).await?,
+        Command::Report { out } => reconcile::report(hub, &out, json).await?,
         Command::Reconcile { source, export } => {
             reconcile::reconcile(hub, &source, export, json).await?
         }

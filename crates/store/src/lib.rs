@@ -36,6 +36,7 @@ pub mod rehash;
 pub mod rekey;
 pub mod relations;
 pub mod resolution;
+pub mod scorecards;
 pub mod seal;
 pub mod status;
 pub mod steward;

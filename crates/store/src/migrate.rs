@@ -56,6 +56,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "corrections",
         include_str!("../migrations/0014_corrections.sql"),
     ),
+    (
+        15,
+        "scorecards",
+        include_str!("../migrations/0015_scorecards.sql"),
+    ),
 ];
 
 /// SQLite's triggers of migration 6: the trail refuses UPDATE and DELETE.

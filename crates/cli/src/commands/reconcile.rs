@@ -1,5 +1,6 @@
 //! `reconcile SOURCE [--export FILE]`, `corrections list|dispute`: a source against the hub,
-//! the department's worklist of values that lost, and its answers.
+//! the department's worklist of values that lost, and its answers; `scorecard` and `report`:
+//! how far the islands are joined.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -152,5 +153,53 @@ pub async fn corrections(hub: &Hub, what: CorrectionsCmd, by: String, json: bool
             );
         }
     }
+    Ok(())
+}
+
+pub async fn scorecard(hub: &Hub, json: bool) -> Result<()> {
+    let s = hub.scorecards().await?;
+    if json {
+        return print_json(&s);
+    }
+    for c in &s.sources {
+        println!(
+            "{} ({}): {} records in {} golden records, {} duplicates inside the source, last change {}",
+            c.source,
+            c.entity,
+            c.records,
+            c.golden_records,
+            c.duplicates,
+            c.last_change_at.as_deref().unwrap_or("-")
+        );
+        for f in &c.fields {
+            println!(
+                "  {:<14} completeness {:>6.1}%  validity {:>6.1}%  agreement {:>6.1}%",
+                f.field,
+                f.completeness * 100.0,
+                f.validity * 100.0,
+                f.agreement * 100.0
+            );
+        }
+    }
+    for o in s.overlap.iter().filter(|o| o.shared > 0) {
+        println!(
+            "{} ∩ {} ({}): {} golden records",
+            o.a, o.b, o.entity, o.shared
+        );
+    }
+    Ok(())
+}
+
+pub async fn report(hub: &Hub, out: &std::path::Path, json: bool) -> Result<()> {
+    let (r, page) = hub.report(out).await?;
+    if json {
+        return print_json(&serde_json::json!({ "page": page, "snapshots": r.trend.len() }));
+    }
+    println!(
+        "report written: {} (figures in {}), {} snapshots in the trend",
+        page.display(),
+        out.join("report.json").display(),
+        r.trend.len()
+    );
     Ok(())
 }

@@ -13,6 +13,8 @@
 //! * [`reconcile`]: a source now against the hub, and its values that lost (corrections).
 //! * [`records`]: the crosswalk, golden records and quarantine, for exports and listings.
 //! * [`review`]: the parameters in force, the review queue, reviewers' decisions.
+//! * [`report`]: the islands report, HTML with inline SVG and the same figures as JSON.
+//! * [`scorecard`]: quality per source and field, overlap between sources, backlogs; snapshots.
 //! * [`keys`]: the store's keyring: a key file for a new store, usage, rotation.
 //! * [`topics`]: schema texts and the departments' ACLs.
 
@@ -25,7 +27,9 @@ pub mod keys;
 pub mod lineage;
 pub mod reconcile;
 pub mod records;
+pub mod report;
 pub mod review;
+pub mod scorecard;
 pub mod status;
 pub mod steward;
 pub mod topics;

@@ -172,6 +172,16 @@ impl Hub {
             });
         }
         let entities = self.resolve(false).await?;
+        // The quality scorecards of this run, kept to compare over time: after a run that
+        // stored or withdrew a record, or changed a golden record (or when there is none yet).
+        let changed = reports.iter().any(|r| {
+            let o = &r.counts.outcome;
+            o.new + o.changed + o.deleted > 0
+        }) || entities.iter().any(|e| {
+            let o = &e.outcome;
+            o.created + o.updated + o.retired > 0
+        });
+        self.snapshot_scorecards(changed).await?;
         let (published, publish_error) = if publish {
             match self.publish_recorded().await {
                 Ok(p) => (p, None),
