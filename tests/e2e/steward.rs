@@ -2,7 +2,8 @@
 //! sealed SQLite store and on PostgreSQL: a merge by hand and its unmerge restore the golden
 //! records, the crosswalk and the latest message per key on the hub's and the departments'
 //! topics, with retraining between the steps; a split; a reviewer's "same" decision applied by
-//! the next incremental run and undone as a merge; `lineage` tells each step.
+//! the next incremental run and undone as a merge; `lineage` tells each step. Houses and
+//! incidents on the whole city: merged, unmerged (crosswalks as before) and split.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -374,17 +375,6 @@ fn stewards_on(f: &Islands, store: &str) {
             "{action} audited"
         );
     }
-    // Places are placed by rule: a merge is refused with the reason.
-    let refused = t(&[
-        "merge",
-        "L-0000000000000000",
-        "L-0000000000000001",
-        "--reason",
-        "x",
-    ])
-    .output()
-    .unwrap();
-    assert!(!refused.status.success());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -397,4 +387,104 @@ async fn merge_unmerge_split_and_lineage_on_sqlite() {
 async fn merge_unmerge_split_and_lineage_on_postgres() {
     let f = Islands::people_and_organisations("steward_pg").await;
     stewards_on(&f, &fresh_postgres("e2e_steward_store"));
+}
+
+/// Houses and incidents: merged, unmerged and split by hand like people; places refused.
+fn houses_and_incidents_on(f: &Islands, store: &str) {
+    let t = |args: &[&str]| tombolo(&f.config(), store, &f.env, args);
+    ok(t(&["run", "--no-publish"]));
+    let crosswalk = |kind: &str| ok(t(&["export", "crosswalk", "--entity", kind]));
+    let (houses_before, events_before) = (crosswalk("house"), crosswalk("event"));
+    let houses = goldens(f, store, "house");
+    let events = goldens(f, store, "event");
+    let (h1, h2) = two(&houses, 1);
+    let (e1, e2) = two(&events, 1);
+    ok(t(&[
+        "merge",
+        &h1,
+        &h2,
+        "--reason",
+        "one flat registered twice",
+    ]));
+    ok(t(&["merge", &e1, &e2, "--reason", "one leak, two tickets"]));
+    ok(t(&["run", "--no-publish"]));
+    let (houses_now, events_now) = (goldens(f, store, "house"), goldens(f, store, "event"));
+    assert_eq!(houses_now[&h2]["retired_into"], h1.as_str());
+    assert_eq!(events_now[&e2]["retired_into"], e1.as_str());
+    assert_eq!(
+        member_keys(&events_now[&e1]).len(),
+        member_keys(&events[&e1]).len() + member_keys(&events[&e2]).len()
+    );
+    assert_eq!(
+        events_now[&e1]["values"]["reports"],
+        member_keys(&events_now[&e1]).len().to_string(),
+        "the merged incident counts its reports"
+    );
+    for (kind, id, retired) in [("house", &h1, &h2), ("event", &e1, &e2)] {
+        let (event, cause) = merge_event(&json(t(&["--json", "lineage", id])), retired);
+        assert!(cause.starts_with("steward:"), "{kind}: {cause}");
+        ok(t(&[
+            "unmerge",
+            &event.to_string(),
+            "--reason",
+            "two after all",
+        ]));
+    }
+    ok(t(&["run", "--no-publish"]));
+    assert_eq!(
+        crosswalk("house"),
+        houses_before,
+        "houses as before the merge"
+    );
+    assert_eq!(
+        crosswalk("event"),
+        events_before,
+        "incidents as before the merge"
+    );
+    let (houses_now, events_now) = (goldens(f, store, "house"), goldens(f, store, "event"));
+    for (now, before, id) in [(&houses_now, &houses, &h2), (&events_now, &events, &e2)] {
+        assert_eq!(
+            content(now[id].clone()),
+            content(before[id].clone()),
+            "{id} restored"
+        );
+    }
+
+    // An incident of several reports split in two.
+    let (big, _) = two(&events_now, 2);
+    let members = member_keys(&events_now[&big]);
+    let out = &members[0];
+    ok(t(&[
+        "split",
+        &big,
+        "--records",
+        &format!("{}:{}", out.0, out.1),
+        "--reason",
+        "another problem",
+    ]));
+    ok(t(&["run", "--no-publish"]));
+    let after = goldens(f, store, "event");
+    assert_eq!(member_keys(&after[&big]), members[1..].to_vec());
+    assert!(after
+        .values()
+        .any(|g| g["retired_into"].is_null() && member_keys(g) == vec![out.clone()]));
+
+    // A place is its address: merging places is refused, saying so.
+    let places = goldens(f, store, "place");
+    let (l1, l2) = two(&places, 1);
+    let refused = t(&["merge", &l1, &l2, "--reason", "x"]).output().unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("places"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn houses_and_incidents_merged_unmerged_and_split_on_sqlite() {
+    let f = Islands::new("steward_city_sqlite").await;
+    houses_and_incidents_on(&f, &f.store);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn houses_and_incidents_merged_unmerged_and_split_on_postgres() {
+    let f = Islands::new("steward_city_pg").await;
+    houses_and_incidents_on(&f, &fresh_postgres("e2e_steward_city"));
 }

@@ -48,8 +48,9 @@ pub trait Previous: Sync {
     /// Every golden id in use (a new cluster must not take one).
     fn golden_ids(&self) -> Vec<&str>;
     /// The golden id a steward's action says `(source, key)` is to have (an unmerge restores
-    /// each side's former id, a merge gives both the first id): it counts instead of the
-    /// record's previous id when clusters claim ids.
+    /// each side's former id, a merge gives both the first id; empty: none, a record split out
+    /// leaves its id to the records left): it counts instead of the record's previous id when
+    /// clusters claim ids.
     fn preferred(&self, _source: &str, _key: &str) -> Option<&str> {
         None
     }
@@ -102,10 +103,10 @@ pub fn assign(
     previous: &dyn Previous,
 ) -> Assignment {
     let held_of = |i: usize| previous.golden(&records[i].source, &records[i].record.key);
-    let claim_of = |i: usize| {
-        previous
-            .preferred(&records[i].source, &records[i].record.key)
-            .or_else(|| held_of(i))
+    let claim_of = |i: usize| match previous.preferred(&records[i].source, &records[i].record.key) {
+        Some("") => None,
+        Some(id) => Some(id),
+        None => held_of(i),
     };
     // A member claims the id a steward's action gives it, else the id it had. `held`: the
     // same by the ids members had, which decides where an id no cluster keeps is retired into.
@@ -268,6 +269,21 @@ mod tests {
                 |r: usize| a.ids[groups.iter().position(|g| g.contains(&r)).unwrap()].clone();
             assert_eq!((id_of(0), id_of(1)), ("P-a".to_owned(), "P-b".to_owned()));
             assert!(a.retired.is_empty(), "{:?}", a.retired);
+        }
+    }
+
+    #[test]
+    fn a_record_split_out_leaves_the_id_to_the_records_left() {
+        let recs = vec![person("a", "1", &[]), person("b", "2", &[])];
+        for groups in [vec![vec![0], vec![1]], vec![vec![1], vec![0]]] {
+            let p = Steered {
+                prev: prev(&[("a", "1", "P-x"), ("b", "2", "P-x")]),
+                preferred: prev(&[("a", "1", ""), ("b", "2", "P-x")]),
+            };
+            let a = assign(EntityKind::Person, &recs, &groups, &p);
+            let left = groups.iter().position(|g| g.contains(&1)).unwrap();
+            assert_eq!(a.ids[left], "P-x");
+            assert_ne!(a.ids[1 - left], "P-x");
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Reviewers' and stewards' decisions applied to clusters made by rule (organisations), which
+//! Reviewers' and stewards' decisions applied to clusters made by rule (organisations, houses,
+//! incidents), which
 //! have no scored pairs to weigh them against: "same" decisions join the clusters of their two
 //! records; "different" decisions part a cluster that holds both, keeping the records a "same"
 //! decision ties together and putting every other record with the largest part it may join.
@@ -7,6 +8,31 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::fellegi_sunter::{Decision, Verdict};
 use crate::unionfind::UnionFind;
+use crate::{Input, ManualDecision};
+
+/// Decisions on records by name, as decisions on their positions in `records` (those naming a
+/// record not there are dropped: it is gone).
+pub fn positions(records: &[Input], decisions: &[ManualDecision]) -> Vec<Decision> {
+    if decisions.is_empty() {
+        return Vec::new();
+    }
+    let position: HashMap<(&str, &str), u32> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ((r.source.as_str(), r.record.key.as_str()), i as u32))
+        .collect();
+    let find = |r: &(String, String)| position.get(&(r.0.as_str(), r.1.as_str())).copied();
+    decisions
+        .iter()
+        .filter_map(|d| {
+            Some(Decision {
+                a: find(&d.a)?,
+                b: find(&d.b)?,
+                verdict: d.verdict,
+            })
+        })
+        .collect()
+}
 
 /// The clusters after `decisions` (record indices, as in `groups`). Records no decision names
 /// stay where the rules put them unless their cluster is parted.

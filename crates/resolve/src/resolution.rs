@@ -314,23 +314,7 @@ fn organisations(req: &Request<'_, '_>, recs: &[Input]) -> Clustered {
     let mut groups = c.groups;
     let mut decided: HashSet<(usize, usize)> = HashSet::new();
     if !req.decisions.is_empty() {
-        let position: HashMap<(&str, &str), u32> = recs
-            .iter()
-            .enumerate()
-            .map(|(i, r)| ((r.source.as_str(), r.record.key.as_str()), i as u32))
-            .collect();
-        let find = |r: &RecordRef| position.get(&(r.0.as_str(), r.1.as_str())).copied();
-        let decisions: Vec<Decision> = req
-            .decisions
-            .iter()
-            .filter_map(|d| {
-                Some(Decision {
-                    a: find(&d.a)?,
-                    b: find(&d.b)?,
-                    verdict: d.verdict,
-                })
-            })
-            .collect();
+        let decisions = crate::overrides::positions(recs, req.decisions);
         for d in decisions.iter().filter(|d| d.verdict == Verdict::Match) {
             for i in [d.a, d.b] {
                 rules.insert(i as usize, "manual".to_owned());

@@ -78,7 +78,21 @@ fn csv_cell(v: &str) -> String {
 }
 
 pub async fn reconcile(hub: &Hub, source: &str, to: Option<PathBuf>, json: bool) -> Result<()> {
-    let r = hub.reconcile(source).await?;
+    // A progress bar while the source is read, on a terminal.
+    let bar = if !json && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{prefix:>10} {bar:30} {pos:>7}/{len:7} {per_sec:>12} reading the source",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(source.to_owned());
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let r = hub.reconcile(source, &bar).await?;
     if let Some(to) = &to {
         export(&r, to)?;
     }

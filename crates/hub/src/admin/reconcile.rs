@@ -124,7 +124,12 @@ fn reason_text(c: &Candidate) -> String {
 }
 
 impl Hub {
-    pub async fn reconcile(&self, source: &str) -> Result<Reconciliation> {
+    /// Reconciles `source`; `bar` follows the read of the source (hidden: none shown).
+    pub async fn reconcile(
+        &self,
+        source: &str,
+        bar: &indicatif::ProgressBar,
+    ) -> Result<Reconciliation> {
         let src = self.config.source(source)?;
         let mapping = Mapping::compile(&src.mapping, &self.config.code_tables())?;
         let entity = mapping.entity();
@@ -133,7 +138,8 @@ impl Hub {
                 "reconcile compares people and organisations; {source} holds {entity} records"
             )));
         }
-        let source_side = self.read_against_store(src, &mapping).await?;
+        let source_side = self.read_against_store(src, &mapping, bar).await?;
+        bar.finish_and_clear();
         let department = self.config.keeper(src);
         let clear = |field: &str| {
             department
@@ -182,6 +188,7 @@ impl Hub {
         &self,
         src: &crate::config::SourceConfig,
         mapping: &Mapping,
+        bar: &indicatif::ProgressBar,
     ) -> Result<SourceSide> {
         let source_err = |error: tombolo_core::SourceError| Error::Source {
             source_name: src.name.clone(),
@@ -202,6 +209,10 @@ impl Hub {
             .await
             .map_err(source_err)?;
         while let Some(batch) = reader.next_batch().await.map_err(source_err)? {
+            if let Some(n) = reader.size_hint() {
+                bar.set_length(n);
+            }
+            bar.inc(batch.items.len() as u64);
             for item in &batch.items {
                 out.read += 1;
                 let raw = match item {

@@ -24,15 +24,17 @@ pub struct Recorded {
     pub sides: Vec<usize>,
 }
 
-/// Kinds whose golden records a steward may merge and split: those resolved by matching.
-/// Places, houses and incidents are placed by rule from their addresses and registries.
+/// Kinds whose golden records a steward may merge and split: people and organisations (their
+/// decisions go to the matching), houses (one registered twice) and incidents (reports of one
+/// problem, or of two). Places are the address registry's and every address's own: an address
+/// that names the wrong place is corrected at its source.
 fn steerable(entity: EntityKind, what: &str) -> Result<()> {
-    if entity.is_matched() {
-        Ok(())
-    } else {
+    if entity == EntityKind::Place {
         Err(Error::Refused(format!(
-            "{what} applies to people and organisations; {entity} golden records follow their registry and address rules"
+            "{what} does not apply to places: a golden place is the registry's address (or an address records name); correct the address at its source"
         )))
+    } else {
+        Ok(())
     }
 }
 
@@ -53,8 +55,9 @@ impl Hub {
         Ok((g.entity, self.store.members(id).await?))
     }
 
-    /// Merges `second` into `first`: one golden record under `first`'s id from the next
-    /// resolution on; `second` is retired with a redirect to it.
+    /// Merges `second` into `first` (people, organisations, houses, incidents): one golden
+    /// record under `first`'s id from the next resolution on; `second` is retired with a
+    /// redirect to it.
     pub async fn merge(
         &self,
         first: &str,

@@ -38,6 +38,8 @@ struct Written<'a> {
     record_links: &'a [RecordLink],
     /// The kind's crosswalk as it stood before (already read for its golden ids).
     previous: Option<PreviousLinks>,
+    /// What stewards' actions asked of this kind (houses, incidents).
+    steering: Option<super::steward::Steering>,
 }
 
 /// What the assembly keeps of a golden person's record: how an owner or a reporter is found.
@@ -216,22 +218,38 @@ impl Hub {
             async { Ok::<_, crate::Error>(self.store.previous_links(EntityKind::House).await?) },
             async { Ok::<_, crate::Error>(self.store.previous_links(EntityKind::Event).await?) },
         )?;
-        let house_links = Links(house_links, HashMap::new());
+        // Stewards' merges and splits of houses and incidents.
+        let (mut house_steering, mut event_steering) = (
+            self.steering(EntityKind::House, &houses).await?,
+            self.steering(EntityKind::Event, &events).await?,
+        );
+        let house_links = Links(house_links, std::mem::take(&mut house_steering.preferred));
         let step = Instant::now();
-        let houses_made = assemble::houses(&houses, &places, &owners, &house_links);
+        let houses_made = assemble::houses(
+            &houses,
+            &places,
+            &owners,
+            assemble::Before {
+                previous: &house_links,
+                decisions: &house_steering.decisions,
+            },
+        );
         let house_ms = step.elapsed().as_millis() as u64;
         let rules = EventRules {
             window_minutes: i64::from(self.config.events.window_hours) * 60,
             categories: self.config.events.categories.clone(),
         };
-        let event_links = Links(event_links, HashMap::new());
+        let event_links = Links(event_links, std::mem::take(&mut event_steering.preferred));
         let step = Instant::now();
         let incidents = assemble::incidents(
             &events,
             &places,
             &owners,
             &rules,
-            &event_links,
+            assemble::Before {
+                previous: &event_links,
+                decisions: &event_steering.decisions,
+            },
             survivorship,
             &now,
         )?;
@@ -273,6 +291,7 @@ impl Hub {
             retired: &no_retired,
             record_links: &place_links,
             previous: None,
+            steering: None,
         }];
         let (houses_ref, house_records) = (&houses_made, &houses);
         if configured.contains(&EntityKind::House) {
@@ -292,6 +311,7 @@ impl Hub {
                 retired: &houses_made.retired,
                 record_links: &houses_made.owners,
                 previous: Some(house_links.0),
+                steering: Some(house_steering),
             });
         }
         if configured.contains(&EntityKind::Event) {
@@ -316,6 +336,7 @@ impl Hub {
                 retired: &incidents.retired,
                 record_links: &incidents.reporters,
                 previous: Some(event_links.0),
+                steering: Some(event_steering),
             });
         }
         let mut reports = Vec::new();
@@ -427,6 +448,25 @@ impl Hub {
         Ok(reports)
     }
 
+    /// What stewards' actions ask of the assembly of `entity`, among `records`.
+    async fn steering(
+        &self,
+        entity: EntityKind,
+        records: &[tombolo_resolve::Input],
+    ) -> Result<super::steward::Steering> {
+        let actions = self.store.actions(entity).await?;
+        if actions.is_empty() {
+            return Ok(super::steward::Steering::default());
+        }
+        let live: HashSet<(&str, &str)> = records
+            .iter()
+            .map(|r| (r.source.as_str(), r.record.key.as_str()))
+            .collect();
+        Ok(super::steward::steer(Vec::new(), &actions, &|r| {
+            live.contains(&(r.0.as_str(), r.1.as_str()))
+        }))
+    }
+
     async fn write_assembled(&self, w: Written<'_>, resolve_ms: u64) -> Result<EntityReport> {
         let t = Instant::now();
         let clock = self.store.clock();
@@ -435,10 +475,16 @@ impl Hub {
             Some(p) => p,
             None => self.store.previous_links(w.entity).await?,
         };
+        let steering = w.steering.unwrap_or_default();
+        let merges = super::steward::merge_events(w.retired, &previous, &steering);
         let mut writer = self
             .store
             .begin_resolution(w.entity, None, previous)
             .await?;
+        writer.record_merges(merges);
+        if let Some(id) = steering.newest {
+            writer.applied_up_to(id);
+        }
         for start in (0..w.count).step_by(WRITE) {
             let (goldens, links) = (w.make)(start..start + WRITE)?;
             writer.write(&goldens, &links).await?;

@@ -128,7 +128,11 @@ pub(super) fn steer(
                     out.merges.push((a.id, first.clone(), second.clone()));
                 }
             }
-            ActionKind::Split => give(&mut out, 1, a.golden_ids.first()),
+            ActionKind::Split => {
+                // The records taken out claim no id: the records left keep it.
+                give(&mut out, 0, Some(&String::new()));
+                give(&mut out, 1, a.golden_ids.first());
+            }
             ActionKind::Unmerge => {
                 give(&mut out, 0, a.golden_ids.first());
                 give(&mut out, 1, a.golden_ids.get(1));

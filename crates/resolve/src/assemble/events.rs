@@ -11,7 +11,7 @@ use tombolo_core::{EntityKind, GoldenRecord, Link, Provenance};
 use super::{Places, RecordLink, Role};
 use crate::event::Report;
 use crate::house::{OwnerLink, Owners};
-use crate::ids::{self, Previous};
+use crate::ids;
 use crate::place::{descend, same_place, settle, Level, PlaceKey};
 use crate::reporter::At;
 use crate::{survivorship, Input, Result, SurvivorshipConfig};
@@ -70,7 +70,7 @@ pub fn incidents(
     places: &Places,
     people: &Owners,
     rules: &EventRules,
-    previous: &dyn Previous,
+    before: super::Before<'_>,
     survivorship: &SurvivorshipConfig,
     now: &str,
 ) -> Result<Incidents> {
@@ -147,8 +147,12 @@ pub fn incidents(
             }
         })
         .collect();
-    let groups = crate::event::incidents(&reports, rules.window_minutes);
-    let assignment = ids::assign(EntityKind::Event, records, &groups, previous);
+    // Stewards' merges and splits of incidents, over the rule's groups.
+    let groups = crate::overrides::apply(
+        crate::event::incidents(&reports, rules.window_minutes),
+        &crate::overrides::positions(records, before.decisions),
+    );
+    let assignment = ids::assign(EntityKind::Event, records, &groups, before.previous);
     out.retired = assignment.retired;
     for (members, gid) in groups.iter().zip(&assignment.ids) {
         let mut g =

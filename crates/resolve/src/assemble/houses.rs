@@ -1,5 +1,6 @@
 //! Houses: one golden house per house record (the housing registry's unit number is the
-//! house's identity), at its room, with its owner's golden person when the evidence suffices.
+//! house's identity), at its room, with its owner's golden person when the evidence suffices;
+//! records a steward merged (the same house registered twice) make one.
 
 use std::collections::BTreeMap;
 
@@ -8,14 +9,16 @@ use tombolo_core::{EntityKind, GoldenRecord, Link, Provenance};
 
 use super::{Places, RecordLink, Role};
 use crate::house::{OwnerLink, Owners};
-use crate::ids::{self, Previous};
+use crate::ids;
 use crate::{survivorship, Input, Result, SurvivorshipConfig};
 
 /// Golden houses and their owners. The golden houses themselves are made on demand, a range
 /// at a time ([`Houses::goldens`]).
 #[derive(Debug, Default)]
 pub struct Houses {
-    /// Each house record's golden id (one house per record).
+    /// The records of each golden house (one each unless a steward merged them).
+    groups: Vec<Vec<usize>>,
+    /// Each group's golden id.
     ids: Vec<String>,
     merged_from: BTreeMap<String, Vec<String>>,
     pub links: Vec<Link>,
@@ -48,12 +51,19 @@ impl Houses {
         let end = range.end.min(self.ids.len());
         let start = range.start.min(end);
         let mut goldens = Vec::with_capacity(end - start);
-        for (i, gid) in self.ids.iter().enumerate().take(end).skip(start) {
+        let mut links = Vec::with_capacity(end - start);
+        for (members, gid) in self.groups[start..end].iter().zip(&self.ids[start..end]) {
             let mut g =
-                survivorship::golden(EntityKind::House, gid, records, &[i], survivorship, now)?;
+                survivorship::golden(EntityKind::House, gid, records, members, survivorship, now)?;
             g.merged_from = self.merged_from.get(gid).cloned().unwrap_or_default();
-            let r = &records[i];
-            if let Some(k) = places.keys.get(&(r.source.clone(), r.record.key.clone())) {
+            let placed = members.iter().find_map(|&i| {
+                let r = &records[i];
+                places
+                    .keys
+                    .get(&(r.source.clone(), r.record.key.clone()))
+                    .map(|k| (r, k))
+            });
+            if let Some((r, k)) = placed {
                 g.values.insert(id::PLACE_ID.into(), k.golden_id());
                 g.provenance.push(Provenance {
                     field: id::PLACE_ID.into(),
@@ -63,9 +73,16 @@ impl Houses {
                     rule: "placed".into(),
                 });
             }
+            links.extend(members.iter().map(|&i| Link {
+                source: records[i].source.clone(),
+                record_key: records[i].record.key.clone(),
+                golden_id: gid.clone(),
+                rule: if members.len() > 1 { "manual" } else { "house" }.into(),
+                evidence: None,
+            }));
             goldens.push(g);
         }
-        Ok((goldens, self.links[start..end].to_vec()))
+        Ok((goldens, links))
     }
 }
 
@@ -74,16 +91,29 @@ pub fn houses(
     records: &[Input],
     places: &Places,
     people: &Owners,
-    previous: &dyn Previous,
+    before: super::Before<'_>,
 ) -> Houses {
-    let groups: Vec<Vec<usize>> = (0..records.len()).map(|i| vec![i]).collect();
-    let assignment = ids::assign(EntityKind::House, records, &groups, previous);
+    let singles: Vec<Vec<usize>> = (0..records.len()).map(|i| vec![i]).collect();
+    let groups = crate::overrides::apply(
+        singles,
+        &crate::overrides::positions(records, before.decisions),
+    );
+    let assignment = ids::assign(EntityKind::House, records, &groups, before.previous);
     let mut out = Houses {
         retired: assignment.retired,
         merged_from: assignment.merged_from,
         ..Houses::default()
     };
-    for (r, gid) in records.iter().zip(assignment.ids) {
+    let mut golden_of = vec![(String::new(), "house"); records.len()];
+    for (members, gid) in groups.iter().zip(&assignment.ids) {
+        for &i in members {
+            golden_of[i] = (
+                gid.clone(),
+                if members.len() > 1 { "manual" } else { "house" },
+            );
+        }
+    }
+    for (r, (gid, link_rule)) in records.iter().zip(golden_of) {
         let at = (r.source.clone(), r.record.key.clone());
         let place = places.keys.get(&at);
         let link = people.owner(
@@ -108,11 +138,12 @@ pub fn houses(
         out.links.push(Link {
             source: at.0,
             record_key: at.1,
-            golden_id: gid.clone(),
-            rule: "house".into(),
+            golden_id: gid,
+            rule: link_rule.into(),
             evidence: None,
         });
-        out.ids.push(gid);
     }
+    out.groups = groups;
+    out.ids = assignment.ids;
     out
 }

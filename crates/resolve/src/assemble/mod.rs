@@ -17,3 +17,19 @@ pub use houses::{houses, Houses};
 pub use places::{address_of, place_all, Named, Places};
 pub use relations::{relations, Asserted};
 pub use tombolo_core::{LinkRole as Role, RecordLink};
+
+/// What an assembly starts from besides the records: the kind's crosswalk before (for stable
+/// ids, with the ids stewards' actions give back) and the decisions stewards' actions ask.
+#[derive(Clone, Copy)]
+pub struct Before<'a> {
+    pub previous: &'a dyn crate::ids::Previous,
+    pub decisions: &'a [crate::ManualDecision],
+}
+
+impl std::fmt::Debug for Before<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Before")
+            .field("decisions", &self.decisions.len())
+            .finish_non_exhaustive()
+    }
+}

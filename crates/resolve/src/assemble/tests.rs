@@ -319,7 +319,12 @@ fn houses_are_placed_and_owned_by_id_or_by_name_at_the_place() {
         "蜀山区潜山路9号5栋1单元102室",
     ));
     let p = place_all(&reg, &names);
-    let h = houses(&houses_in, &p, &people(&p), &BTreeMap::new());
+    let none = BTreeMap::new();
+    let before = |decisions| Before {
+        previous: &none,
+        decisions,
+    };
+    let h = houses(&houses_in, &p, &people(&p), before(&[]));
     let survivorship = SurvivorshipConfig::default();
     let (goldens, links) = h
         .goldens(0..h.len(), &houses_in, &p, &survivorship, "now")
@@ -348,6 +353,23 @@ fn houses_are_placed_and_owned_by_id_or_by_name_at_the_place() {
         Some(&h2.values["place_id"]),
         link(&p, "housing", "h2").golden_id.as_ref()
     );
+    // A steward's merge: h1 and h2 are one house registered twice.
+    let decisions = [crate::ManualDecision {
+        a: ("housing".into(), "h1".into()),
+        b: ("housing".into(), "h2".into()),
+        verdict: crate::fellegi_sunter::Verdict::Match,
+    }];
+    let merged = houses(&houses_in, &p, &people(&p), before(&decisions));
+    let (goldens, links) = merged
+        .goldens(0..merged.len(), &houses_in, &p, &survivorship, "now")
+        .unwrap();
+    assert_eq!((goldens.len(), links.len()), (2, 3));
+    let one = goldens.iter().find(|g| g.members.len() == 2).unwrap();
+    assert!(one.values.contains_key("place_id"));
+    assert!(links
+        .iter()
+        .filter(|l| l.golden_id == one.golden_id)
+        .all(|l| l.rule == "manual"));
 }
 
 #[test]
@@ -435,7 +457,10 @@ fn reports_of_one_incident_meet_through_the_category_mapping() {
         &p,
         &people(&p),
         &rules,
-        &BTreeMap::new(),
+        Before {
+            previous: &BTreeMap::new(),
+            decisions: &[],
+        },
         &SurvivorshipConfig::default(),
         "now",
     )
@@ -472,4 +497,39 @@ fn reports_of_one_incident_meet_through_the_category_mapping() {
     assert_eq!(reporter("s1").golden_id, None, "a surname is never enough");
     assert_eq!(reporter("s1").rule, "surname with 先生/女士 only");
     assert_eq!(reporter("t3").golden_id, None);
+    // Stewards' words over the rule: t1 and s1 apart, t2 and t3 one incident.
+    let d = |a: &str, sa: &str, b: &str, sb: &str, verdict| crate::ManualDecision {
+        a: (sa.to_owned(), a.to_owned()),
+        b: (sb.to_owned(), b.to_owned()),
+        verdict,
+    };
+    use crate::fellegi_sunter::Verdict;
+    let steered = incidents(
+        &events_in,
+        &p,
+        &people(&p),
+        &rules,
+        Before {
+            previous: &BTreeMap::new(),
+            decisions: &[
+                d("t1", "hotline", "s1", "grid_event", Verdict::Distinct),
+                d("t2", "hotline", "t3", "hotline", Verdict::Match),
+            ],
+        },
+        &SurvivorshipConfig::default(),
+        "now",
+    )
+    .unwrap();
+    let of = |k: &str| {
+        steered
+            .links
+            .iter()
+            .find(|l| l.record_key == k)
+            .unwrap()
+            .golden_id
+            .clone()
+    };
+    assert_ne!(of("t1"), of("s1"));
+    assert_eq!(of("t2"), of("t3"));
+    assert_eq!(steered.goldens.len(), 3);
 }
