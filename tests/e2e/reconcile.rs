@@ -7,14 +7,12 @@
 
 use std::process::Command;
 
-use serde_json::Value;
-
 use crate::support::*;
 
 /// Runs a Python snippet over the health archive (GB18030) of the fixture; prints what it
 /// prints.
 fn health(f: &Islands, script: &str, args: &[&str]) -> String {
-    let out = Command::new("python3")
+    ok(Command::new("python3")
         .arg("-c")
         .arg(format!(
             "import csv, sys\n\
@@ -27,21 +25,7 @@ fn health(f: &Islands, script: &str, args: &[&str]) -> String {
              w.writerows(rows)\n"
         ))
         .arg(f.data.join("health_archive.gbk.csv"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn lines(out: &str) -> Vec<Value> {
-    out.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+        .args(args))
 }
 
 fn reconcile_on(f: &Islands, store: &str) {
@@ -98,7 +82,7 @@ fn reconcile_on(f: &Islands, store: &str) {
     );
     assert_eq!(cells[6], "hukou", "{line}");
     let correction: i64 = cells[0].parse().unwrap();
-    let listed = lines(&ok(t(&[
+    let listed = json_lines(&ok(t(&[
         "--json",
         "corrections",
         "list",
@@ -143,7 +127,7 @@ fn reconcile_on(f: &Islands, store: &str) {
         &[],
     );
     ok(t(&["run", "--no-publish"]));
-    let fixed = lines(&ok(t(&[
+    let fixed = json_lines(&ok(t(&[
         "--json",
         "corrections",
         "list",
@@ -173,7 +157,7 @@ fn reconcile_on(f: &Islands, store: &str) {
     ]));
     assert_eq!(disputed["status"], "disputed");
     ok(t(&["run", "--no-publish"]));
-    let review = lines(&ok(t(&["--json", "review", "list", "--limit", "100000"])));
+    let review = json_lines(&ok(t(&["--json", "review", "list", "--limit", "100000"])));
     let item = review
         .iter()
         .find(|r| r["reason"] == "disputed")

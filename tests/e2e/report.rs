@@ -21,35 +21,22 @@ fn chromium(page: &Path, png: &Path) -> String {
         "--hide-scrollbars",
         "--window-size=1280,6000",
     ];
-    let dom = Command::new("chromium")
+    // Debian's chromium, installed by deploy/install-deps.sh.
+    let dom = ok(Command::new("chromium")
         .args(base)
         .arg("--dump-dom")
-        .arg(&url)
-        .output()
-        .expect("chromium (Debian's chromium, installed by deploy/install-deps.sh)");
-    assert!(
-        dom.status.success(),
-        "{}",
-        String::from_utf8_lossy(&dom.stderr)
-    );
-    let shot = Command::new("chromium")
+        .arg(&url));
+    ok(Command::new("chromium")
         .args(base)
         .arg(format!("--screenshot={}", png.display()))
-        .arg(&url)
-        .output()
-        .unwrap();
-    assert!(
-        shot.status.success(),
-        "{}",
-        String::from_utf8_lossy(&shot.stderr)
-    );
-    String::from_utf8(dom.stdout).unwrap()
+        .arg(&url));
+    dom
 }
 
 /// What the screenshot shows: its size, the pixels of the heatmaps' deep blue, and the heading
 /// rules (rows of the report's blue across the page; no chart is that wide).
 fn look(png: &Path) -> Value {
-    let out = Command::new("python3")
+    json(Command::new("python3")
         .args([
             "-c",
             "import sys, json\n\
@@ -66,15 +53,7 @@ fn look(png: &Path) -> Value {
              \x20       last = y\n\
              print(json.dumps({'width': w, 'height': h, 'deep': deep, 'rules': rules}))\n",
         ])
-        .arg(png)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+        .arg(png))
 }
 
 fn report_on(f: &Islands, store: &str, tag: &str) {
@@ -83,7 +62,7 @@ fn report_on(f: &Islands, store: &str, tag: &str) {
     // A second run with nothing new keeps no snapshot; one with a change does.
     ok(t(&["run", "--no-publish"]));
     let health = f.data.join("health_archive.gbk.csv");
-    let edit = Command::new("python3")
+    ok(Command::new("python3")
         .args([
             "-c",
             "import csv, sys\n\
@@ -93,10 +72,7 @@ fn report_on(f: &Islands, store: &str, tag: &str) {
              rows[1][rows[0].index('建档日期')] = '2026-12-07'\n\
              csv.writer(open(p, 'w', encoding='gb18030', newline=''), lineterminator='\\r\\n').writerows(rows)\n",
         ])
-        .arg(&health)
-        .status()
-        .unwrap();
-    assert!(edit.success());
+        .arg(&health));
     ok(t(&["run", "--no-publish"]));
 
     let cards = json(t(&["--json", "scorecard"]));

@@ -8,12 +8,6 @@ use serde_json::Value;
 
 use crate::support::*;
 
-fn lines(out: &str) -> Vec<Value> {
-    out.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn review_on(f: &Islands, store: &str) {
     let t = |args: &[&str]| tombolo(&f.config(), store, &f.env, args);
     // A taxpayer written under a registered company's name, with another legal representative
@@ -30,7 +24,7 @@ fn review_on(f: &Islands, store: &str) {
     drop(tax);
     ok(t(&["run", "--no-publish"]));
 
-    let all = lines(&ok(t(&["--json", "review", "list", "--limit", "100000"])));
+    let all = json_lines(&ok(t(&["--json", "review", "list", "--limit", "100000"])));
     let org = all
         .iter()
         .find(|r| {
@@ -39,9 +33,9 @@ fn review_on(f: &Islands, store: &str) {
         .unwrap_or_else(|| panic!("the namesake taxpayer is for review: {all:?}"));
     assert_eq!(org["reason"], "uncertain");
     // Filters: kind, source, score band, age.
-    let people = lines(&ok(t(&["--json", "review", "list", "--entity", "person"])));
+    let people = json_lines(&ok(t(&["--json", "review", "list", "--entity", "person"])));
     assert!(people.iter().all(|r| r["entity"] == "person"));
-    let orgs = lines(&ok(t(&[
+    let orgs = json_lines(&ok(t(&[
         "--json",
         "review",
         "list",
@@ -49,13 +43,13 @@ fn review_on(f: &Islands, store: &str) {
         "organization",
     ])));
     assert!(orgs.iter().all(|r| r["entity"] == "organization") && !orgs.is_empty());
-    let taxes = lines(&ok(t(&["--json", "review", "list", "--source", "tax"])));
+    let taxes = json_lines(&ok(t(&["--json", "review", "list", "--source", "tax"])));
     assert!(taxes
         .iter()
         .all(|r| r["a"][0] == "tax" || r["b"][0] == "tax"));
     assert!(taxes.iter().any(|r| r["id"] == org["id"]));
     let p = org["probability"].as_f64().unwrap();
-    let band = lines(&ok(t(&[
+    let band = json_lines(&ok(t(&[
         "--json",
         "review",
         "list",
@@ -124,7 +118,7 @@ fn review_on(f: &Islands, store: &str) {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 3") && err.contains("line 4"), "{err}");
-    let open = lines(&ok(t(&["--json", "review", "list", "--limit", "100000"])));
+    let open = json_lines(&ok(t(&["--json", "review", "list", "--limit", "100000"])));
     assert_eq!(open.len(), all.len(), "nothing recorded");
 
     let good = dir.path().join("decisions.csv");
@@ -161,11 +155,11 @@ fn review_on(f: &Islands, store: &str) {
         golden_of(credit),
         "the reviewer's match joined them"
     );
-    let decided = lines(&ok(t(&["--json", "review", "list", "--status", "match"])));
+    let decided = json_lines(&ok(t(&["--json", "review", "list", "--status", "match"])));
     assert!(decided
         .iter()
         .any(|r| r["id"] == org["id"] && r["decided_by"] == "clerk"));
-    let open = lines(&ok(t(&["--json", "review", "list", "--limit", "100000"])));
+    let open = json_lines(&ok(t(&["--json", "review", "list", "--limit", "100000"])));
     assert!(open.iter().all(|r| r["id"] != org["id"]));
     let people_now = ok(t(&["export", "crosswalk", "--entity", "person"]));
     let person_golden = |r: &Value| {

@@ -351,6 +351,13 @@ pub fn json(cmd: impl std::borrow::BorrowMut<Command>) -> Value {
     serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
 }
 
+/// Parses JSON lines (a `--json` listing).
+pub fn json_lines(out: &str) -> Vec<Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
 /// Seconds the independent consumer waits without progress before it gives up: the local
 /// test broker (tansu with SQLite storage) was seen to stall for over a minute after a heavy
 /// test, then carry on.

@@ -243,6 +243,11 @@ pub(crate) fn sha256(text: &str) -> String {
 pub(crate) mod testing {
     use super::Store;
 
+    /// A record by source and key.
+    pub fn r(s: &str, k: &str) -> crate::resolution::RecordRef {
+        (s.to_owned(), k.to_owned())
+    }
+
     /// A fresh store in a temporary directory and, with the `integration` feature (which
     /// `deploy/test.sh` turns on), a fresh PostgreSQL one on `TOMBOLO_TEST_POSTGRES`, so each
     /// test runs on both. Without it the PostgreSQL half is skipped, and `postgres_half` below

@@ -447,11 +447,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::stores;
-
-    fn r(s: &str, k: &str) -> RecordRef {
-        (s.to_owned(), k.to_owned())
-    }
+    use crate::testing::{r, stores};
 
     #[tokio::test]
     async fn models_state_review_and_decisions() {

@@ -318,11 +318,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::stores;
-
-    fn r(s: &str, k: &str) -> RecordRef {
-        (s.to_owned(), k.to_owned())
-    }
+    use crate::testing::{r, stores};
 
     #[tokio::test]
     async fn actions_are_kept_and_an_unmerge_marks_what_it_undid() {
