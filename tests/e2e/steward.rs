@@ -3,7 +3,8 @@
 //! records, the crosswalk and the latest message per key on the hub's and the departments'
 //! topics, with retraining between the steps; a split; a reviewer's "same" decision applied by
 //! the next incremental run and undone as a merge; `lineage` tells each step. Houses and
-//! incidents on the whole city: merged, unmerged (crosswalks as before) and split.
+//! incidents on the whole city: merged, unmerged (crosswalks as before) and split; places
+//! merged and unmerged (the houses at them follow).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -389,7 +390,8 @@ async fn merge_unmerge_split_and_lineage_on_postgres() {
     stewards_on(&f, &fresh_postgres("e2e_steward_store"));
 }
 
-/// Houses and incidents: merged, unmerged and split by hand like people; places refused.
+/// Houses and incidents merged, unmerged and split by hand like people; places merged and
+/// unmerged (two addresses of one place), never split.
 fn houses_and_incidents_on(f: &Islands, store: &str) {
     let t = |args: &[&str]| tombolo(&f.config(), store, &f.env, args);
     ok(t(&["run", "--no-publish"]));
@@ -469,12 +471,50 @@ fn houses_and_incidents_on(f: &Islands, store: &str) {
         .values()
         .any(|g| g["retired_into"].is_null() && member_keys(g) == vec![out.clone()]));
 
-    // A place is its address: merging places is refused, saying so.
-    let places = goldens(f, store, "place");
-    let (l1, l2) = two(&places, 1);
-    let refused = t(&["merge", &l1, &l2, "--reason", "x"]).output().unwrap();
+    // Two addresses of one place: the houses at the second are at the first, until undone.
+    let place_links = || ok(t(&["export", "links", "--from", "house", "--to", "place"]));
+    let (links_before, places_before) = (place_links(), crosswalk("place"));
+    let mut at: Vec<&str> = links_before
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(2).filter(|g| g.starts_with("L-")))
+        .collect();
+    at.sort_unstable();
+    at.dedup();
+    let (l1, l2) = (at[1].to_owned(), at[at.len() - 2].to_owned());
+    let at_l2 = links_before.lines().filter(|l| l.contains(&l2)).count();
+    ok(t(&[
+        "merge",
+        &l1,
+        &l2,
+        "--reason",
+        "the building's second street number",
+    ]));
+    ok(t(&["run", "--no-publish"]));
+    let merged = place_links();
+    assert_eq!(merged.lines().filter(|l| l.contains(&l2)).count(), 0);
+    assert_eq!(
+        merged.lines().filter(|l| l.contains(&l1)).count(),
+        links_before.lines().filter(|l| l.contains(&l1)).count() + at_l2
+    );
+    assert_eq!(goldens(f, store, "place")[&l2]["retired_into"], l1.as_str());
+    let (event, _) = merge_event(&json(t(&["--json", "lineage", &l1])), &l2);
+    ok(t(&[
+        "unmerge",
+        &event.to_string(),
+        "--reason",
+        "two buildings",
+    ]));
+    ok(t(&["run", "--no-publish"]));
+    assert_eq!(place_links(), links_before, "houses where they were");
+    assert_eq!(crosswalk("place"), places_before);
+    assert!(goldens(f, store, "place")[&l2]["retired_into"].is_null());
+    // A place is one address: it does not split.
+    let refused = t(&["split", &l1, "--records", "std_address:1", "--reason", "x"])
+        .output()
+        .unwrap();
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("places"));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("places do not split"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

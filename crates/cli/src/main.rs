@@ -161,7 +161,7 @@ enum Command {
     /// retirements with their causes (merge events carry the id `unmerge` takes), and every
     /// delivery of it to a department.
     Lineage { golden_id: String },
-    /// Merge SECOND into FIRST (people, organisations, houses, incidents): one golden record under FIRST's id
+    /// Merge SECOND into FIRST (any kind; places: two addresses of one place): one golden record under FIRST's id
     /// from the next resolution on, SECOND retired with a redirect. Kept through retraining
     /// and re-runs; `unmerge` undoes it.
     Merge {

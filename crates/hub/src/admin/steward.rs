@@ -24,15 +24,14 @@ pub struct Recorded {
     pub sides: Vec<usize>,
 }
 
-/// Kinds whose golden records a steward may merge and split: people and organisations (their
-/// decisions go to the matching), houses (one registered twice) and incidents (reports of one
-/// problem, or of two). Places are the address registry's and every address's own: an address
-/// that names the wrong place is corrected at its source.
+/// What a steward may do to a kind's golden records: every kind merges and unmerges (places:
+/// two addresses of one place); places do not split, since a golden place is one address (the
+/// registry's, or one records name): two places cannot share it.
 fn steerable(entity: EntityKind, what: &str) -> Result<()> {
-    if entity == EntityKind::Place {
-        Err(Error::Refused(format!(
-            "{what} does not apply to places: a golden place is the registry's address (or an address records name); correct the address at its source"
-        )))
+    if entity == EntityKind::Place && what == "split" {
+        Err(Error::Refused(
+            "places do not split: a golden place is one address, and two places cannot share it; correct the address of the records at their source".into(),
+        ))
     } else {
         Ok(())
     }

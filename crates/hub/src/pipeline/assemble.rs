@@ -15,6 +15,7 @@ use tombolo_resolve::house::Owners;
 use tombolo_resolve::Input;
 use tombolo_store::apply::PreviousLinks;
 use tombolo_store::assembly::AssemblyMark;
+use tombolo_store::steward::ActionKind;
 
 use super::resolve::{peak_memory_mib, Links};
 use super::{EntityReport, Hub};
@@ -203,8 +204,22 @@ impl Hub {
         }
         let loaded_ms = t.elapsed().as_millis() as u64;
         let step = Instant::now();
-        let places = assemble::place_all(&registry, &named);
+        let mut places = assemble::place_all(&registry, &named);
         drop(named);
+        // Stewards' merges of places (two addresses of one place), before anything is placed.
+        let place_steering = self.steering(EntityKind::Place, &registry).await?;
+        let place_merges: BTreeMap<String, String> = self
+            .store
+            .actions(EntityKind::Place)
+            .await?
+            .into_iter()
+            .filter(|a| a.action == ActionKind::Merge && a.undone_by.is_none())
+            .filter_map(|a| match a.golden_ids.as_slice() {
+                [first, second] => Some((second.clone(), first.clone())),
+                _ => None,
+            })
+            .collect();
+        let place_retired = places.merge(&place_merges);
         let place_ms = step.elapsed().as_millis() as u64;
         let owners = owners(&people, &places.keys);
         drop(people);
@@ -281,17 +296,16 @@ impl Hub {
             })
             .collect();
         drop(settled);
-        let no_retired = BTreeMap::new();
         let (places_ref, registry_ref, now_ref) = (&places, &registry, now.as_str());
         let mut written = vec![Written {
             entity: EntityKind::Place,
             records: registry.len() as u64,
             count: places.len(),
             make: Box::new(move |range| Ok(places_ref.goldens(range, registry_ref, now_ref))),
-            retired: &no_retired,
+            retired: &place_retired,
             record_links: &place_links,
             previous: None,
-            steering: None,
+            steering: Some(place_steering),
         }];
         let (houses_ref, house_records) = (&houses_made, &houses);
         if configured.contains(&EntityKind::House) {

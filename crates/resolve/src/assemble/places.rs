@@ -118,6 +118,9 @@ pub struct Places {
     pub keys: HashMap<(String, String), PlaceKey>,
     /// The places an ambiguous address fits.
     pub candidates: HashMap<(String, String), Vec<PlaceKey>>,
+    /// Places a steward merged into another ([`Places::merge`]): golden id → the id it went
+    /// into.
+    merged: HashMap<String, String>,
 }
 
 impl Places {
@@ -143,7 +146,11 @@ impl Places {
         let mut goldens = Vec::with_capacity(end - start);
         let mut links = Vec::new();
         for e in &self.entries[start..end] {
-            let g = golden(e, registry, &self.codes, now);
+            let mut g = golden(e, registry, &self.codes, now);
+            // A place whose parent a steward merged into another is under that one.
+            if let Some(into) = g.values.get(id::PARENT_ID).and_then(|p| self.merged.get(p)) {
+                g.values.insert(id::PARENT_ID.into(), into.clone());
+            }
             links.extend(e.members.iter().map(|&i| Link {
                 source: registry[i].source.clone(),
                 record_key: registry[i].record.key.clone(),
@@ -154,6 +161,83 @@ impl Places {
             goldens.push(g);
         }
         (goldens, links)
+    }
+}
+
+impl Places {
+    /// Stewards' merges of places (two addresses of one place): `into` maps a golden place id
+    /// to the id it is merged into (chains followed). The merged place's registry rows join
+    /// the other's, every record placed at it (and every incident or house there) is placed at
+    /// the other, and it is made no more. Returns the merges made (retired id → survivor):
+    /// those whose two places both exist.
+    pub fn merge(&mut self, into: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        if into.is_empty() {
+            return BTreeMap::new();
+        }
+        let final_of = |id: &str| {
+            let mut at = id;
+            for _ in 0..into.len() {
+                match into.get(at) {
+                    Some(next) if next != id => at = next,
+                    _ => break,
+                }
+            }
+            at.to_owned()
+        };
+        let position: HashMap<String, usize> = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.key.golden_id(), i))
+            .collect();
+        let mut retired = BTreeMap::new();
+        let mut moved: HashMap<PlaceKey, PlaceKey> = HashMap::new();
+        let mut gone = vec![false; self.entries.len()];
+        for from in into.keys() {
+            let to = final_of(from);
+            let (Some(&f), Some(&t)) = (position.get(from), position.get(&to)) else {
+                continue;
+            };
+            if f == t || gone[t] {
+                continue;
+            }
+            let members = std::mem::take(&mut self.entries[f].members);
+            self.entries[t].members.extend(members);
+            self.entries[t].members.sort_unstable();
+            self.entries[t].registered |= self.entries[f].registered;
+            gone[f] = true;
+            moved.insert(self.entries[f].key.clone(), self.entries[t].key.clone());
+            retired.insert(from.clone(), to);
+        }
+        let mut i = 0;
+        self.entries.retain(|_| {
+            i += 1;
+            !gone[i - 1]
+        });
+        for k in self.keys.values_mut() {
+            if let Some(to) = moved.get(k) {
+                *k = to.clone();
+            }
+        }
+        for c in self.candidates.values_mut() {
+            for k in c.iter_mut() {
+                if let Some(to) = moved.get(k) {
+                    *k = to.clone();
+                }
+            }
+            c.sort();
+            c.dedup();
+        }
+        for l in &mut self.placed {
+            if let Some(to) = l.golden_id.as_ref().and_then(|g| retired.get(g)) {
+                l.golden_id = Some(to.clone());
+            }
+        }
+        self.merged = retired
+            .iter()
+            .map(|(a, b)| (a.clone(), b.clone()))
+            .collect();
+        retired
     }
 }
 

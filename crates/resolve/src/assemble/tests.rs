@@ -360,6 +360,29 @@ fn houses_are_placed_and_owned_by_id_or_by_name_at_the_place() {
         verdict: crate::fellegi_sunter::Verdict::Match,
     }];
     let merged = houses(&houses_in, &p, &people(&p), before(&decisions));
+    // A steward's merge of places: h3's room is h2's (two addresses of one room).
+    let (a, b) = (
+        link(&p, "housing", "h2").golden_id.clone().unwrap(),
+        link(&p, "housing", "h3").golden_id.clone().unwrap(),
+    );
+    let mut q = place_all(&reg, &names);
+    let before_len = q.len();
+    let retired = q.merge(&BTreeMap::from([(b.clone(), a.clone())]));
+    assert_eq!(retired, BTreeMap::from([(b.clone(), a.clone())]));
+    assert_eq!(q.len(), before_len - 1);
+    assert_eq!(
+        link(&q, "housing", "h3").golden_id.as_deref(),
+        Some(a.as_str())
+    );
+    assert_eq!(
+        q.keys[&("housing".to_owned(), "h3".to_owned())].golden_id(),
+        a
+    );
+    let (all, _) = q.goldens(0..q.len(), &reg, "now");
+    assert!(all.iter().all(|g| g.golden_id != b));
+    assert!(q
+        .merge(&BTreeMap::from([("L-none".to_owned(), a.clone())]))
+        .is_empty());
     let (goldens, links) = merged
         .goldens(0..merged.len(), &houses_in, &p, &survivorship, "now")
         .unwrap();
