@@ -2,7 +2,8 @@
 """The stages of one `tombolo run` from its info log (TOMBOLO_LOG=info): pulling (from the first
 log line to the start of the first resolution), each matched kind's resolution (its `resolved`
 line: resolve_ms + store_ms) and the assembly of places, houses and incidents (its `assembled`
-line: loading, assembling, writing). Prints one line.
+line: loading, assembling, writing) and the scorecards' snapshot (its `scorecards kept` line).
+Prints one line.
 
     bench/stages.py LOG
 """
@@ -22,6 +23,7 @@ def main():
     start = None
     resolutions = []  # (entity, seconds, ends at)
     assembly = None
+    scorecards = None
     for raw in open(sys.argv[1], encoding="utf-8", errors="replace"):
         line = ANSI.sub("", raw)
         m = STAMP.match(line)
@@ -36,6 +38,8 @@ def main():
             resolutions.append((f["entity"], secs, at))
         elif "places, houses and incidents assembled" in line:
             assembly = f
+        elif "scorecards kept" in line:
+            scorecards = int(f["scorecards_ms"]) / 1000
     if start is None or not resolutions:
         print("no stages in the log")
         return
@@ -51,6 +55,8 @@ def main():
             f"places, houses, incidents {total:.1f} s (loading {load:.1f}, assembling {assemble:.1f},"
             f" writing {total - load - assemble:.1f}; peak {assembly.get('peak_mib', '?')} MiB)"
         )
+    if scorecards is not None:
+        parts.append(f"scorecards {scorecards:.1f} s")
     print(" · ".join(parts))
 
 

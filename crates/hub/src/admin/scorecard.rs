@@ -291,12 +291,18 @@ impl Hub {
         if !changed && self.store.last_snapshot_seq().await?.is_some() {
             return Ok(None);
         }
+        let t = std::time::Instant::now();
         let mark = self.store.change_mark().await?;
         let cards = self.scorecards().await?;
         let id = self
             .store
             .save_snapshot(mark, &serde_json::to_string(&cards)?)
             .await?;
+        tracing::info!(
+            snapshot = id,
+            scorecards_ms = t.elapsed().as_millis() as u64,
+            "scorecards kept"
+        );
         Ok(Some(id))
     }
 
