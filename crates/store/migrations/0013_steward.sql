@@ -41,6 +41,3 @@ CREATE TABLE merge_event (
 );
 CREATE INDEX merge_event_survivor ON merge_event (survivor);
 CREATE INDEX merge_event_retired ON merge_event (retired);
-
--- Lineage: every record that was ever linked to a golden record, found by that golden id.
-CREATE INDEX crosswalk_history_new ON crosswalk_history (new_golden_id);

@@ -39,6 +39,29 @@ impl Store {
             .collect())
     }
 
+    /// The live golden records of a kind, one at a time in golden id order (a million are never
+    /// held at once).
+    pub async fn visit_goldens(
+        &self,
+        entity: EntityKind,
+        mut visit: impl FnMut(GoldenRecord),
+    ) -> Result<()> {
+        use futures::TryStreamExt;
+        let mut rows = sqlx::query_as::<_, (String, String)>(
+            "SELECT golden_id, data FROM golden WHERE entity = $1 AND retired_into IS NULL ORDER BY golden_id",
+        )
+        .bind(entity.as_str())
+        .fetch(self.pool());
+        while let Some((id, data)) = rows.try_next().await? {
+            visit(serde_json::from_str(&self.unseal(
+                column::GOLDEN,
+                &id,
+                data,
+            )?)?);
+        }
+        Ok(())
+    }
+
     /// Golden records of an entity kind (active ones only unless `include_retired`).
     pub async fn goldens(
         &self,
@@ -108,7 +131,8 @@ impl Store {
     }
 
     /// Every time a record was linked to `golden_id` (its arrival, or its move from another
-    /// golden record), oldest first: `(source, key, previous golden id, rule, at)`.
+    /// golden record), oldest first. A scan of the crosswalk's history (no index on golden ids:
+    /// one would slow every resolution's writes for the sake of an occasional look).
     pub async fn linked_to(&self, golden_id: &str) -> Result<Vec<LinkedTo>> {
         Ok(sqlx::query_as(
             "SELECT source, record_key, old_golden_id, rule, at FROM crosswalk_history \

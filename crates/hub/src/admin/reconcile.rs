@@ -110,10 +110,20 @@ pub(crate) fn disagrees(
     a: &BTreeMap<String, String>,
     b: &BTreeMap<String, String>,
 ) -> bool {
-    let parts = |v: &BTreeMap<String, String>| v.keys().any(|k| k != field);
+    let a: Vec<(&str, &str)> = a.iter().map(|(k, x)| (k.as_str(), x.as_str())).collect();
+    let b: Vec<(&str, &str)> = b.iter().map(|(k, x)| (k.as_str(), x.as_str())).collect();
+    parts_disagree(field, &a, &b)
+}
+
+/// [`disagrees`] on `(field, value)` pairs, sorted by field.
+pub(crate) fn parts_disagree(field: &str, a: &[(&str, &str)], b: &[(&str, &str)]) -> bool {
+    let parts = |v: &[(&str, &str)]| v.iter().any(|(k, _)| *k != field);
     let compare_whole = !(parts(a) && parts(b));
-    a.iter()
-        .any(|(k, x)| (compare_whole || k != field) && b.get(k).is_some_and(|y| y != x))
+    a.iter().any(|(k, x)| {
+        (compare_whole || *k != field)
+            && b.binary_search_by(|(y, _)| y.cmp(k))
+                .is_ok_and(|i| b[i].1 != *x)
+    })
 }
 
 fn reason_text(c: &Candidate) -> String {

@@ -4,12 +4,12 @@
 //! twice); the review and quarantine backlogs. A snapshot is kept after every run that changed
 //! something, to compare over time.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use tombolo_core::EntityKind;
 
-use super::reconcile::disagrees;
+use super::reconcile::parts_disagree;
 use crate::{Hub, Result};
 
 /// One field (group) of one source.
@@ -128,124 +128,144 @@ impl Hub {
         })
     }
 
+    /// The cards of one kind's sources and the overlap between them, in one pass: the records
+    /// ordered by golden id, met by the golden records streamed in the same order (a million of
+    /// either are never held in maps).
     async fn cards_of(
         &self,
         entity: EntityKind,
         last: &BTreeMap<String, String>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(Vec<SourceCard>, Vec<Overlap>)> {
-        let inputs = self.inputs(entity).await?;
-        let golden_of: HashMap<(String, String), String> = self
-            .store
-            .crosswalk(entity)
-            .await?
-            .into_iter()
-            .map(|l| ((l.source, l.record_key), l.golden_id))
-            .collect();
-        let goldens: HashMap<String, BTreeMap<String, String>> = self
-            .store
-            .goldens(entity, false)
-            .await?
-            .into_iter()
-            .map(|g| (g.golden_id, g.values))
-            .collect();
-        // Golden id → source → records of it.
-        let mut holders: HashMap<&str, BTreeMap<&str, u64>> = HashMap::new();
-        let mut cards: BTreeMap<&str, (u64, BTreeMap<String, [u64; 4]>)> = BTreeMap::new();
-        for src in self
+        let (inputs, links) = tokio::try_join!(self.inputs(entity), async {
+            Ok(self.store.previous_links(entity).await?)
+        })?;
+        let mut names: Vec<&str> = self
             .config
             .sources
             .iter()
             .filter(|s| s.mapping.entity == entity)
-        {
-            let fields: BTreeMap<String, [u64; 4]> = src
-                .mapping
-                .fields
-                .keys()
-                .map(|f| (group(f).to_owned(), [0; 4]))
-                .collect();
-            cards.insert(src.name.as_str(), (0, fields));
-        }
-        for input in &inputs {
-            let Some(g) = golden_of.get(&(input.source.clone(), input.record.key.clone())) else {
-                continue;
-            };
-            *holders
-                .entry(g.as_str())
-                .or_default()
-                .entry(input.source.as_str())
-                .or_default() += 1;
-            let Some((records, fields)) = cards.get_mut(input.source.as_str()) else {
-                continue;
-            };
-            *records += 1;
-            let mut by_group: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
-            for (f, v) in input.record.values() {
-                by_group
-                    .entry(group(f))
-                    .or_default()
-                    .insert(f.to_owned(), v.to_owned());
-            }
-            let golden_values = goldens.get(g.as_str());
-            for (field, counts) in fields.iter_mut() {
-                let Some(mine) = by_group.get(field.as_str()) else {
-                    continue;
-                };
-                counts[0] += 1;
-                if !input.record.issues.iter().any(|i| group(&i.field) == field) {
-                    counts[1] += 1;
+            .map(|s| s.name.as_str())
+            .collect();
+        names.sort_unstable();
+        let n = names.len();
+        let index_of: HashMap<&str, usize> =
+            names.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+        // Each source's field groups, as its mapping names them.
+        let fields: Vec<Vec<String>> = names
+            .iter()
+            .map(|name| {
+                let mut f: Vec<String> = self
+                    .config
+                    .sources
+                    .iter()
+                    .filter(|s| s.name == *name)
+                    .flat_map(|s| s.mapping.fields.keys().map(|k| group(k).to_owned()))
+                    .collect();
+                f.sort();
+                f.dedup();
+                f
+            })
+            .collect();
+        // present, valid, compared, agree per source and field.
+        let mut counts: Vec<Vec<[u64; 4]>> = fields.iter().map(|f| vec![[0; 4]; f.len()]).collect();
+        let (mut records, mut golden_records, mut duplicates) =
+            (vec![0u64; n], vec![0u64; n], vec![0u64; n]);
+        let mut shared = vec![vec![0u64; n]; n];
+        let mut order: Vec<(&str, u32)> = inputs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                links
+                    .golden(&r.source, &r.record.key)
+                    .map(|g| (g, i as u32))
+            })
+            .collect();
+        order.sort_unstable();
+        let mut at = 0;
+        self.store
+            .visit_goldens(entity, |g| {
+                let id = g.golden_id.as_str();
+                while at < order.len() && order[at].0 < id {
+                    at += 1;
                 }
-                let theirs: BTreeMap<String, String> = golden_values
-                    .map(|v| {
-                        v.iter()
-                            .filter(|(k, _)| group(k) == field)
-                            .map(|(k, x)| (k.clone(), x.clone()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if !theirs.is_empty() {
-                    counts[2] += 1;
-                    if !disagrees(field, mine, &theirs) {
-                        counts[3] += 1;
+                let start = at;
+                while at < order.len() && order[at].0 == id {
+                    at += 1;
+                }
+                let mut here: Vec<(usize, u64)> = Vec::new();
+                let golden: Vec<(&str, &str)> = g
+                    .values
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                for &(_, i) in &order[start..at] {
+                    let r = &inputs[i as usize];
+                    let Some(&si) = index_of.get(r.source.as_str()) else {
+                        continue;
+                    };
+                    records[si] += 1;
+                    match here.iter_mut().find(|(s, _)| *s == si) {
+                        Some((_, k)) => *k += 1,
+                        None => here.push((si, 1)),
+                    }
+                    let mut values: Vec<(&str, &str)> = r.record.values().collect();
+                    values.sort_unstable();
+                    for (fi, field) in fields[si].iter().enumerate() {
+                        let mine: Vec<(&str, &str)> = values
+                            .iter()
+                            .copied()
+                            .filter(|(f, _)| group(f) == field)
+                            .collect();
+                        if mine.is_empty() {
+                            continue;
+                        }
+                        let c = &mut counts[si][fi];
+                        c[0] += 1;
+                        if !r.record.issues.iter().any(|x| group(&x.field) == field) {
+                            c[1] += 1;
+                        }
+                        let theirs: Vec<(&str, &str)> = golden
+                            .iter()
+                            .copied()
+                            .filter(|(f, _)| group(f) == field)
+                            .collect();
+                        if !theirs.is_empty() {
+                            c[2] += 1;
+                            if !parts_disagree(field, &mine, &theirs) {
+                                c[3] += 1;
+                            }
+                        }
                     }
                 }
-            }
-        }
-        let mut golden_records: BTreeMap<&str, u64> = BTreeMap::new();
-        let mut duplicates: BTreeMap<&str, u64> = BTreeMap::new();
-        let mut shared: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-        for by_source in holders.values() {
-            for (&s, &n) in by_source {
-                *golden_records.entry(s).or_default() += 1;
-                if n > 1 {
-                    *duplicates.entry(s).or_default() += n;
+                here.sort_unstable();
+                for (x, &(a, k)) in here.iter().enumerate() {
+                    golden_records[a] += 1;
+                    if k > 1 {
+                        duplicates[a] += k;
+                    }
+                    for &(b, _) in &here[x + 1..] {
+                        shared[a][b] += 1;
+                    }
                 }
-            }
-            let names: BTreeSet<&str> = by_source.keys().copied().collect();
-            for a in &names {
-                for b in names
-                    .range::<&str, _>((std::ops::Bound::Excluded(*a), std::ops::Bound::Unbounded))
-                {
-                    *shared.entry((*a, *b)).or_default() += 1;
-                }
-            }
-        }
-        let names: Vec<&str> = cards.keys().copied().collect();
+            })
+            .await?;
         let mut pairs = Vec::new();
-        for (i, a) in names.iter().enumerate() {
-            for b in &names[i + 1..] {
+        for a in 0..n {
+            for b in a + 1..n {
                 pairs.push(Overlap {
                     entity,
-                    a: (*a).to_owned(),
-                    b: (*b).to_owned(),
-                    shared: shared.get(&(*a, *b)).copied().unwrap_or(0),
+                    a: names[a].to_owned(),
+                    b: names[b].to_owned(),
+                    shared: shared[a][b],
                 });
             }
         }
-        let out = cards
-            .into_iter()
-            .map(|(source, (records, fields))| {
-                let last_change_at = last.get(source).cloned();
+        let cards = names
+            .iter()
+            .enumerate()
+            .map(|(si, source)| {
+                let last_change_at = last.get(*source).cloned();
                 let freshness_hours = last_change_at.as_deref().and_then(|at| {
                     chrono::DateTime::parse_from_rfc3339(at).ok().map(|t| {
                         (now - t.with_timezone(&chrono::Utc)).num_seconds() as f64 / 3600.0
@@ -258,23 +278,24 @@ impl Hub {
                     .and_then(|s| self.config.keeper(s))
                     .map(|d| d.name.clone());
                 SourceCard {
-                    source: source.to_owned(),
+                    source: (*source).to_owned(),
                     entity,
                     department,
-                    records,
-                    golden_records: golden_records.get(source).copied().unwrap_or(0),
-                    duplicates: duplicates.get(source).copied().unwrap_or(0),
+                    records: records[si],
+                    golden_records: golden_records[si],
+                    duplicates: duplicates[si],
                     last_change_at,
                     freshness_hours,
-                    fields: fields
-                        .into_iter()
-                        .map(|(field, [present, valid, compared, agree])| FieldCard {
-                            field,
+                    fields: fields[si]
+                        .iter()
+                        .zip(&counts[si])
+                        .map(|(field, &[present, valid, compared, agree])| FieldCard {
+                            field: field.clone(),
                             present,
                             valid,
                             compared,
                             agree,
-                            completeness: share(present, records),
+                            completeness: share(present, records[si]),
                             validity: share(valid, present),
                             agreement: share(agree, compared),
                         })
@@ -282,7 +303,7 @@ impl Hub {
                 }
             })
             .collect();
-        Ok((out, pairs))
+        Ok((cards, pairs))
     }
 
     /// Takes and keeps a snapshot after a run that `changed` something, or when none is kept
