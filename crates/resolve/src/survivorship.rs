@@ -10,7 +10,7 @@ use tombolo_core::{EntityKind, GoldenRecord, Provenance, SourceRef};
 use crate::{Input, Result, SurvivorshipConfig};
 
 /// The field group a value belongs to: `address.road` belongs to `address`.
-fn group(field: &str) -> &str {
+pub fn group(field: &str) -> &str {
     field.split('.').next().unwrap_or(field)
 }
 
@@ -75,6 +75,17 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Its name, as it is serialised (`trust`, `validity`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Trust => "trust",
+            Self::Validity => "validity",
+            Self::Completeness => "completeness",
+            Self::Recency => "recency",
+            Self::SourceOrder => "source_order",
+        }
+    }
+
     fn between(x: &Rank<'_>, y: &Rank<'_>) -> Self {
         if x.0 != y.0 {
             Self::Trust
@@ -329,6 +340,19 @@ mod tests {
         let name = &c["name"];
         assert!(name[0].chosen && name[0].source == "hukou");
         assert_eq!(name[1].lost, Some(Reason::Trust));
+        for r in [
+            Reason::Trust,
+            Reason::Validity,
+            Reason::Completeness,
+            Reason::Recency,
+            Reason::SourceOrder,
+        ] {
+            assert_eq!(
+                serde_json::to_value(r).unwrap(),
+                r.as_str(),
+                "named as serialised"
+            );
+        }
         let phone = &c["phone"];
         assert_eq!((phone[0].record_key.as_str(), phone[0].chosen), ("3", true));
         assert_eq!(phone[1].lost, Some(Reason::Recency));

@@ -307,6 +307,19 @@ impl Store {
         self.review_where(entity, status, None).await
     }
 
+    /// Open review items per kind (counted, none read).
+    pub async fn open_review_counts(&self) -> Result<std::collections::BTreeMap<String, u64>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT entity, COUNT(*) FROM review_queue WHERE status = 'open' GROUP BY entity",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(e, n)| (e, u64::try_from(n).unwrap_or(0)))
+            .collect())
+    }
+
     /// One review item.
     pub async fn review_item(&self, id: i64) -> Result<Option<ReviewRow>> {
         Ok(self.review_where(None, None, Some(id)).await?.pop())
@@ -496,6 +509,7 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(store.review(e, Some("open")).await.unwrap().len(), 1);
+            assert_eq!(store.open_review_counts().await.unwrap()["person"], 1);
             assert_eq!(store.review(e, Some("distinct")).await.unwrap().len(), 1);
             // A re-run files the pairs again: the decided one keeps its status.
             let scope = std::collections::BTreeSet::from([r("s", "1"), r("s", "3")]);

@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Result};
 use tombolo_hub::admin::lineage::Lineage;
+use tombolo_hub::admin::reconcile::shown;
 use tombolo_hub::admin::steward::Recorded;
 use tombolo_hub::Hub;
 
@@ -72,19 +73,6 @@ pub async fn lineage(hub: &Hub, golden: &str, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// A field group's value as one text: the whole field when the group has it (`address`), else
-/// its parts.
-fn shown(field: &str, values: &std::collections::BTreeMap<String, String>) -> String {
-    match values.get(field) {
-        Some(v) => v.clone(),
-        None => values
-            .values()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .join(" "),
-    }
-}
-
 fn print_lineage(l: &Lineage) {
     println!(
         "{} ({}), version {}{}",
@@ -125,11 +113,7 @@ fn print_lineage(l: &Lineage) {
         }
         for c in f.candidates.iter().filter(|c| !c.chosen) {
             let v = shown(&f.field, &c.values);
-            let why = c
-                .lost
-                .and_then(|r| serde_json::to_value(r).ok())
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
+            let why = c.lost.map_or("", |r| r.as_str());
             println!(
                 "  {:<14}   beat {v} from {}/{} ({why})",
                 "", c.source, c.record_key

@@ -47,15 +47,9 @@ impl Hub {
             }
         }
         for (golden, corrections) in by_golden {
-            let mut inputs = Vec::new();
-            for (s, k) in self.store.members(&golden).await? {
-                if let Some(r) = self.store.record(&s, &k).await? {
-                    inputs.push(tombolo_resolve::Input {
-                        source: s,
-                        record: (&r).into(),
-                    });
-                }
-            }
+            let inputs = self
+                .member_inputs(&self.store.members(&golden).await?)
+                .await?;
             let all: Vec<usize> = (0..inputs.len()).collect();
             let contests = survivorship::contests(&inputs, &all, &self.config.resolve.survivorship);
             for c in corrections {

@@ -117,15 +117,7 @@ impl Hub {
             );
         }
         // Fields: survivorship's contest among the members.
-        let mut inputs = Vec::new();
-        for (s, k) in &members {
-            if let Some(r) = self.store.record(s, k).await? {
-                inputs.push(tombolo_resolve::Input {
-                    source: s.clone(),
-                    record: (&r).into(),
-                });
-            }
-        }
+        let inputs = self.member_inputs(&members).await?;
         let mut contests = if g.entity.is_matched() {
             let all: Vec<usize> = (0..inputs.len()).collect();
             survivorship::contests(&inputs, &all, &self.config.resolve.survivorship)
@@ -271,7 +263,7 @@ impl Hub {
 fn chosen(values: &BTreeMap<String, String>, group: &str) -> BTreeMap<String, String> {
     values
         .iter()
-        .filter(|(f, _)| f.as_str() == group || f.split('.').next() == Some(group))
+        .filter(|(f, _)| survivorship::group(f) == group)
         .map(|(f, v)| (f.clone(), v.clone()))
         .collect()
 }

@@ -95,7 +95,7 @@ pub struct Reconciliation {
 }
 
 /// A field group's value as one text: the whole field when the record has it, else its parts.
-pub(crate) fn shown(field: &str, values: &BTreeMap<String, String>) -> String {
+pub fn shown(field: &str, values: &BTreeMap<String, String>) -> String {
     match values.get(field) {
         Some(v) => v.clone(),
         None => values.values().cloned().collect::<Vec<_>>().join(" "),
@@ -124,13 +124,6 @@ pub(crate) fn parts_disagree(field: &str, a: &[(&str, &str)], b: &[(&str, &str)]
             && b.binary_search_by(|(y, _)| y.cmp(k))
                 .is_ok_and(|i| b[i].1 != *x)
     })
-}
-
-fn reason_text(c: &Candidate) -> String {
-    c.lost
-        .and_then(|r| serde_json::to_value(r).ok())
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 impl Hub {
@@ -348,7 +341,7 @@ fn contested(
                     entity,
                     field: (*field).to_owned(),
                     golden_id: golden.to_owned(),
-                    reason: reason_text(c),
+                    reason: c.lost.map_or("", |r| r.as_str()).to_owned(),
                     winner: (winner.source.clone(), winner.record_key.clone()),
                 },
                 Mine {

@@ -8,6 +8,24 @@ use tombolo_store::status::QuarantineRow;
 use crate::{Hub, Result};
 
 impl Hub {
+    /// The stored records among `members` (a golden record's, as the crosswalk names them), as
+    /// survivorship reads them: what lineage and corrections weigh again.
+    pub(crate) async fn member_inputs(
+        &self,
+        members: &[(String, String)],
+    ) -> Result<Vec<tombolo_resolve::Input>> {
+        let mut inputs = Vec::with_capacity(members.len());
+        for (source, key) in members {
+            if let Some(r) = self.store.record(source, key).await? {
+                inputs.push(tombolo_resolve::Input {
+                    source: source.clone(),
+                    record: (&r).into(),
+                });
+            }
+        }
+        Ok(inputs)
+    }
+
     /// The crosswalk of a kind.
     /// For places: the registry's rows and every record whose address a place was found for
     /// (people, organisations, houses, incidents), each with the rule that placed it.

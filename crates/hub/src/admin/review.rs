@@ -101,11 +101,14 @@ impl Hub {
         };
         let side_by_side = fields
             .into_iter()
-            .map(|f| SideBySide {
-                a: pick(&a, &f),
-                b: pick(&b, &f),
-                same: pick(&a, &f).is_some() && pick(&a, &f) == pick(&b, &f),
-                field: f,
+            .map(|field| {
+                let (x, y) = (pick(&a, &field), pick(&b, &field));
+                SideBySide {
+                    same: x.is_some() && x == y,
+                    a: x,
+                    b: y,
+                    field,
+                }
             })
             .collect();
         let explanation = serde_json::from_str(&item.explanation)?;
@@ -178,7 +181,7 @@ impl Hub {
                 },
             };
             match self.decidable(&a, &b).await {
-                Ok(_) => resolved.push((a, b, line.verdict, line.reason)),
+                Ok(entity) => resolved.push((entity, a, b, line.verdict, line.reason)),
                 Err(e) => bad.push((n, e.to_string())),
             }
         }
@@ -193,8 +196,11 @@ impl Hub {
                 bad.join("; ")
             )));
         }
-        for (a, b, verdict, reason) in &resolved {
-            self.decide(*verdict, a, b, by, reason).await?;
+        // Every line was checked above: each is recorded as it stands.
+        for (entity, a, b, verdict, reason) in &resolved {
+            self.store
+                .decide(*entity, a, b, *verdict, by, reason)
+                .await?;
         }
         Ok(resolved.len())
     }

@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use tombolo_core::EntityKind;
 
+use tombolo_resolve::survivorship::group;
+
 use super::reconcile::parts_disagree;
 use crate::{Hub, Result};
 
@@ -77,10 +79,6 @@ pub struct Scorecards {
     pub corrections_open: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
-fn group(field: &str) -> &str {
-    field.split('.').next().unwrap_or(field)
-}
-
 fn share(n: u64, of: u64) -> f64 {
     if of == 0 {
         0.0
@@ -97,13 +95,14 @@ impl Hub {
         let mut sources = Vec::new();
         let mut overlap = Vec::new();
         let mut golden = BTreeMap::new();
+        let counts = self.store.open_review_counts().await?;
         let mut review_open = BTreeMap::new();
         for entity in self.entities().into_iter().filter(|e| e.is_matched()) {
             golden.insert(
                 entity.as_str().to_owned(),
                 self.store.golden_count(entity).await?,
             );
-            let open = self.store.review(entity, Some("open")).await?.len() as u64;
+            let open = counts.get(entity.as_str()).copied().unwrap_or(0);
             review_open.insert(entity.as_str().to_owned(), open);
             let (cards, pairs) = self.cards_of(entity, &last, now).await?;
             sources.extend(cards);

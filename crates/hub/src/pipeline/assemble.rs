@@ -15,7 +15,6 @@ use tombolo_resolve::house::Owners;
 use tombolo_resolve::Input;
 use tombolo_store::apply::PreviousLinks;
 use tombolo_store::assembly::AssemblyMark;
-use tombolo_store::steward::ActionKind;
 
 use super::resolve::{peak_memory_mib, Links};
 use super::{EntityReport, Hub};
@@ -208,18 +207,7 @@ impl Hub {
         drop(named);
         // Stewards' merges of places (two addresses of one place), before anything is placed.
         let place_steering = self.steering(EntityKind::Place, &registry).await?;
-        let place_merges: BTreeMap<String, String> = self
-            .store
-            .actions(EntityKind::Place)
-            .await?
-            .into_iter()
-            .filter(|a| a.action == ActionKind::Merge && a.undone_by.is_none())
-            .filter_map(|a| match a.golden_ids.as_slice() {
-                [first, second] => Some((second.clone(), first.clone())),
-                _ => None,
-            })
-            .collect();
-        let place_retired = places.merge(&place_merges);
+        let place_retired = places.merge(&place_steering.standing_merges);
         let place_ms = step.elapsed().as_millis() as u64;
         let owners = owners(&people, &places.keys);
         drop(people);
@@ -460,25 +448,6 @@ impl Hub {
             "places, houses and incidents assembled"
         );
         Ok(reports)
-    }
-
-    /// What stewards' actions ask of the assembly of `entity`, among `records`.
-    async fn steering(
-        &self,
-        entity: EntityKind,
-        records: &[tombolo_resolve::Input],
-    ) -> Result<super::steward::Steering> {
-        let actions = self.store.actions(entity).await?;
-        if actions.is_empty() {
-            return Ok(super::steward::Steering::default());
-        }
-        let live: HashSet<(&str, &str)> = records
-            .iter()
-            .map(|r| (r.source.as_str(), r.record.key.as_str()))
-            .collect();
-        Ok(super::steward::steer(Vec::new(), &actions, &|r| {
-            live.contains(&(r.0.as_str(), r.1.as_str()))
-        }))
     }
 
     async fn write_assembled(&self, w: Written<'_>, resolve_ms: u64) -> Result<EntityReport> {

@@ -1,7 +1,7 @@
 //! Resolving an entity kind: the stored records through the resolver (incremental unless
 //! full), golden records, crosswalk, review queue and outbox written chunk by chunk.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
 use tombolo_core::EntityKind;
@@ -152,22 +152,7 @@ impl Hub {
         let (records, previous) = tokio::try_join!(self.inputs(entity), async {
             Ok(self.store.previous_links(entity).await?)
         })?;
-        let actions = self.store.actions(entity).await?;
-        let mut steering = {
-            let live: HashSet<(&str, &str)> = if actions.is_empty() {
-                HashSet::new()
-            } else {
-                records
-                    .iter()
-                    .map(|r| (r.source.as_str(), r.record.key.as_str()))
-                    .collect()
-            };
-            super::steward::steer(
-                self.store.decisions(entity).await?,
-                &actions,
-                &|r: &RecordRef| live.contains(&(r.0.as_str(), r.1.as_str())),
-            )
-        };
+        let mut steering = self.steering(entity, &records).await?;
         let decisions = std::mem::take(&mut steering.decisions);
         let previous = Links(previous, std::mem::take(&mut steering.preferred));
         // Incremental when the last resolution used the parameters in force now.

@@ -4,12 +4,41 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use tombolo_core::ReviewVerdict;
+use tombolo_core::{EntityKind, ReviewVerdict};
 use tombolo_resolve::fellegi_sunter::Verdict;
-use tombolo_resolve::ManualDecision;
+use tombolo_resolve::{Input, ManualDecision};
 use tombolo_store::apply::PreviousLinks;
 use tombolo_store::resolution::{RecordRef, StoredDecision};
 use tombolo_store::steward::{ActionKind, NewMergeEvent, StewardAction};
+
+use super::Hub;
+use crate::Result;
+
+impl Hub {
+    /// What reviewers' decisions (people and organisations) and stewards' actions ask of a
+    /// resolution or assembly of `entity`, whose stored records are `records`.
+    pub(super) async fn steering(&self, entity: EntityKind, records: &[Input]) -> Result<Steering> {
+        let reviewed = if entity.is_matched() {
+            self.store.decisions(entity).await?
+        } else {
+            Vec::new()
+        };
+        let actions = self.store.actions(entity).await?;
+        // Which records are stored matters only to stewards' actions (their sides were named
+        // when they were asked).
+        let live: HashSet<(&str, &str)> = if actions.is_empty() {
+            HashSet::new()
+        } else {
+            records
+                .iter()
+                .map(|r| (r.source.as_str(), r.record.key.as_str()))
+                .collect()
+        };
+        Ok(steer(reviewed, &actions, &|r: &RecordRef| {
+            live.contains(&(r.0.as_str(), r.1.as_str()))
+        }))
+    }
+}
 
 /// Decisions, ids and pending merges for one resolution of a kind.
 #[derive(Debug, Default)]
@@ -23,6 +52,8 @@ pub(super) struct Steering {
     pub newest: Option<i64>,
     /// Reviewers' "same" decisions: (record, record, who decided), to name a merge's cause.
     pub reviewed_matches: Vec<(RecordRef, RecordRef, String)>,
+    /// Every steward's merge in force: second id → first id (places merge by id).
+    pub standing_merges: BTreeMap<String, String>,
 }
 
 /// Two records and what was said of them.
@@ -31,10 +62,7 @@ type Pair = (RecordRef, RecordRef, Verdict);
 /// The pairs one action decides, among records still live: a merge ties every record to the
 /// first one; a split keeps the taken records together and apart from the rest; an unmerge
 /// keeps the two sides apart.
-fn pairs(
-    a: &StewardAction,
-    live: &dyn Fn(&RecordRef) -> bool,
-) -> Vec<(RecordRef, RecordRef, Verdict)> {
+fn pairs(a: &StewardAction, live: &dyn Fn(&RecordRef) -> bool) -> Vec<Pair> {
     let side = |i: usize| -> Vec<&RecordRef> {
         a.sides
             .get(i)
@@ -78,7 +106,7 @@ fn pairs(
 /// What `reviewed` (reviewers' decisions on pairs) and `actions` (stewards' actions, oldest
 /// first) ask, among the records `live` says are stored. Where two speak about one pair, the
 /// later one holds; a merge undone speaks no more.
-pub(super) fn steer(
+fn steer(
     reviewed: Vec<StoredDecision>,
     actions: &[StewardAction],
     live: &dyn Fn(&RecordRef) -> bool,
@@ -107,6 +135,9 @@ pub(super) fn steer(
     for (i, a) in actions.iter().enumerate() {
         if a.action == ActionKind::Merge && a.undone_by.is_some() {
             continue;
+        }
+        if let (ActionKind::Merge, [first, second]) = (a.action, a.golden_ids.as_slice()) {
+            out.standing_merges.insert(second.clone(), first.clone());
         }
         said.push((a.decided_at.clone(), base + i, pairs(a, live)));
         if a.applied_at.is_some() {
@@ -266,6 +297,7 @@ mod tests {
         );
         assert_eq!(s.preferred[&r("b", "3")], "P-1");
         assert_eq!(s.merges, vec![(1, "P-1".to_owned(), "P-2".to_owned())]);
+        assert_eq!(s.standing_merges["P-2"], "P-1");
         assert_eq!(s.newest, Some(1));
     }
 
@@ -291,6 +323,10 @@ mod tests {
         assert_eq!(s.preferred[&r("b", "2")], "P-2");
         assert_eq!(s.preferred[&r("a", "1")], "P-1");
         assert!(s.merges.is_empty());
+        assert!(
+            s.standing_merges.is_empty(),
+            "an undone merge stands no more"
+        );
     }
 
     #[test]
