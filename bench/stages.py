@@ -2,8 +2,9 @@
 """The stages of one `tombolo run` from its info log (TOMBOLO_LOG=info): pulling (from the first
 log line to the start of the first resolution), each matched kind's resolution (its `resolved`
 line: resolve_ms + store_ms) and the assembly of places, houses and incidents (its `assembled`
-line: loading, assembling, writing) and the scorecards' snapshot (its `scorecards kept` line).
-Prints one line.
+line: loading, assembling, writing) and the scorecards' snapshot (its `scorecards kept` line),
+then how the time per batch of each long pull (20 batches or more, its `batch stored` lines)
+moved from the first tenth of its batches to the last. Prints one line.
 
     bench/stages.py LOG
 """
@@ -24,6 +25,7 @@ def main():
     resolutions = []  # (entity, seconds, ends at)
     assembly = None
     scorecards = None
+    batches = {}  # source -> [ms per batch]
     for raw in open(sys.argv[1], encoding="utf-8", errors="replace"):
         line = ANSI.sub("", raw)
         m = STAMP.match(line)
@@ -38,6 +40,8 @@ def main():
             resolutions.append((f["entity"], secs, at))
         elif "places, houses and incidents assembled" in line:
             assembly = f
+        elif " batch stored " in line and "ms" in f:
+            batches.setdefault(f["source"], []).append(float(f["ms"]))
         elif "scorecards kept" in line:
             scorecards = int(f["scorecards_ms"]) / 1000
     if start is None or not resolutions:
@@ -57,6 +61,15 @@ def main():
         )
     if scorecards is not None:
         parts.append(f"scorecards {scorecards:.1f} s")
+    flat = []
+    for source, ms in sorted(batches.items(), key=lambda kv: -len(kv[1])):
+        if len(ms) < 20:
+            continue
+        tenth = len(ms) // 10
+        first, last = sum(ms[:tenth]) / tenth, sum(ms[-tenth:]) / tenth
+        flat.append(f"{source} {first:.0f}→{last:.0f} ms (×{last / first:.2f})")
+    if flat:
+        parts.append("per batch, first→last tenth: " + ", ".join(flat))
     print(" · ".join(parts))
 
 

@@ -28,10 +28,17 @@ if [ $# -gt 0 ]; then
 fi
 # The whole city through the broker (tests/e2e/islands.rs: eleven sources, about 85,000
 # messages) runs last, on a fresh broker of its own, so the rest of the suite's messages do not
-# weigh on the local test broker (tansu on SQLite) while it reads every topic back.
+# weigh on the local test broker (tansu on SQLite) while it reads every topic back: once on
+# each store.
 ISLANDS=islands::islands_load_resolve_publish_and_follow_changes
+E2E=(cargo test -p tombolo-cli --no-fail-fast --features tombolo-cli/integration --test e2e --)
 status=0
 cargo test --workspace --no-fail-fast --features "$FEATURES" -- --skip "$ISLANDS" || status=$?
-TOMBOLO_BROKER_PORT="$TEST_BROKER_PORT" deploy/broker.sh fresh
-cargo test -p tombolo-cli --features tombolo-cli/integration --test e2e -- --exact "$ISLANDS" || status=$?
+# The crash, resolution and at-rest tests again with their hub's store on PostgreSQL
+# (TOMBOLO_TEST_STORE, tests/e2e/support.rs), as a production hub runs.
+TOMBOLO_TEST_STORE=postgres "${E2E[@]}" crash:: resolution:: at_rest:: --skip "$ISLANDS" || status=$?
+for store in sqlite postgres; do
+  TOMBOLO_BROKER_PORT="$TEST_BROKER_PORT" deploy/broker.sh fresh
+  TOMBOLO_TEST_STORE="$store" "${E2E[@]}" --exact "$ISLANDS" || status=$?
+done
 exit "$status"

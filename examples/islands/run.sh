@@ -18,7 +18,9 @@
 # HUKOU_DB / MINZHENG_DB (default tombolo_hukou / tombolo_minzheng), TOPIC_PREFIX, TOMBOLO_BIN
 # (a built binary to use instead of building one), PUBLISH=0 (store and resolve only, no broker),
 # TOMBOLO_KEY_HEALTH / TOMBOLO_KEY_TAX / TOMBOLO_KEY_URBAN (the departments' pseudonym keys; random when unset),
-# CONFIG (default: the tombolo.toml beside this script). `tombolo run`'s wall-clock seconds and
+# CONFIG (default: the tombolo.toml beside this script), STORE_URL (default: a fresh SQLite file
+# in OUT_DIR; a postgres:// URL's database is dropped and created again, see docs/operations.md
+# for TLS). `tombolo run`'s wall-clock seconds and
 # peak resident memory (KiB) go to $OUT_DIR/run.time when GNU time is installed.
 set -euo pipefail
 
@@ -79,8 +81,25 @@ for k in TOMBOLO_KEY_HEALTH TOMBOLO_KEY_TAX TOMBOLO_KEY_URBAN; do
   [ -n "${!k:-}" ] || export "$k=$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
 done
 CONFIG="$(cd "$(dirname "${CONFIG:-$HERE/tombolo.toml}")" && pwd)/$(basename "${CONFIG:-tombolo.toml}")"
-export TOMBOLO_STORE="sqlite:$OUT_DIR/tombolo.db"
-rm -f "$OUT_DIR"/tombolo.db*
+# The store: a fresh SQLite file in OUT_DIR unless STORE_URL names another. A PostgreSQL
+# STORE_URL's database is dropped and created again, so the run starts from an empty store.
+if [ -n "${STORE_URL:-}" ]; then
+  case "$STORE_URL" in
+    postgres://*|postgresql://*)
+      STORE_DB="$(python3 -c 'import sys, urllib.parse as u; print(u.urlsplit(sys.argv[1]).path.lstrip("/"))' "$STORE_URL")"
+      STORE_ADMIN="$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/postgres")))' "$STORE_URL")"
+      [ -n "$STORE_DB" ] || { echo "run.sh: STORE_URL names no database" >&2; exit 1; }
+      echo "== fresh PostgreSQL store $STORE_DB" >&2
+      psql -q -v ON_ERROR_STOP=1 "$STORE_ADMIN" -c "DROP DATABASE IF EXISTS \"$STORE_DB\"" -c "CREATE DATABASE \"$STORE_DB\"" >/dev/null
+      ;;
+    sqlite:*) rm -f "${STORE_URL#sqlite:}"* ;;
+    *) echo "run.sh: STORE_URL is sqlite:PATH or postgres://…" >&2; exit 1 ;;
+  esac
+  export TOMBOLO_STORE="$STORE_URL"
+else
+  export TOMBOLO_STORE="sqlite:$OUT_DIR/tombolo.db"
+  rm -f "$OUT_DIR"/tombolo.db*
+fi
 
 echo "== tombolo run" >&2
 T=("$TOMBOLO_BIN" --config "$CONFIG")

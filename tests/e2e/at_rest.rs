@@ -84,13 +84,6 @@ fn found_in(files: &[PathBuf]) -> Vec<&'static str> {
         .collect()
 }
 
-fn sqlite_files(db: &Path) -> Vec<PathBuf> {
-    ["", "-wal", "-shm"]
-        .iter()
-        .map(|s| PathBuf::from(format!("{}{s}", db.display())))
-        .collect()
-}
-
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {
@@ -126,7 +119,7 @@ fn phones(goldens: &[Value]) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn sqlite_store_is_sealed_and_keys_rotate() {
+async fn store_is_sealed_and_keys_rotate() {
     let _turn = HEAVY.lock().await;
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
@@ -137,15 +130,15 @@ async fn sqlite_store_is_sealed_and_keys_rotate() {
     // Control: without encryption the same run leaves the raw values in the file, so the scan
     // below would see them.
     let plain_cfg = config(dir, "plain.toml", "", &prefix);
-    let plain_db = dir.join("plain.db");
-    let plain_store = format!("sqlite:{}", plain_db.display());
+    // On the test store (TOMBOLO_TEST_STORE): its files are scanned, SQLite's or PostgreSQL's.
+    let plain_store = test_store(dir, "plain");
     ok(tombolo(
         &plain_cfg,
         &plain_store,
         &env,
         &["run", "--no-publish"],
     ));
-    assert!(found_in(&sqlite_files(&plain_db)).contains(&PEOPLE[0].2));
+    assert!(found_in(&store_files(&plain_store)).contains(&PEOPLE[0].2));
 
     let cfg = config(
         dir,
@@ -153,10 +146,9 @@ async fn sqlite_store_is_sealed_and_keys_rotate() {
         "encryption = { key_file = \"keys/store.keyring\" }",
         &prefix,
     );
-    let db = dir.join("tombolo.db");
-    let store = format!("sqlite:{}", db.display());
+    let store = test_store(dir, "tombolo");
     ok(tombolo(&cfg, &store, &env, &["run"]));
-    assert_eq!(found_in(&sqlite_files(&db)), Vec::<&str>::new());
+    assert_eq!(found_in(&store_files(&store)), Vec::<&str>::new());
 
     // The hub reads everything back: golden records, the quarantined row, the kept issue.
     let g = goldens(&cfg, &store, &env);
@@ -220,7 +212,7 @@ async fn sqlite_store_is_sealed_and_keys_rotate() {
     let latest = latest(&consume(&topic, "person"));
     let published = &latest[zhang["golden_id"].as_str().unwrap()]["value"];
     assert_eq!(published["phone"], NEW_PHONE);
-    assert_eq!(found_in(&sqlite_files(&db)), Vec::<&str>::new());
+    assert_eq!(found_in(&store_files(&store)), Vec::<&str>::new());
     let admin = json(tombolo(
         &cfg,
         &store,

@@ -89,6 +89,13 @@ fn l11_a_password_in_a_command_line_store_url_is_warned_about() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("process list"), "{}", stderr(&out));
     assert!(!stderr(&out).contains("pw-on-cmdline"));
+    // A user name and TLS settings are no password: no warning.
+    let plain = pg.replace("postgres:pw-on-cmdline@", "postgres@") + "?sslmode=prefer";
+    let out = tombolo(&s.path("tombolo.toml"), &plain, &s.env, &["status"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("process list"), "{}", stderr(&out));
 }
 
 #[test]

@@ -37,6 +37,8 @@ mod malformed;
 #[cfg(feature = "integration")]
 mod places;
 #[cfg(feature = "integration")]
+mod plans;
+#[cfg(feature = "integration")]
 mod reconcile;
 #[cfg(feature = "integration")]
 mod registry;
@@ -52,6 +54,8 @@ mod review;
 mod sql_sources;
 #[cfg(feature = "integration")]
 mod steward;
+#[cfg(feature = "integration")]
+mod store_tls;
 
 /// Stands for the end-to-end tests when the services they need are not promised.
 #[cfg(not(feature = "integration"))]

@@ -37,7 +37,7 @@ async fn load_order_does_not_change_the_clusters() {
     reversed.reverse();
     let interleaved = ["health", "hukou", "grid", "minzheng", "hrss"];
     for (n, order) in [people, reversed, interleaved].iter().enumerate() {
-        let store = format!("sqlite:{}", tmp.path().join(format!("s{n}.db")).display());
+        let store = test_store(tmp.path(), &format!("s{n}"));
         ok(tombolo(
             &f.config(),
             &store,
@@ -125,7 +125,7 @@ async fn bridging_record_merges_and_its_deletion_splits() {
     let dir = tmp.path();
     let prefix = unique("e2e.bridge");
     let config = config(dir, &prefix);
-    let store = format!("sqlite:{}", dir.join("t.db").display());
+    let store = test_store(dir, "t");
     let env = BTreeMap::new();
     let model = root().join("tests/e2e/fixtures/person_model.json");
     ok(tombolo(

@@ -102,6 +102,50 @@ pub fn fresh_postgres(tag: &str) -> String {
     create_postgres(&unique(tag))
 }
 
+/// The store an end-to-end test runs on: a SQLite file `name`.db in `dir`, or a fresh
+/// PostgreSQL database when `TOMBOLO_TEST_STORE=postgres` (deploy/test.sh runs the islands,
+/// crash, resolution and at-rest tests a second time so).
+pub fn test_store(dir: &Path, name: &str) -> String {
+    match std::env::var("TOMBOLO_TEST_STORE").as_deref() {
+        Ok("postgres") => fresh_postgres(&format!("e2e_store_{name}")),
+        Ok("sqlite") | Err(_) => format!("sqlite:{}", dir.join(format!("{name}.db")).display()),
+        Ok(other) => panic!("TOMBOLO_TEST_STORE is sqlite or postgres, not {other:?}"),
+    }
+}
+
+/// The files that hold a store's data: a SQLite store's database and journal files, or a
+/// PostgreSQL store's database directory, checkpointed first so what was written is there.
+pub fn store_files(store: &str) -> Vec<PathBuf> {
+    if let Some(path) = store.strip_prefix("sqlite:") {
+        return ["", "-wal", "-shm"]
+            .iter()
+            .map(|s| PathBuf::from(format!("{path}{s}")))
+            .filter(|p| p.exists())
+            .collect();
+    }
+    let (_, db) = store.rsplit_once('/').unwrap();
+    psql_at(store, "CHECKPOINT");
+    let data_dir = PathBuf::from(psql_at(store, "SHOW data_directory").trim());
+    let oid = psql_at(
+        store,
+        &format!("SELECT oid FROM pg_database WHERE datname = '{db}'"),
+    );
+    let mut files = Vec::new();
+    let mut dirs = vec![data_dir.join("base").join(oid.trim())];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    assert!(files.len() > 10, "the database's files: {files:?}");
+    files
+}
+
 /// Serves `app` on a free local port in the background of the test runtime; its base URL.
 pub async fn serve(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -257,7 +301,7 @@ impl Islands {
         let http = serve_dir(data.join("hrss_api")).await;
         let hotline = serve_dir(data.join("events_api")).await;
         let prefix = unique(&format!("e2e.{tag}"));
-        let store = format!("sqlite:{}", tmp.path().join("tombolo.db").display());
+        let store = test_store(tmp.path(), "tombolo");
         let env = BTreeMap::from([
             ("ISLANDS_DIR".to_owned(), data.display().to_string()),
             ("HUKOU_URL".to_owned(), pg_url.clone()),

@@ -27,6 +27,22 @@ pub fn url(text: &str) -> String {
     format!("{redacted}{query}")
 }
 
+/// Whether a URL carries a password: in its user info (`user:secret@host`) or as a query
+/// parameter (`?password=…`).
+pub fn has_password(text: &str) -> bool {
+    let (base, query) = text.split_once('?').unwrap_or((text, ""));
+    let in_userinfo = base.split_once("://").is_some_and(|(_, rest)| {
+        let authority = rest.split('/').next().unwrap_or_default();
+        authority
+            .rsplit_once('@')
+            .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+    });
+    in_userinfo
+        || query
+            .split('&')
+            .any(|p| p.to_ascii_lowercase().starts_with("password="))
+}
+
 /// Every URL inside a message redacted (an error text from a library may quote one).
 pub fn urls_in(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
@@ -50,6 +66,19 @@ pub fn urls_in(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_is_told_from_a_user_name_and_tls_settings() {
+        assert!(has_password("postgres://u:pw@h:5432/db"));
+        assert!(has_password(
+            "postgres://u@h/db?sslmode=require&password=pw"
+        ));
+        assert!(!has_password("postgres://postgres@127.0.0.1:5432/db"));
+        assert!(!has_password(
+            "postgres://u@localhost/db?sslmode=verify-full&sslrootcert=/etc/ca.pem"
+        ));
+        assert!(!has_password("sqlite:/var/lib/tombolo/hub.db"));
+    }
 
     #[test]
     fn passwords_and_query_strings_are_removed() {

@@ -19,7 +19,7 @@ use tombolo_core::NormalizedRecord;
 use crate::bulk::{self, Arg};
 use crate::lookup::{self, purpose};
 use crate::seal::{column, row};
-use crate::{now, Result, Store};
+use crate::{now, Backend, Result, Store};
 
 /// What can be looked up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -152,9 +152,13 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        sqlx::query("DELETE FROM identifier_pending")
-            .execute(&mut *tx)
-            .await?;
+        // PostgreSQL's DELETE leaves every row dead until a vacuum; TRUNCATE gives the space
+        // back at commit. SQLite empties a table without a WHERE in one step.
+        let empty = match self.backend() {
+            Backend::Postgres => "TRUNCATE identifier_pending",
+            Backend::Sqlite => "DELETE FROM identifier_pending",
+        };
+        sqlx::query(empty).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(moved)
     }

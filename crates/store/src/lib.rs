@@ -38,6 +38,7 @@ pub mod relations;
 pub mod resolution;
 pub mod scorecards;
 pub mod seal;
+pub mod statistics;
 pub mod status;
 pub mod steward;
 
@@ -108,7 +109,17 @@ impl Store {
                 })
             });
         } else {
-            options = options.max_connections(8);
+            options = options.max_connections(8).after_connect(|conn, _| {
+                Box::pin(async move {
+                    // Every execution planned with its values and the table's current size.
+                    // A prepared statement otherwise switches to a generic plan after five
+                    // runs and keeps it: one made while a table was empty scans it in full
+                    // for every batch after (issue 14: 1.9 s a batch at 160,000 records).
+                    conn.execute("SET plan_cache_mode = force_custom_plan")
+                        .await?;
+                    Ok(())
+                })
+            });
         }
         let pool = options.connect(&url).await?;
         let store = Self {

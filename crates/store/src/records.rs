@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use crate::bulk::{self, Arg};
 use crate::lookup::{self, LookupKey};
 use crate::seal::{column, row};
-use crate::{now, unseal, Result, Store};
+use crate::{now, unseal, Backend, Result, Store};
 
 /// A record or piece of input that goes to quarantine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,22 +106,38 @@ impl Store {
     ) -> Result<BatchOutcome> {
         let at = now();
         let mut out = BatchOutcome::default();
+        let t0 = std::time::Instant::now();
         let mut tx = self.begin_write().await?;
         let seq = next_change(&mut tx).await?;
         // What the store holds for these keys, in chunks of one IN list each.
         let mut known: BTreeMap<String, String> = BTreeMap::new();
         for chunk in accepted.chunks(500) {
-            let sql = format!(
-                "SELECT record_key, content_hash FROM source_record WHERE source = {} AND record_key IN ({})",
-                bulk::placeholders(self.backend(), 1, 1),
-                bulk::placeholders(self.backend(), 2, chunk.len())
-            );
+            let sql = match self.backend() {
+                // One probe of the primary key per key, whatever the planner believes of the
+                // source: a source its statistics have not met yet looks like one row, and an
+                // `IN` list is then planned as a scan of all the source's rows filtered by key,
+                // slower with every batch of the pull. The subquery with its `LIMIT` is planned
+                // alone, for one key, so it is always the probe.
+                Backend::Postgres => format!(
+                    "SELECT k.key, r.content_hash FROM (VALUES {}) AS k (key) CROSS JOIN LATERAL \
+                     (SELECT content_hash FROM source_record WHERE source = $1 AND record_key = k.key LIMIT 1) AS r",
+                    (2..chunk.len() + 2)
+                        .map(|i| format!("(${i})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Backend::Sqlite => format!(
+                    "SELECT record_key, content_hash FROM source_record WHERE source = ? AND record_key IN ({})",
+                    bulk::placeholders(self.backend(), 2, chunk.len())
+                ),
+            };
             let mut q = sqlx::query_as::<_, (String, String)>(&sql).bind(source);
             for rec in chunk {
                 q = q.bind(&rec.key);
             }
             known.extend(q.fetch_all(&mut *tx).await?);
         }
+        let t_lookup = t0.elapsed();
         let mut rows = Vec::new();
         let mut touched = Vec::new();
         let mut withdrawn = Vec::new();
@@ -181,8 +197,10 @@ impl Store {
             &rows,
         )
         .await?;
+        let t_insert = t0.elapsed();
         let written: Vec<&NormalizedRecord> = written.into_values().collect();
         self.stage_identifiers(&mut tx, source, &written).await?;
+        let t_ident = t0.elapsed();
         for key in &withdrawn {
             sqlx::query(
                 "UPDATE source_record SET deleted = 1, updated_at = $1, change_seq = $4 WHERE source = $2 AND record_key = $3 AND deleted = 0",
@@ -268,7 +286,19 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        let t_rest = t0.elapsed();
         tx.commit().await?;
+        // Where a batch's time goes, for the `-vv` log.
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        tracing::debug!(
+            source,
+            lookup_ms = ms(t_lookup),
+            insert_ms = ms(t_insert - t_lookup),
+            identifiers_ms = ms(t_ident - t_insert),
+            rest_ms = ms(t_rest - t_ident),
+            commit_ms = ms(t0.elapsed() - t_rest),
+            "batch written"
+        );
         Ok(out)
     }
 

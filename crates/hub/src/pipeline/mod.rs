@@ -59,7 +59,7 @@ impl Hub {
             }
         }
         let store = Store::open(&url).await?;
-        if store_url.is_some() && url.contains('@') && tombolo_core::redact::url(&url) != url {
+        if store_url.is_some() && tombolo_core::redact::has_password(&url) {
             tracing::warn!("the store URL given on the command line carries a password, which the process list shows: set TOMBOLO_STORE or [store] url with ${{VAR}} instead");
         }
         Ok(store)

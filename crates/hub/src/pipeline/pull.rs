@@ -142,7 +142,9 @@ impl Hub {
         if let Some(n) = source.size_hint() {
             bar.set_length(n);
         }
+        let mut batches: u64 = 0;
         loop {
+            let started = std::time::Instant::now();
             let next = source.next_batch().await;
             *input = source.input_report();
             let batch = match next.map_err(source_err)? {
@@ -152,6 +154,7 @@ impl Hub {
             if let Some(n) = source.size_hint() {
                 bar.set_length(n);
             }
+            let read = started.elapsed();
             let mut accepted = Vec::with_capacity(batch.items.len());
             let mut quarantined = Vec::new();
             for item in &batch.items {
@@ -183,6 +186,20 @@ impl Hub {
                     batch.checkpoint.as_ref(),
                 )
                 .await?;
+            batches += 1;
+            // Time per batch, to see that it stays flat as the store grows (bench/stages.py
+            // compares the first and last tenth of a pull).
+            let total = started.elapsed();
+            tracing::info!(
+                source = %src.name,
+                batch = batches,
+                records = batch.items.len(),
+                read_ms = read.as_secs_f64() * 1e3,
+                ms = total.as_secs_f64() * 1e3,
+                "batch stored"
+            );
+            // The planner's statistics follow the tables as they grow.
+            self.store.refresh_statistics().await?;
             counts.pulled += batch.items.len() as u64;
             counts.accepted += accepted.len() as u64;
             counts.quarantined += quarantined.len() as u64;

@@ -68,10 +68,13 @@ impl Hub {
     pub async fn resolve(&self, full: bool) -> Result<Vec<EntityReport>> {
         // What the pulls staged for the identifier index, merged sorted in one statement.
         self.store.merge_identifiers().await?;
+        self.store.refresh_statistics().await?;
         let mut out = Vec::new();
         let entities = self.entities();
         for &entity in entities.iter().filter(|e| e.is_matched()) {
             out.push(self.resolve_entity(entity, full, false).await?);
+            // What this kind's resolution wrote is planned right for the next.
+            self.store.refresh_statistics().await?;
         }
         // Corrections a department made in its own records close with the pull that brought
         // them.
@@ -79,6 +82,7 @@ impl Hub {
         if entities.iter().any(|e| !e.is_matched()) {
             if full || self.assembly_due().await? {
                 out.extend(self.assemble().await?);
+                self.store.refresh_statistics().await?;
             } else {
                 tracing::info!(
                     "places, houses and incidents: nothing they depend on changed since the last assembly"
