@@ -9,7 +9,6 @@
 //! did not get one, and fails the test, unless it is listed below as a scan by design.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
 use regex::Regex;
 use serde_json::Value;
@@ -124,23 +123,8 @@ async fn every_statement_on_postgres_uses_the_indexes_meant_for_it() {
     let _turn = HEAVY.lock().await;
     let mut f = Islands::new("plans").await;
     f.store = fresh_postgres("e2e_plans_store");
-    // A taxpayer under a registered company's name with another representative and no tax
-    // number: an item for the review queue (as in tests/e2e/review.rs).
-    let market = std::fs::read_to_string(f.data.join("market_entities.csv")).unwrap();
-    let name = market
-        .lines()
-        .nth(1)
-        .unwrap()
-        .split(',')
-        .nth(1)
-        .unwrap()
-        .to_owned();
-    let mut tax = std::fs::OpenOptions::new()
-        .append(true)
-        .open(f.data.join("tax_registry.csv"))
-        .unwrap();
-    writeln!(tax, "SW9999999,,{name},某甲,").unwrap();
-    drop(tax);
+    // A namesake taxpayer: an item for the review queue.
+    f.add_namesake_taxpayer();
     let logged = |args: &[&str]| {
         let mut all = vec!["--json"];
         all.extend_from_slice(args);

@@ -2,26 +2,15 @@
 //! filters (kind, source, score band, age), one pair side by side, decisions in bulk from a
 //! CSV (checked whole first), for people and organisations alike.
 
-use std::io::Write;
-
 use serde_json::Value;
 
 use crate::support::*;
 
 fn review_on(f: &Islands, store: &str) {
     let t = |args: &[&str]| tombolo(&f.config(), store, &f.env, args);
-    // A taxpayer written under a registered company's name, with another legal representative
-    // and no tax number: an organisation pair a reviewer must look at.
-    let market = std::fs::read_to_string(f.data.join("market_entities.csv")).unwrap();
-    let first = market.lines().nth(1).unwrap();
-    let cells: Vec<&str> = first.split(',').collect();
-    let (credit, name) = (cells[0], cells[1]);
-    let mut tax = std::fs::OpenOptions::new()
-        .append(true)
-        .open(f.data.join("tax_registry.csv"))
-        .unwrap();
-    writeln!(tax, "SW9999999,,{name},某甲,").unwrap();
-    drop(tax);
+    // A namesake taxpayer: an organisation pair a reviewer must look at.
+    let (credit, name) = f.add_namesake_taxpayer();
+    let (credit, name) = (credit.as_str(), name.as_str());
     ok(t(&["run", "--no-publish"]));
 
     let all = json_lines(&ok(t(&["--json", "review", "list", "--limit", "100000"])));

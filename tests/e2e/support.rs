@@ -352,6 +352,22 @@ impl Islands {
         tombolo(&self.config(), &self.store, &self.env, args)
     }
 
+    /// Appends to the tax registry a taxpayer written under the first registered company's
+    /// name, with another legal representative and no tax number (`SW9999999`): an
+    /// organisation pair a reviewer must look at. The company's (credit code, name).
+    pub fn add_namesake_taxpayer(&self) -> (String, String) {
+        use std::io::Write;
+        let market = std::fs::read_to_string(self.data.join("market_entities.csv")).unwrap();
+        let cells: Vec<&str> = market.lines().nth(1).unwrap().split(',').collect();
+        let (credit, name) = (cells[0].to_owned(), cells[1].to_owned());
+        let mut tax = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.data.join("tax_registry.csv"))
+            .unwrap();
+        writeln!(tax, "SW9999999,,{name},某甲,").unwrap();
+        (credit, name)
+    }
+
     pub fn topic(&self, entity: &str) -> String {
         format!("{}.{entity}.v1", self.prefix)
     }
