@@ -240,6 +240,11 @@ pub(crate) fn unseal(
     }
 }
 
+/// A table or column name as a PostgreSQL identifier, quoted (names from the catalogue).
+pub(crate) fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 /// Current time as RFC 3339 text with microseconds, UTC.
 pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)

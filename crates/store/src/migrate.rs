@@ -3,7 +3,7 @@
 
 use sqlx::Executor;
 
-use crate::{now, Backend, Error, Result, Store};
+use crate::{now, quote_ident, Backend, Error, Result, Store};
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
@@ -230,14 +230,13 @@ async fn binary_collation(conn: &mut sqlx::AnyConnection) -> Result<()> {
     for (table, column) in columns {
         tables.entry(table).or_default().push(column);
     }
-    let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
     let mut tx = conn.begin().await?;
     for (table, columns) in &tables {
         let alter: Vec<String> = columns
             .iter()
-            .map(|c| format!("ALTER COLUMN {} TYPE TEXT COLLATE \"C\"", quote(c)))
+            .map(|c| format!("ALTER COLUMN {} TYPE TEXT COLLATE \"C\"", quote_ident(c)))
             .collect();
-        tx.execute(format!("ALTER TABLE {} {}", quote(table), alter.join(", ")).as_str())
+        tx.execute(format!("ALTER TABLE {} {}", quote_ident(table), alter.join(", ")).as_str())
             .await?;
     }
     tx.commit().await?;

@@ -91,6 +91,30 @@ fn storable(text: &str) -> String {
     }
 }
 
+/// The statement that reads what the store holds for `n` keys of one source (`$1`, then the
+/// keys), as (record key, content hash).
+pub(crate) fn known_sql(backend: Backend, n: usize) -> String {
+    match backend {
+        // One probe of the primary key per key, whatever the planner believes of the source:
+        // a source its statistics have not met yet looks like one row, and an `IN` list is then
+        // planned as a scan of all the source's rows filtered by key, slower with every batch
+        // of the pull. The subquery with its `LIMIT` is planned alone, for one key, so it is
+        // always the probe.
+        Backend::Postgres => format!(
+            "SELECT k.key, r.content_hash FROM (VALUES {}) AS k (key) CROSS JOIN LATERAL \
+             (SELECT content_hash FROM source_record WHERE source = $1 AND record_key = k.key LIMIT 1) AS r",
+            (2..n + 2)
+                .map(|i| format!("(${i})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Backend::Sqlite => format!(
+            "SELECT record_key, content_hash FROM source_record WHERE source = ? AND record_key IN ({})",
+            bulk::placeholders(backend, 2, n)
+        ),
+    }
+}
+
 impl Store {
     /// Stores one batch of a source in one transaction: accepted records (skipping unchanged
     /// content), quarantine entries, the source's running totals and, last, the checkpoint
@@ -112,25 +136,7 @@ impl Store {
         // What the store holds for these keys, in chunks of one IN list each.
         let mut known: BTreeMap<String, String> = BTreeMap::new();
         for chunk in accepted.chunks(500) {
-            let sql = match self.backend() {
-                // One probe of the primary key per key, whatever the planner believes of the
-                // source: a source its statistics have not met yet looks like one row, and an
-                // `IN` list is then planned as a scan of all the source's rows filtered by key,
-                // slower with every batch of the pull. The subquery with its `LIMIT` is planned
-                // alone, for one key, so it is always the probe.
-                Backend::Postgres => format!(
-                    "SELECT k.key, r.content_hash FROM (VALUES {}) AS k (key) CROSS JOIN LATERAL \
-                     (SELECT content_hash FROM source_record WHERE source = $1 AND record_key = k.key LIMIT 1) AS r",
-                    (2..chunk.len() + 2)
-                        .map(|i| format!("(${i})"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                Backend::Sqlite => format!(
-                    "SELECT record_key, content_hash FROM source_record WHERE source = ? AND record_key IN ({})",
-                    bulk::placeholders(self.backend(), 2, chunk.len())
-                ),
-            };
+            let sql = known_sql(self.backend(), chunk.len());
             let mut q = sqlx::query_as::<_, (String, String)>(&sql).bind(source);
             for rec in chunk {
                 q = q.bind(&rec.key);

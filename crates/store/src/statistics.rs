@@ -13,7 +13,7 @@
 
 use sqlx::Row;
 
-use crate::{Backend, Result, Store};
+use crate::{quote_ident, Backend, Result, Store};
 
 /// Analyse or vacuum a table after this many changed (dead) rows…
 const BASE_THRESHOLD: f64 = 50.0;
@@ -48,7 +48,7 @@ impl Store {
                 continue;
             }
             // The name comes from the catalogue; quoted all the same.
-            let quoted = format!("\"{}\"", table.replace('"', "\"\""));
+            let quoted = quote_ident(&table);
             let sql = if vacuum {
                 format!("VACUUM (ANALYZE) {quoted}")
             } else {
@@ -110,6 +110,65 @@ mod tests {
             } else {
                 assert!(analysed.is_empty());
             }
+        }
+    }
+
+    #[tokio::test]
+    async fn every_postgres_connection_plans_each_statement_with_its_values() {
+        for (store, _dir) in stores().await {
+            if store.backend() != Backend::Postgres {
+                continue;
+            }
+            let (mode,): (String,) = sqlx::query_as("SHOW plan_cache_mode")
+                .fetch_one(store.pool())
+                .await
+                .expect("show");
+            assert_eq!(mode, "force_custom_plan");
+        }
+    }
+
+    /// Issue 14: with statistics taken before a source arrived, an `IN` list of its keys was
+    /// planned as a scan of all its rows filtered by key. The lookup probes the key instead.
+    #[tokio::test]
+    async fn the_key_lookup_probes_the_key_of_a_source_the_statistics_have_not_met() {
+        for (store, _dir) in stores().await {
+            if store.backend() != Backend::Postgres {
+                continue;
+            }
+            let insert = |source: &str| {
+                let values: Vec<String> = (0..3000)
+                    .map(|i| format!("('{source}', 'k{i}', 'person', 'h', '{{}}', 'now', 'now')"))
+                    .collect();
+                format!(
+                    "INSERT INTO source_record (source, record_key, entity, content_hash, data, first_seen_at, updated_at) VALUES {}",
+                    values.join(", ")
+                )
+            };
+            let mut conn = store.pool().acquire().await.expect("connection");
+            for sql in [
+                insert("known"),
+                "ANALYZE source_record".to_owned(),
+                insert("new"),
+            ] {
+                sqlx::query(&sql).execute(&mut *conn).await.expect("load");
+            }
+            let sql = crate::records::known_sql(Backend::Postgres, 3);
+            sqlx::query(&format!("PREPARE lookup AS {sql}"))
+                .execute(&mut *conn)
+                .await
+                .expect("prepare");
+            let plan: Vec<(String,)> =
+                sqlx::query_as("EXPLAIN EXECUTE lookup('new', 'k1', 'k2', 'k3')")
+                    .fetch_all(&mut *conn)
+                    .await
+                    .expect("explain");
+            let plan: Vec<String> = plan.into_iter().map(|(l,)| l).collect();
+            assert!(
+                plan.iter()
+                    .any(|l| l.contains("Index Cond") && l.contains("record_key")),
+                "{plan:#?}"
+            );
+            assert!(!plan.iter().any(|l| l.contains("Filter")), "{plan:#?}");
         }
     }
 }
