@@ -198,13 +198,14 @@ impl Hub {
                 ms = total.as_secs_f64() * 1e3,
                 "batch stored"
             );
-            // The planner's statistics follow the tables as they grow.
-            self.store.refresh_statistics().await?;
             counts.pulled += batch.items.len() as u64;
             counts.accepted += accepted.len() as u64;
             counts.quarantined += quarantined.len() as u64;
             counts.outcome.add(outcome);
             bar.inc(batch.items.len() as u64);
+            // The planner's statistics follow the tables as they grow (after the batch is
+            // counted: it is stored whatever happens here).
+            self.store.refresh_statistics().await?;
         }
         let listing = source.listing().await.map_err(source_err)?;
         if let Some(present) = listing {
