@@ -364,7 +364,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
     }
     // One writer per store: every command that writes holds the store's writer lock until it
     // ends, and is audited with what it was asked (the parsed command, as JSON).
-    let _lock = match admin_action(&cli.command) {
+    let lock = match admin_action(&cli.command) {
         Some(action) => {
             let publishes = matches!(
                 cli.command,
@@ -376,6 +376,11 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
         None => None,
     };
     let code = dispatch(&hub, cli.command, cli.json).await?;
+    // Unlocked before the process ends: on PostgreSQL the lock is the session's, and a
+    // session the server has not yet seen close still holds it for the next command.
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
     hub.close().await;
     Ok(code)
 }
